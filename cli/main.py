@@ -1,0 +1,30 @@
+"""`idnode`: run and administer a node. Each command lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from . import enterprise, init, quickstart, serve
+from .common import run_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def idnode(ctx: click.Context, debug: bool) -> None:
+    """idnode: a secondary node of an industrial internet identifier resolution system.
+
+    The database is named by IDNODE_DATABASE_URL (default sqlite:///data/idnode.db).
+    """
+    ctx.obj = {"debug": debug}
+
+
+idnode.add_command(init.init)
+idnode.add_command(init.migrate)
+idnode.add_command(enterprise.enterprise)
+idnode.add_command(serve.serve)
+idnode.add_command(quickstart.quickstart)
+
+
+def main() -> None:
+    run_command(idnode)

@@ -1,0 +1,48 @@
+"""`idnode serve`: run the node's HTTP server (uvicorn, uvloop and httptools)."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from resolver import Settings
+from resolver.runtime import check_ready
+
+from .common import local_registry, run
+
+
+def preflight(settings: Settings) -> str:
+    """The node prefix, or a clear error before any worker starts."""
+
+    async def check() -> str:
+        async with local_registry(settings) as registry:
+            return await check_ready(registry, settings)
+
+    return run(check())
+
+
+def start_server(host: str, port: int, workers: int, settings: Settings) -> None:
+    uvicorn.run(
+        "resolver.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the Handle REST API over HTTP; GET /healthz answers 200 once ready."""
+    settings = Settings.from_env()
+    node_prefix = preflight(settings)
+    click.echo(f"idnode {node_prefix} serving on http://{host}:{port} with {workers} worker(s)")
+    start_server(host, port, workers, settings)

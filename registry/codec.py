@@ -1,0 +1,162 @@
+"""The Handle REST JSON form of values: parsing what clients send, encoding what is stored and served.
+
+Stored records hold their values as the JSON array that GET answers carry, so the read path can send them
+without re-encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from .errors import InvalidValue
+from .values import (
+    DEFAULT_TTL,
+    AdminData,
+    Base64Data,
+    Data,
+    HandleValue,
+    HexData,
+    JsonValue,
+    OpaqueData,
+    Reference,
+    StringData,
+    VListData,
+    parse_time,
+)
+
+OPAQUE_FORMATS = frozenset({"site", "key"})
+
+
+def _reference(obj: JsonValue) -> Reference:
+    if not isinstance(obj, dict):
+        raise InvalidValue("a reference is an object with handle and index")
+    index = obj.get("index", 0)
+    if isinstance(index, str) and index.isdigit():
+        index = int(index)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise InvalidValue("a reference's index must be an integer")
+    return Reference(obj.get("handle"), index)  # type: ignore[arg-type]  # checked by Reference
+
+
+def _admin(value: JsonValue) -> AdminData:
+    if not isinstance(value, dict):
+        raise InvalidValue("admin data is an object with handle, index and permissions")
+    ref = _reference(value)
+    return AdminData(ref.handle, ref.index, value.get("permissions", "011111110011"))
+
+
+def _vlist(value: JsonValue) -> VListData:
+    if not isinstance(value, list):
+        raise InvalidValue("vlist data is a list of references")
+    return VListData(tuple(_reference(item) for item in value))
+
+
+def _text(value: JsonValue, fmt: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue(f"{fmt} data must be a JSON string")
+    return value
+
+
+def data_from_json(data: JsonValue) -> Data:
+    """Data as a bare string, or `{"format": …, "value": …}`."""
+    if isinstance(data, str):
+        return StringData(data)
+    if not isinstance(data, dict) or "value" not in data:
+        raise InvalidValue("data is a string or an object with format and value")
+    fmt, value = data.get("format", "string"), data["value"]
+    if fmt == "string":
+        return StringData(_text(value, fmt))
+    if fmt == "base64":
+        return Base64Data(_text(value, fmt))
+    if fmt == "hex":
+        return HexData(_text(value, fmt))
+    if fmt == "admin":
+        return _admin(value)
+    if fmt == "vlist":
+        return _vlist(value)
+    if fmt in OPAQUE_FORMATS:
+        return OpaqueData(fmt, value)
+    raise InvalidValue(f"unknown data format {fmt!r}")
+
+
+def _ttl(obj: dict[str, Any]) -> tuple[int, bool]:
+    ttl = obj.get("ttl")
+    if ttl is None:
+        return DEFAULT_TTL, False
+    if isinstance(ttl, str):
+        return (int(ttl), False) if ttl.isdigit() else (parse_time(ttl), True)
+    if not isinstance(ttl, int) or isinstance(ttl, bool):
+        raise InvalidValue("ttl is a number of seconds or an absolute time")
+    return ttl, False
+
+
+def value_from_json(obj: JsonValue, *, keep_timestamp: bool = False) -> HandleValue:
+    """One value; the timestamp a client sends is ignored, as the node stamps what it stores."""
+    if not isinstance(obj, dict):
+        raise InvalidValue("a value is a JSON object")
+    if "index" not in obj or "type" not in obj or "data" not in obj:
+        raise InvalidValue("a value needs index, type and data")
+    index = obj["index"]
+    if isinstance(index, str) and index.isdigit():
+        index = int(index)
+    ttl, absolute = _ttl(obj)
+    stamp = obj.get("timestamp")
+    references = obj.get("references") or ()
+    if not isinstance(references, list | tuple):
+        raise InvalidValue("references is a list")
+    return HandleValue(
+        index=index,
+        type=obj["type"],
+        data=data_from_json(obj["data"]),
+        ttl=ttl,
+        ttl_absolute=absolute,
+        timestamp=parse_time(stamp) if keep_timestamp and isinstance(stamp, str) else 0,
+        permissions=obj.get("permissions", "1110"),
+        references=tuple(_reference(ref) for ref in references),
+    )
+
+
+def values_from_json(items: Iterable[JsonValue]) -> list[HandleValue]:
+    """A list of values, each error naming the value's position; indexes must be unique."""
+    values: list[HandleValue] = []
+    seen: set[int] = set()
+    for position, item in enumerate(items):
+        try:
+            value = value_from_json(item)
+        except InvalidValue as exc:
+            raise InvalidValue(f"value {position}: {exc.message}") from None
+        if value.index in seen:
+            raise InvalidValue(f"value {position}: index {value.index} appears twice")
+        seen.add(value.index)
+        values.append(value)
+    return values
+
+
+def parse_body(body: JsonValue) -> tuple[str | None, list[HandleValue]]:
+    """A PUT body: an array of values, `{"values": […], "handle": …}`, or a single value."""
+    if isinstance(body, list):
+        return None, values_from_json(body)
+    if isinstance(body, dict) and "values" in body:
+        handle = body.get("handle")
+        if handle is not None and not isinstance(handle, str):
+            raise InvalidValue("handle must be a string")
+        if not isinstance(body["values"], list):
+            raise InvalidValue("values must be a list")
+        return handle, values_from_json(body["values"])
+    if isinstance(body, dict):
+        return None, values_from_json([body])
+    raise InvalidValue("the body is a list of values or an object holding them")
+
+
+def encode_values(values: Sequence[HandleValue], timestamp: str | None = None) -> bytes:
+    """The stored (and served) JSON array of a record's values, ordered by index."""
+    ordered = sorted(values, key=lambda v: v.index)
+    return orjson.dumps([value.to_json(timestamp) for value in ordered])
+
+
+def decode_values(raw: bytes | str) -> list[HandleValue]:
+    """Stored values back into typed values (for authorisation and merges)."""
+    return [value_from_json(item, keep_timestamp=True) for item in orjson.loads(raw)]

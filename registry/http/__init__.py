@@ -1,0 +1,6 @@
+"""The registry's HTTP surface: Handle REST writes, listing and prefixes (FastAPI routers)."""
+
+from .errors import install_error_handlers
+from .handles import router as handles_router
+
+__all__ = ["handles_router", "install_error_handlers"]

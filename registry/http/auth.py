@@ -1,0 +1,44 @@
+"""Basic authentication against HS_SECKEY values, as Handle REST clients send it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from registry.errors import AuthenticationFailed
+from registry.principals import Principal, split_basic_credentials
+from registry.service import Registry
+
+
+def get_registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+async def authenticate(request: Request, registry: Registry) -> Principal:
+    """The principal named by the request's `Authorization: Basic` header, or `AuthenticationFailed`."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationFailed("authentication needed")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise AuthenticationFailed("only Basic authentication is supported")
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthenticationFailed("the Basic credentials are not base64 of UTF-8 text") from None
+    username, secret = split_basic_credentials(decoded)
+    return await registry.authenticate(username, secret)
+
+
+async def require_principal(request: Request, registry: RegistryDep) -> Principal:
+    return await authenticate(request, registry)
+
+
+PrincipalDep = Annotated[Principal, Depends(require_principal)]

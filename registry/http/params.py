@@ -1,0 +1,32 @@
+"""Query parameters as the Handle REST API spells them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from registry.errors import InvalidInput, InvalidValue
+
+
+def flag(value: str | None, *, default: bool = False) -> bool:
+    """A boolean parameter: true when present bare (`?pretty`) or `true`/`yes` in any case."""
+    if value is None:
+        return default
+    return value == "" or value.lower() in ("true", "yes", "1")
+
+
+def indexes(values: Sequence[str]) -> list[int]:
+    """Repeated `index=N` parameters as integers."""
+    out = []
+    for text in values:
+        if not text.isdigit() or not 0 < int(text) < 2**31:
+            raise InvalidValue(f"index {text!r} is not a positive integer")
+        out.append(int(text))
+    return out
+
+
+def non_negative(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit():
+        raise InvalidInput(f"{name} must be a non-negative integer")
+    return int(value)

@@ -1,0 +1,68 @@
+"""Secrets are kept only as slow, salted hashes (argon2id).
+
+Handle REST clients send their secret with every write, so a verified secret is remembered for a short while
+as a keyed digest; the slow hash is then paid once per client and minute, not per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+HASH_MARK = "$argon2"
+
+
+class Passwords:
+    """Hashes and verifies secrets; `clock` is replaceable for tests."""
+
+    def __init__(
+        self,
+        hasher: PasswordHasher | None = None,
+        *,
+        remember_seconds: float = 60.0,
+        remember_max: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._hasher = hasher or PasswordHasher()
+        self._remember_seconds = remember_seconds
+        self._remember_max = remember_max
+        self._clock = clock
+        self._key = os.urandom(32)
+        self._verified: OrderedDict[bytes, float] = OrderedDict()
+
+    def hash(self, secret: str) -> str:
+        return self._hasher.hash(secret)
+
+    async def verify(self, stored: str, secret: str) -> bool:
+        """True when `secret` matches the stored hash."""
+        if not stored.startswith(HASH_MARK):
+            return False
+        token = hmac.digest(self._key, f"{stored}\0{secret}".encode(), hashlib.sha256)
+        expires = self._verified.get(token)
+        if expires is not None and expires > self._clock():
+            return True
+        # The slow hash would stall every other request on this event loop.
+        ok = await asyncio.to_thread(self._check, stored, secret)
+        if ok:
+            self._remember(token)
+        return ok
+
+    def _check(self, stored: str, secret: str) -> bool:
+        try:
+            return self._hasher.verify(stored, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _remember(self, token: bytes) -> None:
+        self._verified[token] = self._clock() + self._remember_seconds
+        self._verified.move_to_end(token)
+        while len(self._verified) > self._remember_max:
+            self._verified.popitem(last=False)

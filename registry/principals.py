@@ -1,0 +1,50 @@
+"""Principals: who is acting, named as the Handle System names administrators, `index:handle`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from .errors import AuthenticationFailed, InvalidHandle
+from .handle import Handle
+from .values import KEY_INDEX, Reference
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated administrator: the value `index` of `handle` holds its key."""
+
+    handle: Handle
+    index: int = KEY_INDEX
+
+    @classmethod
+    def parse(cls, username: str) -> Principal:
+        """`300:0.NA/88.118.8` (the colon may be percent-encoded); a bare handle means index 300."""
+        text = unquote(username)
+        head, colon, rest = text.partition(":")
+        index = KEY_INDEX
+        if colon and head.isdigit():
+            index, text = int(head), rest
+        try:
+            return cls(Handle.parse(text), index)
+        except InvalidHandle as exc:
+            raise AuthenticationFailed(f"the user name is not index:handle ({exc.message})") from None
+
+    def matches(self, ref: Reference) -> bool:
+        """True when an HS_ADMIN or HS_VLIST reference names this principal (index 0 names any index)."""
+        return ref.handle.upper() == str(self.handle).upper() and ref.index in (0, self.index)
+
+    def __str__(self) -> str:
+        return f"{self.index}:{self.handle}"
+
+
+def split_basic_credentials(decoded: str) -> tuple[str, str]:
+    """Split `user:secret` where the user is `300%3A0.NA/P` or, leniently, a raw `300:0.NA/P`."""
+    user, colon, secret = decoded.partition(":")
+    if not colon:
+        raise AuthenticationFailed("Basic credentials are user:secret")
+    if user.isdigit() and ":" in secret:
+        # The index's colon was not percent-encoded: the user runs to the next colon.
+        handle, _, secret = secret.partition(":")
+        user = f"{user}:{handle}"
+    return user, secret

@@ -1,0 +1,243 @@
+"""The registry's write API: every change is one transaction that also appends to the change journal."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .authz import Authoriser, Operation
+from .codec import decode_values, encode_values
+from .errors import (
+    AuthenticationFailed,
+    HandleExists,
+    HandleNotFound,
+    InvalidValue,
+    NodeNotInitialised,
+    ValueExists,
+    ValuesNotFound,
+)
+from .handle import Handle
+from .passwords import HASH_MARK, Passwords
+from .principals import Principal
+from .store import journal, records
+from .store.engine import Store
+from .store.schema import node, prefixes
+from .values import HS_SECKEY, HandleValue, StringData
+
+MAX_VALUES_PER_RECORD = 1_000
+SECRET_PERMISSIONS = "1100"  # admin read and write, never public
+
+
+@dataclass(frozen=True, slots=True)
+class HandlePage:
+    prefix: str
+    total: int
+    page: int
+    page_size: int
+    handles: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    conn: AsyncConnection
+    authz: Authoriser
+    now: datetime
+
+
+class Registry:
+    """Reads and writes records on a `Store`; `clock` (epoch seconds) is replaceable for tests."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        passwords: Passwords | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.passwords = passwords or Passwords()
+        self.clock = clock
+        self._node_prefix: str | None = None
+
+    def now(self) -> datetime:
+        """The clock's time, to the second, as the database stores it."""
+        return datetime.fromtimestamp(int(self.clock()), UTC)
+
+    async def node_prefix(self) -> str:
+        if self._node_prefix is None:
+            async with self.store.reader.connect() as conn:
+                stmt = select(node.c.value).where(node.c.key == "prefix")
+                value = (await conn.execute(stmt)).scalar_one_or_none()
+            if value is None:
+                raise NodeNotInitialised()
+            self._node_prefix = value
+        return self._node_prefix
+
+    async def read(self, handle: Handle) -> str | None:
+        """The stored JSON values of a handle, or None: one indexed read."""
+        async with self.store.reader.connect() as conn:
+            return await records.read(conn, str(handle))
+
+    async def authenticate(self, username: str, secret: str) -> Principal:
+        """The principal whose HS_SECKEY matches `secret`, or `AuthenticationFailed`."""
+        principal = Principal.parse(username)
+        stored = await self.read(principal.handle)
+        for value in decode_values(stored) if stored else ():
+            if (
+                value.index == principal.index
+                and value.type == HS_SECKEY
+                and isinstance(value.data, StringData)
+                and await self.passwords.verify(value.data.value, secret)
+            ):
+                return principal
+        raise AuthenticationFailed(f"authentication failed for {principal}")
+
+    async def prefixes(self) -> list[str]:
+        async with self.store.reader.connect() as conn:
+            stmt = select(prefixes.c.prefix).order_by(prefixes.c.prefix)
+            return list((await conn.execute(stmt)).scalars().all())
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def writing(self, principal: Principal) -> AsyncIterator[WriteContext]:
+        """One write transaction with an authoriser for `principal`."""
+        node_prefix = await self.node_prefix()
+        async with self.store.writer.begin() as conn:
+            yield WriteContext(conn, Authoriser(conn, node_prefix, principal), self.now())
+
+    async def prepare(self, values: Sequence[HandleValue]) -> list[HandleValue]:
+        """Stamp values and hash any plain secret key; the result is what gets stored."""
+        if len(values) > MAX_VALUES_PER_RECORD:
+            raise InvalidValue(f"a record holds at most {MAX_VALUES_PER_RECORD} values")
+        stamp = int(self.clock())
+        return [await self._protect(replace(value, timestamp=stamp)) for value in values]
+
+    async def _protect(self, value: HandleValue) -> HandleValue:
+        if value.type != HS_SECKEY:
+            return value
+        if not isinstance(value.data, StringData):
+            raise InvalidValue("an HS_SECKEY value holds its secret as a string")
+        secret = value.data.value
+        if not secret.startswith(HASH_MARK):
+            secret = await asyncio.to_thread(self.passwords.hash, secret)
+        return replace(value, data=StringData(secret), permissions=SECRET_PERMISSIONS)
+
+    async def put_record(
+        self,
+        principal: Principal,
+        handle: Handle,
+        values: Sequence[HandleValue],
+        *,
+        overwrite: bool = True,
+    ) -> bool:
+        """Create the record, or replace it when `overwrite`; True when it was created."""
+        encoded = encode_values(await self.prepare(values)).decode()
+        name = str(handle)
+        async with self.writing(principal) as ctx:
+            existing = await records.read_for_update(ctx.conn, name)
+            created = existing is None
+            if created:
+                await ctx.authz.check(handle, Operation.CREATE)
+                row = records.new_row(handle.prefix, name, encoded, ctx.now)
+                created = bool(await records.insert_new(ctx.conn, [row]))
+                if not created:  # another writer created it since our read
+                    existing = await records.read_for_update(ctx.conn, name)
+            if not created:
+                if not overwrite:
+                    raise HandleExists(handle=name)
+                await ctx.authz.check(handle, Operation.MODIFY, decode_values(existing or "[]"))
+                await records.replace(ctx.conn, name, encoded, ctx.now)
+            op = journal.CREATE if created else journal.UPDATE
+            await journal.append(ctx.conn, [(name, op)], principal=str(principal), at=ctx.now)
+        return created
+
+    async def mint(self, principal: Principal, prefix: str, values: Sequence[HandleValue]) -> Handle:
+        """Create a record under `prefix` with a suffix the node chooses."""
+        while True:
+            handle = Handle.parse(f"{prefix}/{uuid.uuid4()}")
+            try:
+                await self.put_record(principal, handle, values, overwrite=False)
+            except HandleExists:
+                continue
+            return handle
+
+    async def put_values(
+        self,
+        principal: Principal,
+        handle: Handle,
+        values: Sequence[HandleValue],
+        *,
+        overwrite: bool = True,
+    ) -> None:
+        """Add values to an existing record, replacing those with the same index when `overwrite`."""
+        fresh = await self.prepare(values)
+        name = str(handle)
+        async with self.writing(principal) as ctx:
+            current = await self._current(ctx, handle)
+            by_index = {value.index: value for value in current}
+            taken = sorted(v.index for v in fresh if v.index in by_index)
+            if taken and not overwrite:
+                raise ValueExists(f"values already exist at index {taken}", handle=name)
+            by_index.update((value.index, value) for value in fresh)
+            await self._store_values(ctx, principal, name, list(by_index.values()))
+
+    async def delete_values(self, principal: Principal, handle: Handle, indexes: Iterable[int]) -> None:
+        """Remove the values at `indexes`; all of them must exist."""
+        wanted = set(indexes)
+        name = str(handle)
+        async with self.writing(principal) as ctx:
+            current = await self._current(ctx, handle)
+            missing = sorted(wanted - {value.index for value in current})
+            if missing:
+                raise ValuesNotFound(f"no values at index {missing}", handle=name)
+            kept = [value for value in current if value.index not in wanted]
+            await self._store_values(ctx, principal, name, kept)
+
+    async def delete(self, principal: Principal, handle: Handle) -> None:
+        name = str(handle)
+        async with self.writing(principal) as ctx:
+            await self._current(ctx, handle, Operation.DELETE)
+            await records.remove(ctx.conn, name)
+            await journal.append(ctx.conn, [(name, journal.DELETE)], principal=str(principal), at=ctx.now)
+
+    async def _current(
+        self, ctx: WriteContext, handle: Handle, op: Operation = Operation.MODIFY
+    ) -> list[HandleValue]:
+        stored = await records.read_for_update(ctx.conn, str(handle))
+        if stored is None:
+            raise HandleNotFound(handle=str(handle))
+        current = decode_values(stored)
+        await ctx.authz.check(handle, op, current)
+        return current
+
+    async def _store_values(
+        self, ctx: WriteContext, principal: Principal, name: str, values: Sequence[HandleValue]
+    ) -> None:
+        await records.replace(ctx.conn, name, encode_values(values).decode(), ctx.now)
+        await journal.append(ctx.conn, [(name, journal.UPDATE)], principal=str(principal), at=ctx.now)
+
+    # -- listing --------------------------------------------------------------------------------------
+
+    async def list_handles(
+        self, principal: Principal, prefix: str, *, page: int, page_size: int
+    ) -> HandlePage:
+        """One page (zero-based) of the handles under `prefix`; a page size of 0 only counts them."""
+        node_prefix = await self.node_prefix()
+        async with self.store.reader.connect() as conn:
+            await Authoriser(conn, node_prefix, principal).check_prefix(prefix, Operation.LIST)
+            total = await records.count_under(conn, prefix)
+            names = (
+                await records.names_under(conn, prefix, offset=page * page_size, limit=page_size)
+                if page_size
+                else []
+            )
+        return HandlePage(prefix, total, page, page_size, names)

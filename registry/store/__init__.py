@@ -1,0 +1,1 @@
+"""Storage: engines, schema, migrations and the SQL the registry runs."""

@@ -1,0 +1,45 @@
+"""The change journal: appended to in the writer's transaction, read by whoever follows changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .schema import journal
+
+CREATE = "create"
+UPDATE = "update"
+DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    seq: int
+    handle: str
+    op: str
+    principal: str
+    at: datetime
+
+
+async def append(
+    conn: AsyncConnection, changes: Iterable[tuple[str, str]], *, principal: str, at: datetime
+) -> None:
+    """Record `(handle, op)` changes made by `principal`."""
+    rows = [{"handle": h, "op": op, "principal": principal, "at": at} for h, op in changes]
+    if rows:
+        await conn.execute(insert(journal), rows)
+
+
+async def latest(conn: AsyncConnection) -> int:
+    """The sequence number of the newest change (0 for an empty journal)."""
+    return int((await conn.execute(select(func.coalesce(func.max(journal.c.seq), 0)))).scalar_one())
+
+
+async def since(conn: AsyncConnection, seq: int, *, limit: int = 10_000) -> list[Change]:
+    """Changes after `seq`, oldest first."""
+    stmt = select(journal).where(journal.c.seq > seq).order_by(journal.c.seq).limit(limit)
+    return [Change(r.seq, r.handle, r.op, r.principal, r.at) for r in await conn.execute(stmt)]

@@ -1,0 +1,96 @@
+"""SQL on the handles table. Every function takes the connection of the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .schema import handles
+
+
+def new_row(prefix: str, handle: str, values_json: str, now: datetime) -> dict[str, Any]:
+    """The parameters of a new record's row, for `insert_new` and `upsert`."""
+    return {
+        "handle": handle,
+        "prefix": prefix,
+        "values_json": values_json,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert(conn: AsyncConnection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(handles)
+
+
+async def read(conn: AsyncConnection, handle: str) -> str | None:
+    """The stored values of one handle: one primary-key read."""
+    stmt = select(handles.c.values_json).where(handles.c.handle == handle)
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def read_for_update(conn: AsyncConnection, handle: str) -> str | None:
+    stmt = select(handles.c.values_json).where(handles.c.handle == handle)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def read_many(conn: AsyncConnection, names: Sequence[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    stmt = select(handles.c.handle, handles.c.values_json).where(handles.c.handle.in_(names))
+    return {row.handle: row.values_json for row in await conn.execute(stmt)}
+
+
+async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose handle is free; returns the handles inserted (a taken one is skipped)."""
+    if not rows:
+        return set()
+    stmt = _insert(conn).on_conflict_do_nothing(index_elements=["handle"]).returning(handles.c.handle)
+    result = await conn.execute(stmt, list(rows))
+    return set(result.scalars().all())
+
+
+async def upsert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or replace whole records."""
+    if not rows:
+        return
+    stmt = _insert(conn)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["handle"],
+        set_={"values_json": stmt.excluded.values_json, "updated_at": stmt.excluded.updated_at},
+    )
+    await conn.execute(stmt, list(rows))
+
+
+async def replace(conn: AsyncConnection, handle: str, values_json: str, now: datetime) -> None:
+    stmt = update(handles).where(handles.c.handle == handle).values(values_json=values_json, updated_at=now)
+    await conn.execute(stmt)
+
+
+async def remove(conn: AsyncConnection, handle: str) -> bool:
+    result = await conn.execute(delete(handles).where(handles.c.handle == handle))
+    return bool(result.rowcount)
+
+
+async def count_under(conn: AsyncConnection, prefix: str) -> int:
+    stmt = select(func.count()).select_from(handles).where(handles.c.prefix == prefix)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def names_under(conn: AsyncConnection, prefix: str, *, offset: int, limit: int) -> list[str]:
+    stmt = (
+        select(handles.c.handle)
+        .where(handles.c.prefix == prefix)
+        .order_by(handles.c.handle)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list((await conn.execute(stmt)).scalars().all())

@@ -1,0 +1,83 @@
+"""The registry's tables. The schema itself is created and changed only by the Alembic migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# One row of settings that identify the node (its prefix).
+node = Table(
+    "node",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+enterprises = Table(
+    "enterprises",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("credit_code", String(18), nullable=False, unique=True),
+    Column("industry", String(16), nullable=False),
+    Column("contact", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+prefixes = Table(
+    "prefixes",
+    metadata,
+    Column("prefix", String(64), primary_key=True),
+    # NULL for the node's own prefix.
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=True, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A record is one row: its values are the JSON array that GET answers carry, so a resolution is one
+# primary-key read and no re-encoding.
+handles = Table(
+    "handles",
+    metadata,
+    Column("handle", String(255), primary_key=True),
+    Column("prefix", String(64), nullable=False),
+    Column("values_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_handles_prefix_handle", "prefix", "handle"),
+)
+
+# Every write appends here, in the same transaction: the one source for cache invalidation, sync and audit.
+journal = Table(
+    "journal",
+    metadata,
+    Column(
+        "seq",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("handle", String(255), nullable=False),
+    Column("op", String(16), nullable=False),
+    Column("principal", String(320), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

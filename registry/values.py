@@ -1,0 +1,260 @@
+"""Handle values: the typed, indexed entries of a record.
+
+A value has an index, a type, data in one of the Handle System's formats, a TTL, a timestamp, four permission
+bits and references to other values. Data formats are small classes found by name in `DATA_FORMATS`; formats
+this node does not interpret yet (`site`, `key`) keep their JSON as it came.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeAlias
+
+from .errors import InvalidValue
+
+JsonValue: TypeAlias = Any  # what orjson produces and accepts
+
+# Reserved indexes, as the Handle System and the node's conventions use them.
+ADMIN_INDEX: Final = 100
+VLIST_INDEX: Final = 200
+KEY_INDEX: Final = 300
+TEMPLATE_INDEX: Final = 1001
+FIRST_BUSINESS_INDEX: Final = 2000
+
+HS_ADMIN: Final = "HS_ADMIN"
+HS_VLIST: Final = "HS_VLIST"
+HS_SECKEY: Final = "HS_SECKEY"
+HS_PUBKEY: Final = "HS_PUBKEY"
+TEMPLATE: Final = "TEMPLATE"
+
+MAX_INDEX: Final = 2**31 - 1
+MAX_TYPE_LENGTH: Final = 255
+MAX_DATA_LENGTH: Final = 65_535
+DEFAULT_TTL: Final = 86_400
+DEFAULT_PERMISSIONS: Final = "1110"  # admin read, admin write, public read, no public write
+ALL_ADMIN_PERMISSIONS: Final = "111111111111"
+
+
+class AdminPermission:
+    """Bit numbers of an HS_ADMIN value's permissions.
+
+    The JSON text writes bit 11 first, so `"011111110011"` grants everything but listing and derived prefixes.
+    """
+
+    ADD_HANDLE: Final = 0
+    DELETE_HANDLE: Final = 1
+    ADD_DERIVED_PREFIX: Final = 2
+    DELETE_DERIVED_PREFIX: Final = 3
+    MODIFY_VALUE: Final = 4
+    REMOVE_VALUE: Final = 5
+    ADD_VALUE: Final = 6
+    READ_VALUE: Final = 7
+    MODIFY_ADMIN: Final = 8
+    REMOVE_ADMIN: Final = 9
+    ADD_ADMIN: Final = 10
+    LIST_HANDLES: Final = 11
+
+    @staticmethod
+    def granted(permissions: str, bit: int) -> bool:
+        return permissions[11 - bit] == "1"
+
+
+def render_time(epoch: int) -> str:
+    """`yyyy-MM-ddTHH:mm:ssZ`, the Handle System's form of a time."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def parse_time(text: str) -> int:
+    """The epoch seconds of a `yyyy-MM-ddTHH:mm:ssZ` time."""
+    try:
+        return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+    except (ValueError, TypeError):
+        raise InvalidValue(f"{text!r} is not a time of the form yyyy-MM-ddTHH:mm:ssZ") from None
+
+
+def _check_index(index: object, what: str = "index") -> int:
+    if isinstance(index, str) and index.isdigit():
+        index = int(index)
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 < index <= MAX_INDEX:
+        raise InvalidValue(f"{what} must be an integer from 1 to {MAX_INDEX}")
+    return index
+
+
+def _check_bits(text: object, width: int, what: str) -> str:
+    if not isinstance(text, str) or len(text) != width or text.strip("01"):
+        raise InvalidValue(f"{what} must be {width} characters of 0 and 1")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A pointer to one value of another handle: `index:handle`."""
+
+    handle: str
+    index: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.handle, str) or not self.handle or "/" not in self.handle:
+            raise InvalidValue("a reference names a handle of the form prefix/suffix")
+        # An index of 0 means "any index" in HS_ADMIN and HS_VLIST references.
+        if self.index != 0:
+            _check_index(self.index, "a reference's index")
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {"handle": self.handle, "index": self.index}
+
+
+@dataclass(frozen=True, slots=True)
+class StringData:
+    value: str
+    format: str = field(default="string", init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, str):
+            raise InvalidValue("string data must be text")
+        if len(self.value) > MAX_DATA_LENGTH:
+            raise InvalidValue(f"data is longer than {MAX_DATA_LENGTH} characters")
+
+    def to_json(self) -> JsonValue:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Base64Data:
+    value: str
+    format: str = field(default="base64", init=False)
+
+    def __post_init__(self) -> None:
+        try:
+            raw = base64.b64decode(self.value, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise InvalidValue("base64 data is not valid base64") from None
+        if len(raw) > MAX_DATA_LENGTH:
+            raise InvalidValue(f"data is longer than {MAX_DATA_LENGTH} bytes")
+
+    def to_json(self) -> JsonValue:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class HexData:
+    value: str
+    format: str = field(default="hex", init=False)
+
+    def __post_init__(self) -> None:
+        try:
+            raw = bytes.fromhex(self.value)
+        except (ValueError, TypeError):
+            raise InvalidValue("hex data is not valid hexadecimal") from None
+        if len(raw) > MAX_DATA_LENGTH:
+            raise InvalidValue(f"data is longer than {MAX_DATA_LENGTH} bytes")
+
+    def to_json(self) -> JsonValue:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class AdminData:
+    """HS_ADMIN: who administers the handle (a value of another handle) and with which permissions."""
+
+    handle: str
+    index: int
+    permissions: str = "011111110011"
+    format: str = field(default="admin", init=False)
+
+    def __post_init__(self) -> None:
+        Reference(self.handle, self.index)
+        _check_bits(self.permissions, 12, "admin permissions")
+
+    @property
+    def ref(self) -> Reference:
+        return Reference(self.handle, self.index)
+
+    def to_json(self) -> JsonValue:
+        return {"handle": self.handle, "index": self.index, "permissions": self.permissions}
+
+
+@dataclass(frozen=True, slots=True)
+class VListData:
+    """HS_VLIST: a group of values of other handles, used to name several administrators."""
+
+    refs: tuple[Reference, ...]
+    format: str = field(default="vlist", init=False)
+
+    def to_json(self) -> JsonValue:
+        return [ref.to_json() for ref in self.refs]
+
+
+@dataclass(frozen=True, slots=True)
+class OpaqueData:
+    """Data in a format kept as it came (`site`, `key`) until the node interprets it."""
+
+    format: str
+    value: JsonValue
+
+
+Data: TypeAlias = StringData | Base64Data | HexData | AdminData | VListData | OpaqueData
+
+
+def _data_to_json(data: Data) -> JsonValue:
+    return data.value if isinstance(data, OpaqueData) else data.to_json()
+
+
+@dataclass(frozen=True, slots=True)
+class HandleValue:
+    """One value of a handle record. `ttl` is seconds, or an epoch time when `ttl_absolute`."""
+
+    index: int
+    type: str
+    data: Data
+    ttl: int = DEFAULT_TTL
+    ttl_absolute: bool = False
+    timestamp: int = 0
+    permissions: str = DEFAULT_PERMISSIONS
+    references: tuple[Reference, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_index(self.index)
+        if not isinstance(self.type, str) or not self.type or len(self.type) > MAX_TYPE_LENGTH:
+            raise InvalidValue(f"a value's type must be 1 to {MAX_TYPE_LENGTH} characters")
+        if not self.type.isprintable():
+            raise InvalidValue("a value's type holds control characters")
+        if not isinstance(self.ttl, int) or self.ttl < 0:
+            raise InvalidValue("ttl must be a non-negative integer")
+        _check_bits(self.permissions, 4, "permissions")
+
+    @classmethod
+    def text(cls, index: int, type: str, value: str, *, ttl: int = DEFAULT_TTL) -> HandleValue:
+        """A plain string value, the most common kind."""
+        return cls(index, type, StringData(value), ttl=ttl)
+
+    @property
+    def public_read(self) -> bool:
+        return self.permissions[2] == "1"
+
+    @property
+    def is_secret(self) -> bool:
+        """Secret keys are never sent to anyone, whatever their permissions say."""
+        return self.type == HS_SECKEY
+
+    def to_json(self, timestamp: str | None = None) -> dict[str, JsonValue]:
+        """The Handle REST form, keys in the order clients expect; `timestamp` is pre-rendered text."""
+        out: dict[str, JsonValue] = {
+            "index": self.index,
+            "type": self.type,
+            "data": {"format": self.data.format, "value": _data_to_json(self.data)},
+            "ttl": render_time(self.ttl) if self.ttl_absolute else self.ttl,
+        }
+        if timestamp is not None:
+            out["timestamp"] = timestamp
+        elif self.timestamp:
+            out["timestamp"] = render_time(self.timestamp)
+        if self.permissions != DEFAULT_PERMISSIONS:
+            out["permissions"] = self.permissions
+        if self.references:
+            out["references"] = [ref.to_json() for ref in self.references]
+        return out

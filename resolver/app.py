@@ -1,0 +1,69 @@
+"""The node's ASGI application: the lean Handle REST GET lane in front of the FastAPI app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import FastAPI, Query
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import Response
+
+from registry.http import handles_router, install_error_handlers
+from registry.http.responses import HandleJSONResponse
+
+from .limits import BodyLimit
+from .rest import ASGIApp, HandleRestLane, wrap
+from .runtime import Runtime
+from .settings import Settings
+
+
+def build_app(settings: Settings) -> ASGIApp:
+    """A node application for `settings`; engines and pools open when the server starts it."""
+    runtime = Runtime(settings)
+    api = FastAPI(
+        title="idnode",
+        summary="A secondary node of an industrial internet identifier resolution system",
+        version="0.1.0",
+        lifespan=runtime.lifespan,
+        default_response_class=HandleJSONResponse,
+    )
+    api.state.runtime = runtime
+    install_error_handlers(api)
+    api.include_router(handles_router)
+    lane = HandleRestLane(api, runtime.pipeline)
+    _add_documented_get(api, lane)
+    _add_health(api, runtime)
+    return BodyLimit(lane, settings.max_body_bytes)
+
+
+def create_app() -> ASGIApp:
+    """The factory `idnode serve` gives uvicorn: settings from the environment."""
+    return build_app(Settings.from_env())
+
+
+def _add_documented_get(api: FastAPI, lane: HandleRestLane) -> None:
+    # The lane in front answers these requests; the route describes them in the OpenAPI document and
+    # answers the same way should a request reach the app directly.
+    @api.get("/api/handles/{handle:path}", summary="Resolve a handle", tags=["Handle REST"])
+    async def resolve_handle(
+        handle: str,
+        request: Request,
+        index: Annotated[list[int] | None, Query(description="repeatable; values matching ANY")] = None,
+        type: Annotated[list[str] | None, Query(description="repeatable; 'URL.' matches subtypes")] = None,
+        pretty: Annotated[str | None, Query(description="indent the JSON")] = None,
+        callback: Annotated[str | None, Query(description="JSONP function name")] = None,
+    ) -> Response:
+        del handle, index, type, pretty, callback
+        status, body, query = await lane.answer(request.scope)
+        media, body = wrap(body, query)
+        return Response(body, status_code=status, media_type=media)
+
+
+def _add_health(api: FastAPI, runtime: Runtime) -> None:
+    @api.get("/healthz", summary="200 once the node is ready and its database answers")
+    async def healthz(request: Request) -> Response:
+        del request
+        async with runtime.registry.store.reader.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return HandleJSONResponse({"status": "ok", "node": runtime.node_prefix})
