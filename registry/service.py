@@ -118,6 +118,8 @@ class Registry:
         """Stamp values and hash any plain secret key; the result is what gets stored."""
         if len(values) > MAX_VALUES_PER_RECORD:
             raise InvalidValue(f"a record holds at most {MAX_VALUES_PER_RECORD} values")
+        if len({value.index for value in values}) != len(values):
+            raise InvalidValue("two values of the record have the same index")
         stamp = int(self.clock())
         return [await self._protect(replace(value, timestamp=stamp)) for value in values]
 

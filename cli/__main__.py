@@ -1,0 +1,5 @@
+"""`python -m cli` is `idnode`."""
+
+from .main import main
+
+main()

@@ -1,0 +1,81 @@
+"""The `idnode` command as an operator uses it: set-up commands and their errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import cli
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"IDNODE_DATABASE_URL": f"sqlite:///{tmp_path}/idnode.db"}
+
+
+def test_init_prints_a_generated_secret_once_and_is_safe_to_repeat(env: dict[str, str]) -> None:
+    first = cli(["init", "--node-prefix", "88.999"], env)
+    again = cli(["init", "--node-prefix", "88.999"], env)
+
+    assert "node 88.999 initialised" in first.stdout and "secret:" in first.stdout
+    assert "already initialised" in again.stdout and "secret" not in again.stdout
+
+
+def test_init_for_another_prefix_on_the_same_database_fails_in_one_line(env: dict[str, str]) -> None:
+    cli(["init", "--node-prefix", "88.999", "--admin-secret", "s"], env)
+
+    refused = cli(["init", "--node-prefix", "88.118"], env, check=False)
+
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "idnode: this database belongs to node 88.999, not 88.118"
+
+
+def test_enterprise_add_then_list(env: dict[str, str]) -> None:
+    cli(["init", "--node-prefix", "88.999", "--admin-secret", "s"], env)
+    added = cli(
+        ["enterprise", "add", "--prefix", "88.999.8", "--name", "鄂州冶金", "--credit-code", "91350100M000100Y43"],
+        env,
+    )
+
+    listed = cli(["enterprise", "list"], env)
+
+    assert "administrator: 300:0.NA/88.999.8" in added.stdout and "secret:" in added.stdout
+    assert "91350100M000100Y43\t88.999.8\tactive\t鄂州冶金" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prefix", "88.999.8", "--credit-code", "91350100M000100Y44"], "check character"),
+        (["--prefix", "88.118.8", "--credit-code", "91350100M000100Y43"], "allocated under 88.999"),
+        (["--prefix", "88.999.8", "--credit-code", "123"], "18 characters"),
+    ],
+)
+def test_enterprise_add_errors_are_one_clear_line(env: dict[str, str], args: list[str], message: str) -> None:
+    cli(["init", "--node-prefix", "88.999", "--admin-secret", "s"], env)
+
+    refused = cli(["enterprise", "add", "--name", "X", "--secret", "s", *args], env, check=False)
+
+    assert refused.returncode == 2
+    assert message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_serve_on_an_empty_database_says_to_run_init(env: dict[str, str]) -> None:
+    refused = cli(["serve", "--port", "1"], env, check=False)
+
+    assert refused.returncode == 2
+    assert "idnode init" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_an_unsupported_database_url_is_named(tmp_path: Path) -> None:
+    refused = cli(["init", "--node-prefix", "88.999"], {"IDNODE_DATABASE_URL": "mysql://x@y/z"}, check=False)
+
+    assert refused.returncode == 2
+    assert "unsupported database URL scheme 'mysql'" in refused.stderr
+
+
+def test_every_command_has_help(env: dict[str, str]) -> None:
+    for args in (["--help"], ["init", "--help"], ["enterprise", "add", "--help"], ["serve", "--help"]):
+        shown = cli(args, env)
+        assert "Usage: " in shown.stdout

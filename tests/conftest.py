@@ -1,0 +1,101 @@
+"""Shared fixtures: a registry on SQLite and on a real PostgreSQL, with a node and two enterprises."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from hypothesis import settings
+from sqlalchemy import text
+
+from registry import EnterpriseInput, Passwords, Principal, Registry, Store, add_enterprise, init_node
+from registry.store.migrate import upgrade
+from tests.support import create_database, drop_database
+
+settings.register_profile("idnode", deadline=None, max_examples=200)
+settings.load_profile("idnode")
+
+NODE_PREFIX = "88.999"
+ACME = "88.999.1"  # the reserved test prefix: a commercial-vehicle parts supplier
+OTHER = "88.999.2"  # another enterprise, which must never write under ACME
+ADMIN_SECRET, ACME_SECRET, OTHER_SECRET = "node-admin-secret", "acme-secret", "other-secret"
+TABLES = "node, enterprises, prefixes, handles, journal"
+
+
+def fast_passwords() -> Passwords:
+    """Argon2 with tiny costs: the tests exercise the logic, not the hash's strength."""
+    return Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this test run, migrated to the newest schema."""
+    name, url = create_database()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "idnode.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+async def _truncate(url: str) -> None:
+    store = Store.open(url, pool_size=1)
+    try:
+        async with store.writer.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    finally:
+        await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """An empty, migrated database of each kind, private to the test."""
+    if request.param == "sqlite":
+        path = tmp_path / "idnode.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    asyncio.run(_truncate(url))
+    return url
+
+
+@pytest.fixture
+async def registry(database_url: str) -> AsyncIterator[Registry]:
+    """Node 88.999 with enterprises 88.999.1 and 88.999.2."""
+    store = Store.open(database_url, pool_size=2)
+    registry = Registry(store, passwords=fast_passwords())
+    await init_node(registry, NODE_PREFIX, ADMIN_SECRET)
+    await add_enterprise(registry, EnterpriseInput("Acme Parts", "91420700MA4K8XQ3T3"), prefix=ACME, secret=ACME_SECRET)
+    await add_enterprise(
+        registry, EnterpriseInput("Other Steel", "91420300MA49K2Q7NE"), prefix=OTHER, secret=OTHER_SECRET
+    )
+    try:
+        yield registry
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def acme() -> Principal:
+    return Principal.parse(f"300:0.NA/{ACME}")
+
+
+@pytest.fixture
+def other() -> Principal:
+    return Principal.parse(f"300:0.NA/{OTHER}")
+
+
+@pytest.fixture
+def node_admin() -> Principal:
+    return Principal.parse(f"300:0.NA/{NODE_PREFIX}")

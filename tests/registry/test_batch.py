@@ -1,0 +1,96 @@
+"""Batch registration: one transaction, a result per item, and one bad item failing alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry import (
+    MAX_BATCH,
+    Handle,
+    HandleExists,
+    HandleValue,
+    InvalidHandle,
+    InvalidInput,
+    PermissionDenied,
+    Principal,
+    RecordInput,
+    Registry,
+    register_many,
+)
+from registry.store import journal
+
+
+def coil(n: int) -> RecordInput:
+    values = [
+        HandleValue.text(2000, "heatNo", f"H26-{n // 10:05d}"),
+        HandleValue.text(2001, "coilNo", f"C{n:07d}"),
+        HandleValue.text(2002, "grade", "Q355B"),
+        HandleValue.text(2003, "thicknessMm", "3.75"),
+        HandleValue.text(2004, "weightKg", "21450"),
+    ]
+    return RecordInput(f"88.999.1/COIL-{n:07d}", values)
+
+
+def errors(results: list[Any]) -> dict[str, type]:
+    return {r.handle: type(r.error) for r in results if not r.ok}
+
+
+async def test_a_batch_registers_every_good_record(registry: Registry, acme: Principal) -> None:
+    results = await register_many(registry, acme, [coil(n) for n in range(1000)])
+
+    assert all(r.ok and r.created for r in results)
+    assert [r.handle for r in results] == [f"88.999.1/COIL-{n:07d}" for n in range(1000)]
+    assert await registry.read(Handle.parse("88.999.1/COIL-0000999")) is not None
+
+
+async def test_bad_items_fail_alone_with_their_reason(registry: Registry, acme: Principal) -> None:
+    await registry.put_record(acme, Handle.parse("88.999.1/COIL-0000003"), coil(3).values)
+    items: list[Any] = [
+        coil(1),
+        ("88.999.1/", coil(2).values),  # no suffix
+        coil(3),  # exists already
+        ("88.999.2/COIL-0000004", coil(4).values),  # another enterprise's prefix
+        ("88.999.1/COIL-0000005", [HandleValue.text(1, "URL", "a"), HandleValue.text(1, "URL", "b")]),
+        coil(1),  # twice in one batch
+        coil(6),
+    ]
+
+    results = await register_many(registry, acme, items)
+
+    assert [r.ok for r in results] == [True, False, False, False, False, False, True]
+    assert isinstance(results[1].error, InvalidHandle)
+    assert isinstance(results[2].error, HandleExists)
+    assert isinstance(results[3].error, PermissionDenied)
+    assert isinstance(results[4].error, InvalidInput) and "same index" in results[4].error.message
+    assert results[5].error is not None and "twice" in results[5].error.message
+    assert await registry.read(Handle.parse("88.999.1/COIL-0000006")) is not None
+
+
+async def test_overwrite_replaces_existing_records_and_says_which_were_new(
+    registry: Registry, acme: Principal
+) -> None:
+    await register_many(registry, acme, [coil(1)])
+    changed = RecordInput(coil(1).handle, [HandleValue.text(2002, "grade", "Q235B")])
+
+    results = await register_many(registry, acme, [changed, coil(2)], overwrite=True)
+
+    assert [(r.ok, r.created) for r in results] == [(True, False), (True, True)]
+    assert "Q235B" in (await registry.read(Handle.parse(coil(1).handle)) or "")
+
+
+async def test_the_journal_holds_one_entry_per_registered_item(registry: Registry, acme: Principal) -> None:
+    async with registry.store.reader.connect() as conn:
+        before = await journal.latest(conn)
+
+    await register_many(registry, acme, [coil(1), ("bad", []), coil(2)])
+
+    async with registry.store.reader.connect() as conn:
+        recorded = await journal.since(conn, before)
+    assert [(c.handle, c.op) for c in recorded] == [(coil(1).handle, "create"), (coil(2).handle, "create")]
+
+
+async def test_a_batch_larger_than_the_limit_is_refused_whole(registry: Registry, acme: Principal) -> None:
+    with pytest.raises(InvalidInput):
+        await register_many(registry, acme, [coil(n) for n in range(MAX_BATCH + 1)])
