@@ -16,7 +16,7 @@ from .handle import Handle
 from .principals import Principal
 from .service import Registry, WriteContext
 from .store import journal, records
-from .values import HandleValue, render_time
+from .values import HandleValue
 
 MAX_BATCH = 10_000
 
@@ -85,7 +85,7 @@ async def register_many(
 
 
 async def _validate(registry: Registry, inputs: list[RecordInput], batch: _Batch) -> None:
-    stamp = render_time(int(registry.clock()))
+    stamp = registry.stamp()
     seen: set[str] = set()
     for position, item in enumerate(inputs):
         try:

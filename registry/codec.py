@@ -24,6 +24,7 @@ from .values import (
     Reference,
     StringData,
     VListData,
+    decimal,
     parse_time,
 )
 
@@ -34,8 +35,8 @@ def _reference(obj: JsonValue) -> Reference:
     if not isinstance(obj, dict):
         raise InvalidValue("a reference is an object with handle and index")
     index = obj.get("index", 0)
-    if isinstance(index, str) and index.isdigit():
-        index = int(index)
+    if isinstance(index, str):
+        index = decimal(index)
     if not isinstance(index, int) or isinstance(index, bool):
         raise InvalidValue("a reference's index must be an integer")
     return Reference(obj.get("handle"), index)  # type: ignore[arg-type]  # checked by Reference
@@ -67,6 +68,8 @@ def data_from_json(data: JsonValue) -> Data:
     if not isinstance(data, dict) or "value" not in data:
         raise InvalidValue("data is a string or an object with format and value")
     fmt, value = data.get("format", "string"), data["value"]
+    if not isinstance(fmt, str):
+        raise InvalidValue("data's format must be a string")
     if fmt == "string":
         return StringData(_text(value, fmt))
     if fmt == "base64":
@@ -87,7 +90,8 @@ def _ttl(obj: dict[str, Any]) -> tuple[int, bool]:
     if ttl is None:
         return DEFAULT_TTL, False
     if isinstance(ttl, str):
-        return (int(ttl), False) if ttl.isdigit() else (parse_time(ttl), True)
+        seconds = decimal(ttl)
+        return (seconds, False) if seconds is not None else (parse_time(ttl), True)
     if not isinstance(ttl, int) or isinstance(ttl, bool):
         raise InvalidValue("ttl is a number of seconds or an absolute time")
     return ttl, False
@@ -100,8 +104,8 @@ def value_from_json(obj: JsonValue, *, keep_timestamp: bool = False) -> HandleVa
     if "index" not in obj or "type" not in obj or "data" not in obj:
         raise InvalidValue("a value needs index, type and data")
     index = obj["index"]
-    if isinstance(index, str) and index.isdigit():
-        index = int(index)
+    if isinstance(index, str):
+        index = decimal(index)  # None fails the index check below
     ttl, absolute = _ttl(obj)
     stamp = obj.get("timestamp")
     references = obj.get("references") or ()

@@ -61,7 +61,9 @@ async def init_node(registry: Registry, node_prefix: str, admin_secret: str) -> 
         now = registry.now()
         await insert_prefix(conn, node_prefix, None, now)
         name = str(admin.handle)
-        row = records.new_row(admin.handle.prefix, name, encode_values(values).decode(), now)
+        row = records.new_row(
+            admin.handle.prefix, name, encode_values(values, registry.stamp()).decode(), now
+        )
         await records.insert_new(conn, [row])
         await journal.append(conn, [(name, journal.CREATE)], principal=str(admin), at=now)
     return NodeSetup(node_prefix, True, admin)
@@ -85,7 +87,7 @@ async def _create_prefix_handle(
 ) -> None:
     handle = Handle.for_prefix(prefix)
     await ctx.authz.check(handle, Operation.CREATE)
-    row = records.new_row(handle.prefix, str(handle), encode_values(values).decode(), ctx.now)
+    row = records.new_row(handle.prefix, str(handle), encode_values(values, ctx.stamp).decode(), ctx.now)
     if not await records.insert_new(ctx.conn, [row]):
         raise Conflict(f"the prefix handle {handle} exists already")
     await journal.append(ctx.conn, [(str(handle), journal.CREATE)], principal=str(principal), at=ctx.now)

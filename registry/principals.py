@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from .errors import AuthenticationFailed, InvalidHandle
 from .handle import Handle
-from .values import KEY_INDEX, Reference
+from .values import KEY_INDEX, Reference, decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,15 +24,25 @@ class Principal:
         head, colon, rest = text.partition(":")
         index = KEY_INDEX
         if colon and head.isdigit():
-            index, text = int(head), rest
+            number = decimal(head)
+            if number is None or number == 0:
+                raise AuthenticationFailed(f"{head!r} is not a key index")
+            index, text = number, rest
         try:
             return cls(Handle.parse(text), index)
         except InvalidHandle as exc:
             raise AuthenticationFailed(f"the user name is not index:handle ({exc.message})") from None
 
     def matches(self, ref: Reference) -> bool:
-        """True when an HS_ADMIN or HS_VLIST reference names this principal (index 0 names any index)."""
-        return ref.handle.upper() == str(self.handle).upper() and ref.index in (0, self.index)
+        """True when an HS_ADMIN or HS_VLIST reference names this principal (index 0 names any index).
+
+        Handles compare as handles do: the prefix ignores case, the suffix does not."""
+        if ref.index not in (0, self.index):
+            return False
+        try:
+            return Handle.parse(ref.handle) == self.handle
+        except InvalidHandle:
+            return False
 
     def __str__(self) -> str:
         return f"{self.index}:{self.handle}"

@@ -30,7 +30,7 @@ from .principals import Principal
 from .store import journal, records
 from .store.engine import Store
 from .store.schema import node, prefixes
-from .values import HS_SECKEY, HandleValue, StringData
+from .values import HS_SECKEY, HandleValue, StringData, render_time
 
 MAX_VALUES_PER_RECORD = 1_000
 SECRET_PERMISSIONS = "1100"  # admin read and write, never public
@@ -50,6 +50,7 @@ class WriteContext:
     conn: AsyncConnection
     authz: Authoriser
     now: datetime
+    stamp: str  # `now` as value timestamps carry it
 
 
 class Registry:
@@ -83,8 +84,7 @@ class Registry:
 
     async def read(self, handle: Handle) -> str | None:
         """The stored JSON values of a handle, or None: one indexed read."""
-        async with self.store.reader.connect() as conn:
-            return await records.read(conn, str(handle))
+        return await self.store.points.one(str(handle))
 
     async def authenticate(self, username: str, secret: str) -> Principal:
         """The principal whose HS_SECKEY matches `secret`, or `AuthenticationFailed`."""
@@ -112,16 +112,22 @@ class Registry:
         """One write transaction with an authoriser for `principal`."""
         node_prefix = await self.node_prefix()
         async with self.store.writer.begin() as conn:
-            yield WriteContext(conn, Authoriser(conn, node_prefix, principal), self.now())
+            now = self.now()
+            stamp = render_time(int(now.timestamp()))
+            yield WriteContext(conn, Authoriser(conn, node_prefix, principal), now, stamp)
+
+    def stamp(self) -> str:
+        """The clock's time as value timestamps carry it."""
+        return render_time(int(self.clock()))
 
     async def prepare(self, values: Sequence[HandleValue]) -> list[HandleValue]:
-        """Stamp values and hash any plain secret key; the result is what gets stored."""
+        """Check a record's values and hash any plain secret key; the result is what gets stored
+        (encoded with `stamp()` as the timestamp of new values)."""
         if len(values) > MAX_VALUES_PER_RECORD:
             raise InvalidValue(f"a record holds at most {MAX_VALUES_PER_RECORD} values")
         if len({value.index for value in values}) != len(values):
             raise InvalidValue("two values of the record have the same index")
-        stamp = int(self.clock())
-        return [await self._protect(replace(value, timestamp=stamp)) for value in values]
+        return [await self._protect(value) if value.is_secret else value for value in values]
 
     async def _protect(self, value: HandleValue) -> HandleValue:
         if value.type != HS_SECKEY:
@@ -142,7 +148,7 @@ class Registry:
         overwrite: bool = True,
     ) -> bool:
         """Create the record, or replace it when `overwrite`; True when it was created."""
-        encoded = encode_values(await self.prepare(values)).decode()
+        encoded = encode_values(await self.prepare(values), self.stamp()).decode()
         name = str(handle)
         async with self.writing(principal) as ctx:
             existing = await records.read_for_update(ctx.conn, name)
@@ -181,7 +187,8 @@ class Registry:
         overwrite: bool = True,
     ) -> None:
         """Add values to an existing record, replacing those with the same index when `overwrite`."""
-        fresh = await self.prepare(values)
+        now = int(self.clock())
+        fresh = [replace(value, timestamp=now) for value in await self.prepare(values)]
         name = str(handle)
         async with self.writing(principal) as ctx:
             current = await self._current(ctx, handle)

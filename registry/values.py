@@ -32,6 +32,8 @@ HS_PUBKEY: Final = "HS_PUBKEY"
 TEMPLATE: Final = "TEMPLATE"
 
 MAX_INDEX: Final = 2**31 - 1
+MAX_TTL: Final = 2**31 - 1
+LAST_TIME: Final = 253_402_300_799  # 9999-12-31T23:59:59Z, the latest absolute TTL
 MAX_TYPE_LENGTH: Final = 255
 MAX_DATA_LENGTH: Final = 65_535
 DEFAULT_TTL: Final = 86_400
@@ -63,6 +65,13 @@ class AdminPermission:
         return permissions[11 - bit] == "1"
 
 
+def decimal(text: str, max_digits: int = 10) -> int | None:
+    """The value of a short string of ASCII digits, else None (`"²".isdigit()` is true, but not a number)."""
+    if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def render_time(epoch: int) -> str:
     """`yyyy-MM-ddTHH:mm:ssZ`, the Handle System's form of a time."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
@@ -77,8 +86,8 @@ def parse_time(text: str) -> int:
 
 
 def _check_index(index: object, what: str = "index") -> int:
-    if isinstance(index, str) and index.isdigit():
-        index = int(index)
+    if isinstance(index, str):
+        index = decimal(index)
     if not isinstance(index, int) or isinstance(index, bool) or not 0 < index <= MAX_INDEX:
         raise InvalidValue(f"{what} must be an integer from 1 to {MAX_INDEX}")
     return index
@@ -223,9 +232,11 @@ class HandleValue:
             raise InvalidValue(f"a value's type must be 1 to {MAX_TYPE_LENGTH} characters")
         if not self.type.isprintable():
             raise InvalidValue("a value's type holds control characters")
-        if not isinstance(self.ttl, int) or self.ttl < 0:
-            raise InvalidValue("ttl must be a non-negative integer")
-        _check_bits(self.permissions, 4, "permissions")
+        limit = LAST_TIME if self.ttl_absolute else MAX_TTL
+        if not isinstance(self.ttl, int) or isinstance(self.ttl, bool) or not 0 <= self.ttl <= limit:
+            raise InvalidValue(f"ttl must be a number of seconds from 0 to {MAX_TTL}, or a time")
+        if self.permissions != DEFAULT_PERMISSIONS:
+            _check_bits(self.permissions, 4, "permissions")
 
     @classmethod
     def text(cls, index: int, type: str, value: str, *, ttl: int = DEFAULT_TTL) -> HandleValue:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 import orjson
 
 from registry import Handle, InvalidHandle
+from registry.values import decimal
 
 from .answer import Answer
 from .pipeline import Stage
@@ -50,9 +51,10 @@ class Query:
     def _parse(self, text: str) -> None:
         for key, value in parse_qsl(text, keep_blank_values=True):
             if key == "index":
-                if not value.isdigit():
+                index = decimal(value)
+                if index is None:
                     raise ValueError(f"index {value!r} is not a positive integer")
-                self.indexes.append(int(value))
+                self.indexes.append(index)
             elif key == "type":
                 self.types.append(value)
             elif key == "pretty":

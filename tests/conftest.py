@@ -76,7 +76,9 @@ async def registry(database_url: str) -> AsyncIterator[Registry]:
     store = Store.open(database_url, pool_size=2)
     registry = Registry(store, passwords=fast_passwords())
     await init_node(registry, NODE_PREFIX, ADMIN_SECRET)
-    await add_enterprise(registry, EnterpriseInput("Acme Parts", "91420700MA4K8XQ3T3"), prefix=ACME, secret=ACME_SECRET)
+    await add_enterprise(
+        registry, EnterpriseInput("Acme Parts", "91420700MA4K8XQ3T3"), prefix=ACME, secret=ACME_SECRET
+    )
     await add_enterprise(
         registry, EnterpriseInput("Other Steel", "91420300MA49K2Q7NE"), prefix=OTHER, secret=OTHER_SECRET
     )

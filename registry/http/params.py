@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from registry.errors import InvalidInput, InvalidValue
+from registry.values import decimal
 
 
 def flag(value: str | None, *, default: bool = False) -> bool:
@@ -18,15 +19,17 @@ def indexes(values: Sequence[str]) -> list[int]:
     """Repeated `index=N` parameters as integers."""
     out = []
     for text in values:
-        if not text.isdigit() or not 0 < int(text) < 2**31:
+        index = decimal(text)
+        if index is None or not 0 < index < 2**31:
             raise InvalidValue(f"index {text!r} is not a positive integer")
-        out.append(int(text))
+        out.append(index)
     return out
 
 
 def non_negative(value: str | None, name: str, default: int) -> int:
     if value is None or value == "":
         return default
-    if not value.isdigit():
-        raise InvalidInput(f"{name} must be a non-negative integer")
-    return int(value)
+    number = decimal(value, max_digits=9)
+    if number is None:
+        raise InvalidInput(f"{name} must be a non-negative integer below 10⁹")
+    return number

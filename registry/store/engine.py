@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .point_reads import PointReader, PostgresReader, SqliteReader
+
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
@@ -52,21 +54,28 @@ def _sqlite_pragmas(begin: str) -> tuple[Any, Any]:
     return on_connect, on_begin
 
 
-def _sqlite_engine(url: URL, begin: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
-    on_connect, on_begin = _sqlite_pragmas(begin)
+# Readers run each statement on its own (autocommit): a resolution is one round trip to the database, with
+# no BEGIN before it, no ROLLBACK after it and no ping when a connection leaves the pool.
+_READS: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
+
+
+def _sqlite_engine(url: URL, begin: str | None, pool_size: int, **options: Any) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, **options)
+    on_connect, on_begin = _sqlite_pragmas(begin or "")
     event.listen(engine.sync_engine, "connect", on_connect)
-    event.listen(engine.sync_engine, "begin", on_begin)
+    if begin:
+        event.listen(engine.sync_engine, "begin", on_begin)
     return engine
 
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """The database as the registry uses it: a reader and a writer engine (the same one on PostgreSQL)."""
+    """The database as the registry uses it: an engine for single reads and one for write transactions."""
 
     reader: AsyncEngine
     writer: AsyncEngine
     dialect: str
+    points: PointReader  # the resolver's one-record reads
 
     @classmethod
     def open(cls, url: str, *, pool_size: int = 8) -> Store:
@@ -75,13 +84,15 @@ class Store:
             ensure_directory(target)
             # Writers take SQLite's write lock at BEGIN, so two writers wait for each other instead of
             # failing on a lock upgrade; one writer connection per process keeps them in line.
-            reader = _sqlite_engine(target, "BEGIN", pool_size)
+            reader = _sqlite_engine(target, None, pool_size, **_READS)
             writer = _sqlite_engine(target, "BEGIN IMMEDIATE", 1)
-            return cls(reader, writer, "sqlite")
-        engine = create_async_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-        return cls(engine, engine, "postgresql")
+            return cls(reader, writer, "sqlite", SqliteReader(target.database or ":memory:"))
+        pools = {"pool_size": pool_size, "max_overflow": pool_size}
+        reader = create_async_engine(target, **pools, **_READS)
+        writer = create_async_engine(target, **pools, pool_pre_ping=True)
+        return cls(reader, writer, "postgresql", PostgresReader(target, pool_size))
 
     async def close(self) -> None:
+        await self.points.close()
         await self.reader.dispose()
-        if self.writer is not self.reader:
-            await self.writer.dispose()
+        await self.writer.dispose()

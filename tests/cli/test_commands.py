@@ -18,8 +18,10 @@ def test_init_prints_a_generated_secret_once_and_is_safe_to_repeat(env: dict[str
     first = cli(["init", "--node-prefix", "88.999"], env)
     again = cli(["init", "--node-prefix", "88.999"], env)
 
-    assert "node 88.999 initialised" in first.stdout and "secret:" in first.stdout
-    assert "already initialised" in again.stdout and "secret" not in again.stdout
+    assert "node 88.999 initialised" in first.stdout
+    assert "secret:" in first.stdout
+    assert "already initialised" in again.stdout
+    assert "secret" not in again.stdout
 
 
 def test_init_for_another_prefix_on_the_same_database_fails_in_one_line(env: dict[str, str]) -> None:
@@ -34,13 +36,23 @@ def test_init_for_another_prefix_on_the_same_database_fails_in_one_line(env: dic
 def test_enterprise_add_then_list(env: dict[str, str]) -> None:
     cli(["init", "--node-prefix", "88.999", "--admin-secret", "s"], env)
     added = cli(
-        ["enterprise", "add", "--prefix", "88.999.8", "--name", "鄂州冶金", "--credit-code", "91350100M000100Y43"],
+        [
+            "enterprise",
+            "add",
+            "--prefix",
+            "88.999.8",
+            "--name",
+            "鄂州冶金",
+            "--credit-code",
+            "91350100M000100Y43",
+        ],
         env,
     )
 
     listed = cli(["enterprise", "list"], env)
 
-    assert "administrator: 300:0.NA/88.999.8" in added.stdout and "secret:" in added.stdout
+    assert "administrator: 300:0.NA/88.999.8" in added.stdout
+    assert "secret:" in added.stdout
     assert "91350100M000100Y43\t88.999.8\tactive\t鄂州冶金" in listed.stdout
 
 
@@ -58,14 +70,16 @@ def test_enterprise_add_errors_are_one_clear_line(env: dict[str, str], args: lis
     refused = cli(["enterprise", "add", "--name", "X", "--secret", "s", *args], env, check=False)
 
     assert refused.returncode == 2
-    assert message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert message in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_serve_on_an_empty_database_says_to_run_init(env: dict[str, str]) -> None:
     refused = cli(["serve", "--port", "1"], env, check=False)
 
     assert refused.returncode == 2
-    assert "idnode init" in refused.stderr and "Traceback" not in refused.stderr
+    assert "idnode init" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_an_unsupported_database_url_is_named(tmp_path: Path) -> None:

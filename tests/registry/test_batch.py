@@ -63,8 +63,10 @@ async def test_bad_items_fail_alone_with_their_reason(registry: Registry, acme: 
     assert isinstance(results[1].error, InvalidHandle)
     assert isinstance(results[2].error, HandleExists)
     assert isinstance(results[3].error, PermissionDenied)
-    assert isinstance(results[4].error, InvalidInput) and "same index" in results[4].error.message
-    assert results[5].error is not None and "twice" in results[5].error.message
+    assert isinstance(results[4].error, InvalidInput)
+    assert "same index" in results[4].error.message
+    assert results[5].error is not None
+    assert "twice" in results[5].error.message
     assert await registry.read(Handle.parse("88.999.1/COIL-0000006")) is not None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import Any
 
 import orjson
@@ -211,15 +212,21 @@ def test_the_timestamp_a_client_sends_is_ignored() -> None:
         pytest.param({"index": 1, "type": 7, "data": URL}, id="type not text"),
         pytest.param({"index": 1, "type": "URL", "data": 7}, id="data number"),
         pytest.param({"index": 1, "type": "URL", "data": {"format": "string"}}, id="data without value"),
-        pytest.param({"index": 1, "type": "URL", "data": {"format": "url", "value": URL}}, id="unknown format"),
-        pytest.param({"index": 1, "type": "URL", "data": {"format": "string", "value": 7}}, id="string not text"),
+        pytest.param(
+            {"index": 1, "type": "URL", "data": {"format": "url", "value": URL}}, id="unknown format"
+        ),
+        pytest.param(
+            {"index": 1, "type": "URL", "data": {"format": "string", "value": 7}}, id="string not text"
+        ),
         pytest.param(url_value(ttl=-1), id="negative ttl"),
         pytest.param(url_value(ttl=False), id="ttl false"),
         pytest.param(url_value(ttl="tomorrow"), id="ttl not a time"),
         pytest.param(url_value(permissions="111"), id="three permission bits"),
         pytest.param(url_value(permissions="1112"), id="permission bit 2"),
         pytest.param(url_value(references="88.999.1/P"), id="references not a list"),
-        pytest.param(url_value(references=[{"handle": "nohandle", "index": 1}]), id="reference without slash"),
+        pytest.param(
+            url_value(references=[{"handle": "nohandle", "index": 1}]), id="reference without slash"
+        ),
         pytest.param(url_value(references=[{"handle": "88.999.1/P", "index": -1}]), id="negative reference"),
         pytest.param(url_value(references=["88.999.1/P"]), id="reference not an object"),
         pytest.param([], id="not an object"),
@@ -261,7 +268,11 @@ def test_strings_that_look_like_digits_but_are_no_number_are_invalid_values(fiel
     elif field == "ttl":
         obj["ttl"] = digits
     elif field == "admin index":
-        obj = {"index": 100, "type": "HS_ADMIN", "data": {"format": "admin", "value": {**ADMIN_JSON, "index": digits}}}
+        obj = {
+            "index": 100,
+            "type": "HS_ADMIN",
+            "data": {"format": "admin", "value": {**ADMIN_JSON, "index": digits}},
+        }
     else:
         obj["references"] = [{"handle": "88.999.1/P", "index": digits}]
 
@@ -373,7 +384,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -408,18 +421,19 @@ value_like = st.fixed_dictionaries(
 @example(url_value(ttl="²"))
 @example({"index": 1, "type": "URL", "data": {"format": [], "value": URL}})
 def test_value_from_json_raises_nothing_but_invalid_value(obj: object) -> None:
-    try:
+    with contextlib.suppress(InvalidValue):
         value_from_json(obj)
-    except InvalidValue:
-        pass
 
 
-@given(json_values | st.lists(value_like, max_size=3) | value_like | st.fixed_dictionaries({"values": json_values}))
+@given(
+    json_values
+    | st.lists(value_like, max_size=3)
+    | value_like
+    | st.fixed_dictionaries({"values": json_values})
+)
 def test_parse_body_raises_nothing_but_invalid_input(body: object) -> None:
-    try:
+    with contextlib.suppress(InvalidInput):
         parse_body(body)
-    except InvalidInput:
-        pass
 
 
 @given(value_like)
@@ -443,19 +457,32 @@ data_strategy = (
     st.builds(StringData, texts)
     | st.binary(max_size=30).map(lambda b: Base64Data(base64.b64encode(b).decode()))
     | st.binary(max_size=30).map(lambda b: HexData(b.hex()))
-    | st.builds(AdminData, ref_handles, st.integers(min_value=0, max_value=MAX_INDEX), st.text("01", min_size=12, max_size=12))
+    | st.builds(
+        AdminData,
+        ref_handles,
+        st.integers(min_value=0, max_value=MAX_INDEX),
+        st.text("01", min_size=12, max_size=12),
+    )
     | st.builds(VListData, st.lists(references, max_size=3).map(tuple))
     | st.builds(OpaqueData, st.sampled_from(["site", "key"]), json_values)
 )
 epochs = st.integers(min_value=1, max_value=253_402_300_799)  # up to 9999-12-31T23:59:59Z
 stored_values = st.builds(
     lambda index, type_, data, ttl, stamp, perms, refs: HandleValue(
-        index, type_, data, ttl=ttl[0], ttl_absolute=ttl[1], timestamp=stamp, permissions=perms, references=refs
+        index,
+        type_,
+        data,
+        ttl=ttl[0],
+        ttl_absolute=ttl[1],
+        timestamp=stamp,
+        permissions=perms,
+        references=refs,
     ),
     st.integers(min_value=1, max_value=MAX_INDEX),
     st.text(min_size=1, max_size=20).filter(str.isprintable),
     data_strategy,
-    st.tuples(st.integers(min_value=0, max_value=2**31 - 1), st.just(False)) | st.tuples(epochs, st.just(True)),
+    st.tuples(st.integers(min_value=0, max_value=2**31 - 1), st.just(False))
+    | st.tuples(epochs, st.just(True)),
     epochs,
     bits,
     st.lists(references, max_size=3).map(tuple),

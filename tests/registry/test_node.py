@@ -21,7 +21,9 @@ from registry import (
 from registry.enterprises import list_enterprises
 from tests.conftest import ADMIN_SECRET
 
-STEEL = EnterpriseInput("鄂州低碳冶金有限公司", "91350100M000100Y43", industry="C3120", contact="ops@example.com")
+STEEL = EnterpriseInput(
+    "鄂州低碳冶金有限公司", "91350100M000100Y43", industry="C3120", contact="ops@example.com"
+)
 
 
 async def test_init_again_with_the_same_prefix_changes_nothing(registry: Registry) -> None:
@@ -36,14 +38,19 @@ async def test_init_with_another_prefix_is_refused(registry: Registry) -> None:
         await init_node(registry, "88.118", "x")
 
 
-async def test_an_enterprise_gets_a_prefix_handle_with_a_public_admin_and_a_hidden_key(registry: Registry) -> None:
+async def test_an_enterprise_gets_a_prefix_handle_with_a_public_admin_and_a_hidden_key(
+    registry: Registry,
+) -> None:
     made = await add_enterprise(registry, STEEL, prefix="88.999.8", secret="steel")
 
     values = orjson.loads(await registry.read(Handle.parse("0.NA/88.999.8")) or "[]")
     by_index = {v["index"]: v for v in values}
-    assert made.prefixes == ("88.999.8",) and made.credit_code == "91350100M000100Y43"
-    assert by_index[100]["type"] == "HS_ADMIN" and "permissions" not in by_index[100]
-    assert by_index[300]["type"] == "HS_SECKEY" and by_index[300]["permissions"] == "1100"
+    assert made.prefixes == ("88.999.8",)
+    assert made.credit_code == "91350100M000100Y43"
+    assert by_index[100]["type"] == "HS_ADMIN"
+    assert "permissions" not in by_index[100]
+    assert by_index[300]["type"] == "HS_SECKEY"
+    assert by_index[300]["permissions"] == "1100"
     assert str(await registry.authenticate("300:0.NA/88.999.8", "steel")) == "300:0.NA/88.999.8"
 
 
@@ -69,7 +76,9 @@ async def test_bad_onboarding_is_refused_and_leaves_nothing_behind(
     assert await registry.prefixes() == ["88.999", "88.999.1", "88.999.2"]
 
 
-async def test_a_further_prefix_is_administered_by_the_same_enterprise(registry: Registry, acme: Principal) -> None:
+async def test_a_further_prefix_is_administered_by_the_same_enterprise(
+    registry: Registry, acme: Principal
+) -> None:
     made = await add_prefix(registry, owner_prefix="88.999.1", prefix="88.999.11")
 
     assert made.prefixes == ("88.999.1", "88.999.11")

@@ -52,18 +52,26 @@ async def test_a_created_record_reads_back_with_its_values_in_index_order(
     assert created
     values = await stored(registry, PART)
     assert values is not None
-    assert [(v["index"], v["type"]) for v in values] == [(1, "URL"), (2000, "customerPartNo"), (2001, "batch")]
+    assert [(v["index"], v["type"]) for v in values] == [
+        (1, "URL"),
+        (2000, "customerPartNo"),
+        (2001, "batch"),
+    ]
     assert values[1]["data"] == {"format": "string", "value": "DF-3502010-C0100"}
 
 
-async def test_the_prefix_is_case_insensitive_and_the_suffix_is_not(registry: Registry, acme: Principal) -> None:
+async def test_the_prefix_is_case_insensitive_and_the_suffix_is_not(
+    registry: Registry, acme: Principal
+) -> None:
     await registry.put_record(acme, Handle.parse("88.999.1/Part-A"), part_values())
 
     assert await registry.read(Handle.parse("88.999.1/Part-A")) is not None
     assert await registry.read(Handle.parse("88.999.1/PART-A")) is None
 
 
-async def test_creating_an_existing_handle_without_overwrite_fails(registry: Registry, acme: Principal) -> None:
+async def test_creating_an_existing_handle_without_overwrite_fails(
+    registry: Registry, acme: Principal
+) -> None:
     await registry.put_record(acme, PART, part_values())
 
     with pytest.raises(HandleExists):
@@ -83,13 +91,19 @@ async def test_overwrite_replaces_the_whole_record(registry: Registry, acme: Pri
 async def test_put_values_adds_and_replaces_by_index(registry: Registry, acme: Principal) -> None:
     await registry.put_record(acme, PART, part_values())
 
-    await registry.put_values(acme, PART, [HandleValue.text(2001, "batch", "B2"), HandleValue.text(7, "X", "y")])
+    await registry.put_values(
+        acme, PART, [HandleValue.text(2001, "batch", "B2"), HandleValue.text(7, "X", "y")]
+    )
 
     values = {v["index"]: v["data"]["value"] for v in await stored(registry, PART) or []}  # type: ignore[index]
-    assert values[2001] == "B2" and values[7] == "y" and values[1].startswith("https://")
+    assert values[2001] == "B2"
+    assert values[7] == "y"
+    assert values[1].startswith("https://")
 
 
-async def test_put_values_without_overwrite_refuses_a_taken_index(registry: Registry, acme: Principal) -> None:
+async def test_put_values_without_overwrite_refuses_a_taken_index(
+    registry: Registry, acme: Principal
+) -> None:
     await registry.put_record(acme, PART, part_values())
 
     with pytest.raises(ValueExists):
@@ -148,7 +162,9 @@ async def test_an_enterprise_may_not_create_prefix_handles(registry: Registry, a
         await registry.put_record(acme, Handle.parse("0.NA/88.999.1.5"), part_values())
 
 
-async def test_prefixes_outside_the_node_are_not_its_business(registry: Registry, node_admin: Principal) -> None:
+async def test_prefixes_outside_the_node_are_not_its_business(
+    registry: Registry, node_admin: Principal
+) -> None:
     with pytest.raises(NotResponsible):
         await registry.put_record(node_admin, Handle.parse("86.100/X"), part_values())
 
@@ -158,7 +174,10 @@ async def test_a_record_naming_a_principal_in_hs_admin_lets_it_modify_the_record
 ) -> None:
     from registry import AdminData
 
-    delegated = [*part_values(), HandleValue(100, "HS_ADMIN", AdminData("0.NA/88.999.2", 300, "011111110011"))]
+    delegated = [
+        *part_values(),
+        HandleValue(100, "HS_ADMIN", AdminData("0.NA/88.999.2", 300, "011111110011")),
+    ]
     await registry.put_record(acme, PART, delegated)
 
     await registry.put_values(other, PART, [HandleValue.text(2001, "batch", "fixed by the supplier")])
@@ -166,7 +185,9 @@ async def test_a_record_naming_a_principal_in_hs_admin_lets_it_modify_the_record
         await registry.list_handles(other, "88.999.1", page=0, page_size=10)
 
 
-async def test_every_write_is_journalled_with_operation_and_principal(registry: Registry, acme: Principal) -> None:
+async def test_every_write_is_journalled_with_operation_and_principal(
+    registry: Registry, acme: Principal
+) -> None:
     before = len(await changes(registry))
 
     await registry.put_record(acme, PART, part_values())
@@ -182,7 +203,9 @@ async def test_every_write_is_journalled_with_operation_and_principal(registry: 
     assert [c.seq for c in recorded] == sorted(c.seq for c in recorded)
 
 
-async def test_a_refused_write_changes_nothing_and_journals_nothing(registry: Registry, other: Principal) -> None:
+async def test_a_refused_write_changes_nothing_and_journals_nothing(
+    registry: Registry, other: Principal
+) -> None:
     before = await changes(registry)
 
     with pytest.raises(PermissionDenied):
@@ -207,7 +230,9 @@ async def test_credentials_authenticate_only_with_the_right_secret(registry: Reg
 
 
 async def test_secrets_are_stored_only_as_salted_hashes(registry: Registry, acme: Principal) -> None:
-    await registry.put_values(acme, Handle.parse("0.NA/88.999.1"), [HandleValue.text(301, "HS_SECKEY", "rotated")])
+    await registry.put_values(
+        acme, Handle.parse("0.NA/88.999.1"), [HandleValue.text(301, "HS_SECKEY", "rotated")]
+    )
 
     async with registry.store.reader.connect() as conn:
         dump = " ".join((await conn.execute(select(handles.c.values_json))).scalars())

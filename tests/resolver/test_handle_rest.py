@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.resolver.conftest import ACME_USER, OTHER_USER
 from tests.conftest import ACME_SECRET, OTHER_SECRET
+from tests.resolver.conftest import ACME_USER, OTHER_USER
 
 ACME_AUTH = (ACME_USER, ACME_SECRET)
 OTHER_AUTH = (OTHER_USER, OTHER_SECRET)
@@ -21,7 +21,9 @@ PART_VALUES = [
 ]
 
 
-def put(http: httpx.Client, handle: str, body: Any, *, auth: Any = ACME_AUTH, **params: Any) -> httpx.Response:
+def put(
+    http: httpx.Client, handle: str, body: Any, *, auth: Any = ACME_AUTH, **params: Any
+) -> httpx.Response:
     return http.put(f"/api/handles/{handle}", json=body, auth=auth, params=params)
 
 
@@ -80,7 +82,9 @@ def test_a_type_ending_in_a_dot_matches_its_subtypes(http: httpx.Client, part: s
     assert [v["type"] for v in body["values"]] == ["URL", "URL.mobile"]
 
 
-def test_filters_matching_nothing_answer_200_with_code_200_and_no_values(http: httpx.Client, part: str) -> None:
+def test_filters_matching_nothing_answer_200_with_code_200_and_no_values(
+    http: httpx.Client, part: str
+) -> None:
     body = expect(http.get(f"/api/handles/{part}", params={"index": "77"}), 200, 200)
 
     assert body["values"] == []
@@ -96,7 +100,8 @@ def test_a_callback_wraps_the_answer_as_jsonp(http: httpx.Client, part: str) -> 
     response = http.get(f"/api/handles/{part}", params={"callback": "show"})
 
     assert response.headers["content-type"].startswith("application/javascript")
-    assert response.text.startswith('show({"responseCode":1') and response.text.endswith(");")
+    assert response.text.startswith('show({"responseCode":1')
+    assert response.text.endswith(");")
     expect(http.get(f"/api/handles/{part}", params={"callback": "alert(1)//"}), 400, 4)
 
 
@@ -141,7 +146,10 @@ def test_create_with_overwrite_false_is_201_then_409(http: httpx.Client) -> None
 
 
 def test_put_with_index_adds_and_replaces_only_those_values(http: httpx.Client, part: str) -> None:
-    changed = [{"index": 2001, "type": "batch", "data": "B2"}, {"index": 3, "type": "EMAIL", "data": "qa@x.cn"}]
+    changed = [
+        {"index": 2001, "type": "batch", "data": "B2"},
+        {"index": 3, "type": "EMAIL", "data": "qa@x.cn"},
+    ]
 
     expect(put(http, part, {"values": changed}, index=["2001", "3"]), 200, 1)
 
@@ -155,7 +163,9 @@ def test_put_with_index_must_match_the_body(http: httpx.Client, part: str) -> No
 
 
 def test_adding_a_taken_index_without_overwrite_is_409_with_code_201(http: httpx.Client, part: str) -> None:
-    expect(put(http, part, [{"index": 1, "type": "URL", "data": "x"}], index="1", overwrite="false"), 409, 201)
+    expect(
+        put(http, part, [{"index": 1, "type": "URL", "data": "x"}], index="1", overwrite="false"), 409, 201
+    )
 
 
 def test_a_body_naming_another_handle_is_refused(http: httpx.Client, part: str) -> None:
@@ -175,7 +185,8 @@ def test_delete_values_then_the_record(http: httpx.Client, part: str) -> None:
 def test_mint_new_suffix_creates_a_handle_the_node_names(http: httpx.Client) -> None:
     body = expect(put(http, "88.999.1/", PART_VALUES, mintNewSuffix="true"), 201, 1)
 
-    assert body["handle"].startswith("88.999.1/") and len(body["handle"]) > len("88.999.1/")
+    assert body["handle"].startswith("88.999.1/")
+    assert len(body["handle"]) > len("88.999.1/")
     expect(http.get(f"/api/handles/{body['handle']}"), 200, 1)
 
 
@@ -264,7 +275,10 @@ def test_an_oversize_body_without_content_length_is_413(http: httpx.Client) -> N
             yield b"x" * 50_000
 
     response = http.put(
-        "/api/handles/88.999.1/HUGE", content=chunks(), auth=ACME_AUTH, headers={"Content-Type": "application/json"}
+        "/api/handles/88.999.1/HUGE",
+        content=chunks(),
+        auth=ACME_AUTH,
+        headers={"Content-Type": "application/json"},
     )
 
     expect(response, 413, 4)
@@ -276,7 +290,9 @@ def test_an_oversize_body_without_content_length_is_413(http: httpx.Client) -> N
 def test_listing_needs_credentials_and_gives_a_string_total(http: httpx.Client, part: str) -> None:
     expect(http.get("/api/handles", params={"prefix": "88.999.1"}), 401, 402)
 
-    body = expect(http.get("/api/handles", params={"prefix": "88.999.1", "pageSize": "500"}, auth=ACME_AUTH), 200, 1)
+    body = expect(
+        http.get("/api/handles", params={"prefix": "88.999.1", "pageSize": "500"}, auth=ACME_AUTH), 200, 1
+    )
 
     assert part in body["handles"]
     assert body["totalCount"] == str(len(body["handles"]))

@@ -28,12 +28,14 @@ def test_pyhandle_registers_resolves_modifies_and_deletes(node: RunningNode) -> 
     registered = acme.register_handle_kv(HANDLE, URL="https://mes.example.com/p/1", CHECKSUM="ab12")
     assert registered == HANDLE
     record = acme.retrieve_handle_record(HANDLE)
-    assert record["URL"] == "https://mes.example.com/p/1" and record["CHECKSUM"] == "ab12"
+    assert record["URL"] == "https://mes.example.com/p/1"
+    assert record["CHECKSUM"] == "ab12"
     assert acme.get_value_from_handle(HANDLE, "HS_ADMIN")  # pyhandle added its own admin value
 
     acme.modify_handle_value(HANDLE, URL="https://mes.example.com/p/1-v2", BATCH="B20261122-07")
     record = acme.retrieve_handle_record(HANDLE)
-    assert record["URL"] == "https://mes.example.com/p/1-v2" and record["BATCH"] == "B20261122-07"
+    assert record["URL"] == "https://mes.example.com/p/1-v2"
+    assert record["BATCH"] == "B20261122-07"
 
     acme.delete_handle_value(HANDLE, "CHECKSUM")
     assert "CHECKSUM" not in acme.retrieve_handle_record(HANDLE)

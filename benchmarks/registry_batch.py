@@ -1,0 +1,81 @@
+"""Registration throughput of the registry's batch call, in process (no HTTP).
+
+    python -m benchmarks.registry_batch --db postgres --count 100000 --batch 1000 --values 5
+
+Measures `register_many` from validation to commit, batch after batch, on a fresh database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+
+from registry import (
+    EnterpriseInput,
+    HandleValue,
+    Principal,
+    RecordInput,
+    Registry,
+    Store,
+    add_enterprise,
+    init_node,
+    register_many,
+)
+from registry.store.migrate import upgrade
+
+from .data import records
+from .databases import scratch_database
+from .machine import describe
+
+PREFIX = "88.999.1"
+
+
+async def _measure(url: str, count: int, batch: int, values: int) -> dict[str, object]:
+    store = Store.open(url)
+    registry = Registry(store)
+    await init_node(registry, "88.999", "bench-admin")
+    await add_enterprise(registry, EnterpriseInput("Bench", "91420700MA4K8XQ3T3"), prefix=PREFIX, secret="s")
+    principal = Principal.parse(f"300:0.NA/{PREFIX}")
+    items = [
+        RecordInput(handle, [HandleValue.text(i, t, v) for i, t, v in fields])
+        for handle, fields in records(count, PREFIX, values=values)
+    ]
+    latencies, failed = [], 0
+    started = time.perf_counter()
+    for first in range(0, count, batch):
+        t0 = time.perf_counter()
+        results = await register_many(registry, principal, items[first : first + batch])
+        latencies.append(time.perf_counter() - t0)
+        failed += sum(not r.ok for r in results)
+    elapsed = time.perf_counter() - started
+    await store.close()
+    return {
+        "identifiers": count,
+        "batch": batch,
+        "values_each": values,
+        "seconds": round(elapsed, 2),
+        "identifiers_per_s": round(count / elapsed),
+        "batch_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "batch_p99_ms": round(sorted(latencies)[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "failed": failed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--values", type=int, default=5)
+    args = parser.parse_args()
+    with scratch_database(args.db) as url:
+        upgrade(url)
+        figures = asyncio.run(_measure(url, args.count, args.batch, args.values))
+    print(json.dumps({"benchmark": "registry_batch", "db": args.db, **figures, "machine": describe()}))
+
+
+if __name__ == "__main__":
+    main()
