@@ -15,7 +15,7 @@ from registry.principals import Principal
 from registry.service import Registry
 from registry.values import HandleValue
 
-from . import params
+from . import openapi, params
 from .auth import PrincipalDep, RegistryDep
 from .responses import JSON, HandleJSONResponse
 
@@ -55,7 +55,11 @@ def _same_indexes(wanted: list[str], values: list[HandleValue]) -> None:
         raise InvalidValue(f"the body's indexes {sorted(sent)} differ from index= {sorted(expected)}")
 
 
-@router.put("/api/handles/{handle:path}", summary="Create or replace a record, or some of its values")
+@router.put(
+    "/api/handles/{handle:path}",
+    summary="Create or replace a record, or some of its values",
+    openapi_extra={"requestBody": openapi.PUT_BODY},
+)
 async def put_handle(
     handle: str,
     request: Request,
