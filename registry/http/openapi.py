@@ -46,7 +46,10 @@ PUT_BODY: dict[str, Any] = {
                     {
                         "type": "object",
                         "required": ["values"],
-                        "properties": {"handle": {"type": "string"}, "values": {"type": "array", "items": VALUE}},
+                        "properties": {
+                            "handle": {"type": "string"},
+                            "values": {"type": "array", "items": VALUE},
+                        },
                     },
                     VALUE,
                 ]
