@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from fastapi import FastAPI, Query
@@ -66,4 +67,4 @@ def _add_health(api: FastAPI, runtime: Runtime) -> None:
         del request
         async with runtime.registry.store.reader.connect() as conn:
             await conn.execute(text("SELECT 1"))
-        return HandleJSONResponse({"status": "ok", "node": runtime.node_prefix})
+        return HandleJSONResponse({"status": "ok", "node": runtime.node_prefix, "pid": os.getpid()})
