@@ -19,43 +19,27 @@ from pathlib import Path
 
 import httpx
 
-from registry import (
-    EnterpriseInput,
-    HandleValue,
-    Principal,
-    RecordInput,
-    Registry,
-    Store,
-    add_enterprise,
-    init_node,
-    register_many,
-)
-from registry.store.migrate import upgrade
+from registry import RecordInput, register_many
 
 from .data import records
 from .databases import scratch_database
 from .machine import describe, free_port
+from .node_setup import PREFIX, as_input, bench_registry, migrate
 from .wrk import nginx_serving, run_wrk, wait_until_up
-
-PREFIX = "88.999.1"
 
 
 async def seed(url: str, count: int) -> list[str]:
-    store = Store.open(url)
-    registry = Registry(store)
-    await init_node(registry, "88.999", "bench-admin")
-    await add_enterprise(registry, EnterpriseInput("Bench", "91420700MA4K8XQ3T3"), prefix=PREFIX, secret="s")
-    principal = Principal.parse(f"300:0.NA/{PREFIX}")
+    """`count` records of 6 values under the bench enterprise; their handles."""
     handles = []
-    batch: list[RecordInput] = []
-    for handle, fields in records(count, PREFIX, values=6):
-        batch.append(RecordInput(handle, [HandleValue.text(i, t, v) for i, t, v in fields]))
-        handles.append(handle)
-        if len(batch) == 1000:
-            await register_many(registry, principal, batch)
-            batch = []
-    await register_many(registry, principal, batch)
-    await store.close()
+    async with bench_registry(url) as (registry, principal):
+        batch: list[RecordInput] = []
+        for record in records(count, PREFIX, values=6):
+            batch.append(as_input(record))
+            handles.append(record[0])
+            if len(batch) == 1000:
+                await register_many(registry, principal, batch)
+                batch = []
+        await register_many(registry, principal, batch)
     return handles
 
 
@@ -67,7 +51,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     with scratch_database(args.db) as url, tempfile.TemporaryDirectory() as folder:
-        upgrade(url)
+        migrate(url)
         handles = asyncio.run(seed(url, args.records))
         paths = [f"/api/handles/{h}" for h in random.Random(7).sample(handles, min(len(handles), 10_000))]
         port = free_port()

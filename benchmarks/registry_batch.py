@@ -13,45 +13,25 @@ import json
 import statistics
 import time
 
-from registry import (
-    EnterpriseInput,
-    HandleValue,
-    Principal,
-    RecordInput,
-    Registry,
-    Store,
-    add_enterprise,
-    init_node,
-    register_many,
-)
-from registry.store.migrate import upgrade
+from registry import register_many
 
 from .data import records
 from .databases import scratch_database
 from .machine import describe
-
-PREFIX = "88.999.1"
+from .node_setup import PREFIX, as_input, bench_registry, migrate
 
 
 async def _measure(url: str, count: int, batch: int, values: int) -> dict[str, object]:
-    store = Store.open(url)
-    registry = Registry(store)
-    await init_node(registry, "88.999", "bench-admin")
-    await add_enterprise(registry, EnterpriseInput("Bench", "91420700MA4K8XQ3T3"), prefix=PREFIX, secret="s")
-    principal = Principal.parse(f"300:0.NA/{PREFIX}")
-    items = [
-        RecordInput(handle, [HandleValue.text(i, t, v) for i, t, v in fields])
-        for handle, fields in records(count, PREFIX, values=values)
-    ]
+    items = [as_input(record) for record in records(count, PREFIX, values=values)]
     latencies, failed = [], 0
-    started = time.perf_counter()
-    for first in range(0, count, batch):
-        t0 = time.perf_counter()
-        results = await register_many(registry, principal, items[first : first + batch])
-        latencies.append(time.perf_counter() - t0)
-        failed += sum(not r.ok for r in results)
-    elapsed = time.perf_counter() - started
-    await store.close()
+    async with bench_registry(url) as (registry, principal):
+        started = time.perf_counter()
+        for first in range(0, count, batch):
+            t0 = time.perf_counter()
+            results = await register_many(registry, principal, items[first : first + batch])
+            latencies.append(time.perf_counter() - t0)
+            failed += sum(not r.ok for r in results)
+        elapsed = time.perf_counter() - started
     return {
         "identifiers": count,
         "batch": batch,
@@ -72,7 +52,7 @@ def main() -> None:
     parser.add_argument("--values", type=int, default=5)
     args = parser.parse_args()
     with scratch_database(args.db) as url:
-        upgrade(url)
+        migrate(url)
         figures = asyncio.run(_measure(url, args.count, args.batch, args.values))
     print(json.dumps({"benchmark": "registry_batch", "db": args.db, **figures, "machine": describe()}))
 
