@@ -56,13 +56,16 @@ def coil(n: int, prefix: str, rng: random.Random, values: int = 5) -> Record:
 
 
 def records(
-    count: int, prefix: str, *, seed: int = 2641, values: int = 5, start: int = 0
+    count: int, prefix: str, *, seed: int = 2641, values: int | tuple[int, int] = 5, start: int = 0
 ) -> Iterator[Record]:
-    """Parts and coils, alternating, `values` values each."""
+    """Parts and coils, alternating, `values` values each, or (low, high): between low and high, inclusive,
+    drawn per record from the same seeded generator."""
     rng = random.Random(seed)
     for n in range(start, start + count):
         make = part if n % 2 == 0 else coil
-        yield make(n, prefix, rng, values)
+        # A fixed count draws nothing, so the records of a fixed count stay what they were.
+        count_here = values if isinstance(values, int) else rng.randint(*values)
+        yield make(n, prefix, rng, count_here)
 
 
 def as_json(fields: list[tuple[int, str, str]]) -> list[dict[str, object]]:

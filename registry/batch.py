@@ -80,7 +80,7 @@ async def register_many(
             await _create_new(ctx, batch)
         done = [batch.results[p.position] for p in batch.pending]
         changes = [(r.handle, journal.CREATE if r.created else journal.UPDATE) for r in done if r.ok]
-        await journal.append(ctx.conn, changes, principal=str(principal), at=ctx.now)
+        await ctx.record(changes)
     return batch.results
 
 

@@ -82,15 +82,13 @@ async def _check_allocatable(registry: Registry, prefix: str) -> str:
     return prefix
 
 
-async def _create_prefix_handle(
-    ctx: WriteContext, principal: Principal, prefix: str, values: Sequence[HandleValue]
-) -> None:
+async def _create_prefix_handle(ctx: WriteContext, prefix: str, values: Sequence[HandleValue]) -> None:
     handle = Handle.for_prefix(prefix)
     await ctx.authz.check(handle, Operation.CREATE)
     row = records.new_row(handle.prefix, str(handle), encode_values(values, ctx.stamp).decode(), ctx.now)
     if not await records.insert_new(ctx.conn, [row]):
         raise Conflict(f"the prefix handle {handle} exists already")
-    await journal.append(ctx.conn, [(str(handle), journal.CREATE)], principal=str(principal), at=ctx.now)
+    await ctx.record([(str(handle), journal.CREATE)])
 
 
 async def add_enterprise(
@@ -111,7 +109,7 @@ async def add_enterprise(
     async with registry.writing(principal) as ctx:
         enterprise_id = await insert_enterprise(ctx.conn, details, ctx.now)
         await insert_prefix(ctx.conn, prefix, enterprise_id, ctx.now)
-        await _create_prefix_handle(ctx, principal, prefix, values)
+        await _create_prefix_handle(ctx, prefix, values)
     return Enterprise(
         enterprise_id,
         details.name,
@@ -140,5 +138,5 @@ async def add_prefix(
         ]
         await insert_prefix(ctx.conn, prefix, owner.id, ctx.now)
         values = await registry.prepare(derived_prefix_values(admins[0]))
-        await _create_prefix_handle(ctx, principal, prefix, values)
+        await _create_prefix_handle(ctx, prefix, values)
     return replace(owner, prefixes=tuple(sorted((*owner.prefixes, prefix))))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -45,12 +45,24 @@ class HandlePage:
     handles: list[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WriteContext:
+    """One write transaction: its connection, authoriser and time, and the handles it changed."""
+
     conn: AsyncConnection
     authz: Authoriser
+    principal: Principal
     now: datetime
     stamp: str  # `now` as value timestamps carry it
+    changed: list[str] = field(default_factory=list)
+
+    async def record(self, changes: Sequence[tuple[str, str]]) -> None:
+        """Journal `(handle, op)` changes in this transaction."""
+        await journal.append(self.conn, changes, principal=str(self.principal), at=self.now)
+        self.changed.extend(handle for handle, _ in changes)
+
+
+ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
 
 
 class Registry:
@@ -67,6 +79,11 @@ class Registry:
         self.passwords = passwords or Passwords()
         self.clock = clock
         self._node_prefix: str | None = None
+        self._listeners: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call `listener` with the handles every committed write changed, before the write returns."""
+        self._listeners.append(listener)
 
     def now(self) -> datetime:
         """The clock's time, to the second, as the database stores it."""
@@ -109,12 +126,17 @@ class Registry:
 
     @asynccontextmanager
     async def writing(self, principal: Principal) -> AsyncIterator[WriteContext]:
-        """One write transaction with an authoriser for `principal`."""
+        """One write transaction with an authoriser for `principal`; once it has committed, the change
+        listeners hear of what it changed (caches drop old answers before the writer is answered)."""
         node_prefix = await self.node_prefix()
         async with self.store.writer.begin() as conn:
             now = self.now()
             stamp = render_time(int(now.timestamp()))
-            yield WriteContext(conn, Authoriser(conn, node_prefix, principal), now, stamp)
+            ctx = WriteContext(conn, Authoriser(conn, node_prefix, principal), principal, now, stamp)
+            yield ctx
+        if ctx.changed:
+            for listener in self._listeners:
+                await listener(ctx.changed)
 
     def stamp(self) -> str:
         """The clock's time as value timestamps carry it."""
@@ -164,8 +186,7 @@ class Registry:
                     raise HandleExists(handle=name)
                 await ctx.authz.check(handle, Operation.MODIFY, decode_values(existing or "[]"))
                 await records.replace(ctx.conn, name, encoded, ctx.now)
-            op = journal.CREATE if created else journal.UPDATE
-            await journal.append(ctx.conn, [(name, op)], principal=str(principal), at=ctx.now)
+            await ctx.record([(name, journal.CREATE if created else journal.UPDATE)])
         return created
 
     async def mint(self, principal: Principal, prefix: str, values: Sequence[HandleValue]) -> Handle:
@@ -197,7 +218,7 @@ class Registry:
             if taken and not overwrite:
                 raise ValueExists(f"values already exist at index {taken}", handle=name)
             by_index.update((value.index, value) for value in fresh)
-            await self._store_values(ctx, principal, name, list(by_index.values()))
+            await self._store_values(ctx, name, list(by_index.values()))
 
     async def delete_values(self, principal: Principal, handle: Handle, indexes: Iterable[int]) -> None:
         """Remove the values at `indexes`; all of them must exist."""
@@ -209,14 +230,14 @@ class Registry:
             if missing:
                 raise ValuesNotFound(f"no values at index {missing}", handle=name)
             kept = [value for value in current if value.index not in wanted]
-            await self._store_values(ctx, principal, name, kept)
+            await self._store_values(ctx, name, kept)
 
     async def delete(self, principal: Principal, handle: Handle) -> None:
         name = str(handle)
         async with self.writing(principal) as ctx:
             await self._current(ctx, handle, Operation.DELETE)
             await records.remove(ctx.conn, name)
-            await journal.append(ctx.conn, [(name, journal.DELETE)], principal=str(principal), at=ctx.now)
+            await ctx.record([(name, journal.DELETE)])
 
     async def _current(
         self, ctx: WriteContext, handle: Handle, op: Operation = Operation.MODIFY
@@ -228,11 +249,9 @@ class Registry:
         await ctx.authz.check(handle, op, current)
         return current
 
-    async def _store_values(
-        self, ctx: WriteContext, principal: Principal, name: str, values: Sequence[HandleValue]
-    ) -> None:
+    async def _store_values(self, ctx: WriteContext, name: str, values: Sequence[HandleValue]) -> None:
         await records.replace(ctx.conn, name, encode_values(values).decode(), ctx.now)
-        await journal.append(ctx.conn, [(name, journal.UPDATE)], principal=str(principal), at=ctx.now)
+        await ctx.record([(name, journal.UPDATE)])
 
     # -- listing --------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from .answer import Answer
 from .app import build_app, create_app
-from .pipeline import Stage, StoreStage, build_pipeline
+from .pipeline import Stage, StoreStage, StoreUnavailable
 from .settings import Settings, SettingsError
 
 __all__ = [
@@ -11,7 +11,7 @@ __all__ = [
     "SettingsError",
     "Stage",
     "StoreStage",
+    "StoreUnavailable",
     "build_app",
-    "build_pipeline",
     "create_app",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -17,13 +16,19 @@ def _is_public(value: dict[str, Any]) -> bool:
     return value["type"] != "HS_SECKEY" and permissions[2] == "1"
 
 
-@dataclass(frozen=True, slots=True)
 class Answer:
-    """The public values of a record: parsed (for filters) and as the JSON array GET sends."""
+    """The public values of a record as the JSON array GET sends (`encoded`), their smallest TTL, and
+    whether it is served `stale` (from a cache past its freshness, while the database is down)."""
 
-    values: tuple[dict[str, Any], ...]
-    encoded: bytes
-    ttl: int
+    __slots__ = ("_values", "encoded", "stale", "ttl")
+
+    def __init__(
+        self, encoded: bytes, ttl: int, values: tuple[dict[str, Any], ...] | None = None, stale: bool = False
+    ) -> None:
+        self.encoded = encoded
+        self.ttl = ttl
+        self.stale = stale
+        self._values = values
 
     @classmethod
     def from_stored(cls, stored: str | bytes) -> Answer:
@@ -31,12 +36,25 @@ class Answer:
         values = orjson.loads(raw)
         public = tuple(value for value in values if _is_public(value))
         encoded = raw if len(public) == len(values) else orjson.dumps(public)
-        return cls(public, encoded, _smallest_ttl(public))
+        return cls(encoded, _smallest_ttl(public), public)
+
+    @property
+    def values(self) -> tuple[dict[str, Any], ...]:
+        """The values, parsed when first asked for (most answers are sent as they are)."""
+        if self._values is None:
+            self._values = tuple(orjson.loads(self.encoded))
+        return self._values
+
+    def as_stale(self) -> Answer:
+        return Answer(self.encoded, self.ttl, self._values, stale=True)
 
     def select(self, indexes: Sequence[int], types: Sequence[str]) -> list[dict[str, Any]]:
         """The values matching ANY of `indexes` or `types` (a type ending in '.' matches its subtypes)."""
         wanted_types = [t.upper() for t in types]
         return [v for v in self.values if v["index"] in indexes or _type_matches(v["type"], wanted_types)]
+
+    def __repr__(self) -> str:
+        return f"Answer({self.encoded!r}, ttl={self.ttl}, stale={self.stale})"
 
 
 def _type_matches(value_type: str, wanted: Sequence[str]) -> bool:

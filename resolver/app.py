@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from registry.http import handles_router, install_error_handlers
 from registry.http.responses import HandleJSONResponse
 
+from .batch import batch_router
 from .limits import BodyLimit
-from .rest import ASGIApp, HandleRestLane, wrap
+from .rest import STALE_WARNING, ASGIApp, HandleRestLane
 from .runtime import Runtime
 from .settings import Settings
 
@@ -32,14 +33,15 @@ def build_app(settings: Settings) -> ASGIApp:
     api.state.runtime = runtime
     install_error_handlers(api)
     api.include_router(handles_router)
+    api.include_router(batch_router(runtime.pipeline))
     lane = HandleRestLane(api, runtime.pipeline)
     _add_documented_get(api, lane)
-    _add_health(api, runtime)
+    _add_operations(api, runtime)
     return BodyLimit(lane, settings.max_body_bytes)
 
 
 def create_app() -> ASGIApp:
-    """The factory `idnode serve` gives uvicorn: settings from the environment."""
+    """The factory `idnode serve` gives the server: settings from the environment."""
     return build_app(Settings.from_env())
 
 
@@ -56,15 +58,20 @@ def _add_documented_get(api: FastAPI, lane: HandleRestLane) -> None:
         callback: Annotated[str | None, Query(description="JSONP function name")] = None,
     ) -> Response:
         del handle, index, type, pretty, callback
-        status, body, query = await lane.answer(request.scope)
-        media, body = wrap(body, query)
-        return Response(body, status_code=status, media_type=media)
+        reply = await lane.answer(request.scope)
+        headers = {"access-control-allow-origin": "*"} | ({"warning": STALE_WARNING} if reply.stale else {})
+        return Response(reply.body, status_code=reply.status, media_type=reply.media, headers=headers)
 
 
-def _add_health(api: FastAPI, runtime: Runtime) -> None:
-    @api.get("/healthz", summary="200 once the node is ready and its database answers")
-    async def healthz(request: Request) -> Response:
-        del request
+def _add_operations(api: FastAPI, runtime: Runtime) -> None:
+    @api.get("/healthz", summary="200 once the node is ready and its database answers", tags=["Operations"])
+    async def healthz() -> Response:
         async with runtime.registry.store.reader.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return HandleJSONResponse({"status": "ok", "node": runtime.node_prefix, "pid": os.getpid()})
+
+    @api.get(
+        "/metrics", summary="This process's counters, in the Prometheus text format", tags=["Operations"]
+    )
+    async def metrics() -> Response:
+        return PlainTextResponse(runtime.metrics.render(), media_type="text/plain; version=0.0.4")

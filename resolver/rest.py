@@ -7,7 +7,6 @@ as the store (or cache) holds them. Everything else passes through to the FastAP
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -19,15 +18,13 @@ from registry import Handle, InvalidHandle
 from registry.values import decimal
 
 from .answer import Answer
-from .pipeline import Stage
+from .pipeline import Stage, StoreUnavailable
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-log = logging.getLogger("idnode.resolver")
 
 PREFIX = "/api/handles/"
 _RAW_PREFIX = PREFIX.encode()
@@ -106,6 +103,34 @@ def error_body(code: int, requested: str | None, message: str) -> bytes:
     return orjson.dumps(body)
 
 
+STALE_WARNING = '110 - "Response is Stale"'
+
+
+class Reply:
+    """A finished GET answer: status, body (JSON or JSONP) and whether it was served stale."""
+
+    __slots__ = ("body", "media", "stale", "status")
+
+    def __init__(self, status: int, body: bytes, query: Query | None = None, *, stale: bool = False) -> None:
+        self.status = status
+        self.stale = stale
+        if query is not None and query.callback:
+            self.media, self.body = "application/javascript", query.callback.encode() + b"(" + body + b");"
+        else:
+            self.media, self.body = "application/json", body
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"content-type", self.media.encode()),
+            (b"content-length", str(len(self.body)).encode()),
+            (b"access-control-allow-origin", b"*"),
+        ]
+        if self.stale:
+            # The database is down and this answer comes from a cache past its freshness (RFC 8767's way).
+            headers.append((b"warning", STALE_WARNING.encode()))
+        return headers
+
+
 class HandleRestLane:
     """Answers anonymous `GET /api/handles/{handle}`; passes everything else to `app`."""
 
@@ -115,41 +140,27 @@ class HandleRestLane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX):
-            await _send(send, *await self.answer(scope))
+            reply = await self.answer(scope)
+            await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers()})
+            await send({"type": "http.response.body", "body": reply.body})
         else:
             await self._app(scope, receive, send)
 
-    async def answer(self, scope: Scope) -> tuple[int, bytes, Query | None]:
-        """Status, body and parsed query of the GET in `scope`."""
+    async def answer(self, scope: Scope) -> Reply:
+        """The reply to the GET in `scope`."""
         requested: str | None = None
         try:
             query = Query(scope["query_string"])
         except ValueError as exc:
-            return 400, error_body(4, None, str(exc)), None
+            return Reply(400, error_body(4, None, str(exc)))
         try:
             requested = _requested(scope)
-            handle = Handle.parse(requested)
+            name = str(Handle.parse(requested))
         except InvalidHandle as exc:
-            return 400, error_body(102, requested, exc.message), query
+            return Reply(400, error_body(102, requested, exc.message), query)
         try:
-            answer = await self._pipeline().resolve(handle)
-        except Exception as exc:  # whatever failed below, the client hears "busy, try again"
-            log.warning("resolving %s failed: %r", handle, exc)
-            return 503, error_body(3, requested, f"resolution failed: {type(exc).__name__}"), query
+            answer = await self._pipeline().resolve(name)
+        except StoreUnavailable as exc:
+            return Reply(503, error_body(3, requested, str(exc)), query)
         status, body = render(requested, answer, query)
-        return status, body, query
-
-
-def wrap(body: bytes, query: Query | None) -> tuple[str, bytes]:
-    """The media type and body to send: JSON, or JSONP when the query names a callback."""
-    if query is not None and query.callback:
-        return "application/javascript", query.callback.encode() + b"(" + body + b");"
-    return "application/json", body
-
-
-async def _send(send: Send, status: int, body: bytes, query: Query | None) -> None:
-    media, body = wrap(body, query)
-    headers = [(b"content-type", media.encode()), (b"access-control-allow-origin", b"*")]
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        return Reply(status, body, query, stale=answer is not None and answer.stale)

@@ -1,4 +1,4 @@
-"""What a node process holds while it runs: the store, the registry and the resolver pipeline.
+"""What a node process holds while it runs: the store, the registry, the resolver and its metrics.
 
 Nothing is opened at import time; `lifespan` opens everything when the server starts and closes it after.
 """
@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from registry import NodeNotInitialised, Registry, Store
 
-from .pipeline import Stage, build_pipeline
+from .assembly import Resolution, assemble
+from .metrics import Metrics
+from .pipeline import Stage
 from .settings import Settings
 
 log = logging.getLogger("idnode")
@@ -27,8 +30,9 @@ class NotReady(RuntimeError):
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.metrics = Metrics()
         self._registry: Registry | None = None
-        self._pipeline: Stage | None = None
+        self._resolution: Resolution | None = None
         self.node_prefix = ""
 
     @property
@@ -38,22 +42,27 @@ class Runtime:
         return self._registry
 
     def pipeline(self) -> Stage:
-        if self._pipeline is None:
+        if self._resolution is None:
             raise NotReady("the node is not started")
-        return self._pipeline
+        return self._resolution.pipeline
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         store = Store.open(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        resolution = None
         try:
             registry = Registry(store)
             self.node_prefix = await check_ready(registry, self.settings)
-            self._registry, self._pipeline = registry, build_pipeline(registry)
+            resolution = await assemble(self.settings, store, self.metrics, self.node_prefix)
+            registry.on_change(resolution.invalidator.changed)
+            self._registry, self._resolution = registry, resolution
             app.state.registry = registry
             log.info("node %s ready on %s", self.node_prefix, _safe(self.settings.database_url))
             yield
         finally:
-            self._registry = self._pipeline = None
+            self._registry = self._resolution = None
+            if resolution is not None:
+                await resolution.close()
             await store.close()
 
 
@@ -72,6 +81,4 @@ async def check_ready(registry: Registry, settings: Settings) -> str:
 
 def _safe(url: str) -> str:
     """The database URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

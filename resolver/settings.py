@@ -1,51 +1,113 @@
-"""The node's settings, read from `IDNODE_*` environment variables and checked once at start-up."""
+"""The node's settings, read from `IDNODE_*` environment variables and checked once at start-up.
+
+Every default is in `Settings`; the environment variable of a field is `IDNODE_` and its name upper-cased.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///data/idnode.db"
+CACHE_LAYERS = ("l1", "l2")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://")
 
 
 class SettingsError(ValueError):
     """A setting has a value the node cannot use."""
 
 
-def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    text = env.get(name)
-    if text is None or text == "":
-        return default
+def _positive(name: str, text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise SettingsError(f"{name}={text!r} is not an integer") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}")
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1")
     return value
+
+
+def _layers(name: str, text: str) -> frozenset[str]:
+    chosen = frozenset(part.strip().lower() for part in text.split(",") if part.strip()) - {"off"}
+    unknown = chosen - set(CACHE_LAYERS)
+    if unknown:
+        raise SettingsError(f"{name} takes l1, l2, both (l1,l2) or off, not {','.join(sorted(unknown))}")
+    return chosen
+
+
+def _redis_url(name: str, text: str) -> str:
+    if not text.startswith(REDIS_SCHEMES):
+        raise SettingsError(f"{name} must start with one of {', '.join(REDIS_SCHEMES)}")
+    return text
+
+
+def _log_level(name: str, text: str) -> str:
+    if text.lower() not in LOG_LEVELS:
+        raise SettingsError(f"{name} is one of {', '.join(LOG_LEVELS)}")
+    return text.lower()
+
+
+def _text(_name: str, text: str) -> str:
+    return text
+
+
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "database_url": _text,
+    "redis_url": _redis_url,
+    "cache_layers": _layers,
+    "log_level": _log_level,
+}
 
 
 @dataclass(frozen=True)  # no slots: the class attributes stay the defaults
 class Settings:
-    """Everything a node process needs to start; every default is here."""
+    """Everything a node process needs to start."""
 
     database_url: str = DEFAULT_DATABASE_URL
     db_pool_size: int = 8
     max_body_bytes: int = 8 * 1024 * 1024
     log_level: str = "info"
+    # Redis (or Redis Cluster, `redis+cluster://host:port,host:port`) for the shared cache and invalidation.
+    redis_url: str | None = None
+    # Which caches answer: `l1` (in-process), `l2` (Redis, when redis_url is set); `off` for neither.
+    cache_layers: frozenset[str] = frozenset(CACHE_LAYERS)
+    cache_entries: int = 200_000
+    cache_bytes: int = 256 * 1024 * 1024
+    # Cached answers are fresh for their record's TTL, at most this long (writes invalidate them anyway).
+    cache_max_ttl: int = 600
+    negative_ttl: int = 10
+    # How long past freshness a cached answer may be served, marked stale, while the database is down.
+    stale_seconds: int = 3600
+    # How long a write waits for every other process to confirm it dropped the old answer.
+    coherence_timeout_ms: int = 1000
+    # How often each process reads the change journal for writes made outside the node (e.g. the CLI).
+    journal_poll_ms: int = 1000
+    # After a failed database read, misses fail at once for this long before the database is tried again.
+    store_retry_ms: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        return cls(
-            database_url=env.get("IDNODE_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            db_pool_size=_integer(env, "IDNODE_DB_POOL_SIZE", cls.db_pool_size),
-            max_body_bytes=_integer(env, "IDNODE_MAX_BODY_BYTES", cls.max_body_bytes),
-            log_level=(env.get("IDNODE_LOG_LEVEL") or cls.log_level).lower(),
-        )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f"IDNODE_{f.name.upper()}"
+            text = env.get(name, "").strip()
+            if text:
+                values[f.name] = _PARSERS.get(f.name, _positive)(name, text)
+        return cls(**values)
+
+    @property
+    def l1(self) -> bool:
+        return "l1" in self.cache_layers
+
+    @property
+    def l2(self) -> bool:
+        return "l2" in self.cache_layers and self.redis_url is not None
 
     @staticmethod
     def variables() -> list[str]:
-        """The environment variables the node reads, for documentation and `--help`."""
+        """The environment variables the node reads."""
         return [f"IDNODE_{f.name.upper()}" for f in fields(Settings)]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
@@ -17,7 +16,7 @@ from registry.values import HandleValue
 
 from . import openapi, params
 from .auth import PrincipalDep, RegistryDep
-from .responses import JSON, HandleJSONResponse
+from .responses import HandleJSONResponse
 
 router = APIRouter(tags=["Handle REST"])
 
@@ -28,17 +27,6 @@ MAX_PAGE_SIZE = 10_000
 
 def _ok(handle: str, status: int = 200) -> Response:
     return HandleJSONResponse({"responseCode": 1, "handle": handle}, status_code=status)
-
-
-async def _json_body(request: Request) -> Any:
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != JSON:
-        raise InvalidInput("the body must be sent as Content-Type: application/json")
-    body = await request.body()
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}") from None
 
 
 def _matching(path_handle: Handle, body_handle: str | None) -> None:
@@ -69,7 +57,7 @@ async def put_handle(
     overwrite: Flag = None,
     mintNewSuffix: Flag = None,
 ) -> Response:
-    body_handle, values = parse_body(await _json_body(request))
+    body_handle, values = parse_body(await params.json_body(request))
     if params.flag(mintNewSuffix):
         return await _mint(registry, principal, handle, values)
     target = Handle.parse(handle)

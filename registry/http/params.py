@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from starlette.requests import Request
 
 from registry.errors import InvalidInput, InvalidValue
 from registry.values import decimal
+
+from .responses import JSON
 
 
 def flag(value: str | None, *, default: bool = False) -> bool:
@@ -33,3 +39,14 @@ def non_negative(value: str | None, name: str, default: int) -> int:
     if number is None:
         raise InvalidInput(f"{name} must be a non-negative integer below 10⁹")
     return number
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body; it must be sent as `application/json`."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != JSON:
+        raise InvalidInput("the body must be sent as Content-Type: application/json")
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from None

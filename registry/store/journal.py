@@ -39,6 +39,12 @@ async def latest(conn: AsyncConnection) -> int:
     return int((await conn.execute(select(func.coalesce(func.max(journal.c.seq), 0)))).scalar_one())
 
 
+async def handles_changed_since(conn: AsyncConnection, at: datetime) -> list[str]:
+    """The distinct handles changed at or after `at`."""
+    stmt = select(journal.c.handle).where(journal.c.at >= at).distinct()
+    return list((await conn.execute(stmt)).scalars().all())
+
+
 async def since(conn: AsyncConnection, seq: int, *, limit: int = 10_000) -> list[Change]:
     """Changes after `seq`, oldest first."""
     stmt = select(journal).where(journal.c.seq > seq).order_by(journal.c.seq).limit(limit)

@@ -79,5 +79,5 @@ journal = Table(
     Column("handle", String(255), nullable=False),
     Column("op", String(16), nullable=False),
     Column("principal", String(320), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
 )

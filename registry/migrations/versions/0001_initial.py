@@ -69,9 +69,11 @@ def upgrade() -> None:
         sa.Column("principal", sa.String(320), nullable=False),
         sa.Column("at", _TIME, nullable=False),
     )
+    op.create_index("ix_journal_at", "journal", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_journal_at", table_name="journal")
     op.drop_table("journal")
     op.drop_index("ix_handles_prefix_handle", table_name="handles")
     op.drop_table("handles")

@@ -1,0 +1,171 @@
+"""L2: answers shared by every process through Redis (or a Redis Cluster).
+
+A handle's entry is one hash: `v` the answer as sent (`-` for "not found"), `t` its TTL, `f` until when it
+is fresh (ms), and `g` a generation that every write increments. A reader keeps the generation it saw on a
+miss and fills the entry only if it is unchanged (one Lua script), so an answer read from the database just
+before a write can never be cached after that write's invalidation. Entries outlive their freshness by the
+stale window, to be served (marked stale) while the database is down.
+
+Lookups made in the same instant by different requests go to Redis together, as one pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
+
+from resolver.answer import Answer
+
+from .redis_link import REDIS_FAILURES, RedisLink
+
+NOT_FOUND = b"-"
+_FIELDS = ("v", "t", "f", "g")
+_FILL = """
+if (redis.call('HGET', KEYS[1], 'g') or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 't', ARGV[3], 'f', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+# name, generation seen on the miss, answer (None: not found), fresh until, now (epoch seconds)
+Fill = tuple[str, str, Answer | None, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What L2 holds for a handle: `present`, its answer and freshness, and the generation to fill with."""
+
+    present: bool
+    answer: Answer | None
+    fresh_until: float
+    generation: str
+
+    @classmethod
+    def parse(cls, row: Sequence[bytes | None]) -> Lookup:
+        value, ttl, fresh, generation = row
+        token = generation.decode() if generation else ""
+        if value is None:
+            return cls(False, None, 0.0, token)
+        answer = None if value == NOT_FOUND else Answer(value, int(ttl or 0))
+        return cls(True, answer, int(fresh or 0) / 1000, token)
+
+
+class _Batcher:
+    """Collects the lookups of one event-loop instant and sends them as one pipeline."""
+
+    def __init__(self, fetch: Callable[[list[str]], Any]) -> None:
+        self._fetch = fetch
+        self._pending: dict[str, asyncio.Future[Lookup]] = {}
+        self._running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
+
+    def get(self, key: str) -> asyncio.Future[Lookup]:
+        future = self._pending.get(key)
+        if future is None:
+            if not self._pending:
+                asyncio.get_running_loop().call_soon(self._flush)
+            future = self._pending[key] = asyncio.get_running_loop().create_future()
+        return future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, {}
+        task = asyncio.ensure_future(self._deliver(batch))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _deliver(self, batch: dict[str, asyncio.Future[Lookup]]) -> None:
+        try:
+            found = await self._fetch(list(batch))
+        except Exception as exc:  # every waiter learns of the failure
+            for future in batch.values():
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for future, lookup in zip(batch.values(), found, strict=True):
+            if not future.done():
+                future.set_result(lookup)
+
+
+class RedisL2:
+    def __init__(self, link: RedisLink, *, namespace: str, stale_seconds: int) -> None:
+        self._link = link
+        self._prefix = f"{namespace}:r:"
+        self._stale_ms = stale_seconds * 1000
+        self._batcher = _Batcher(self._fetch)
+        self._script_sha: str | None = None
+
+    def key(self, name: str) -> str:
+        return self._prefix + name
+
+    async def lookup(self, name: str) -> Lookup:
+        return await asyncio.shield(self._batcher.get(self.key(name)))
+
+    async def lookup_many(self, names: Sequence[str]) -> list[Lookup]:
+        return await self._fetch([self.key(name) for name in names])
+
+    async def _fetch(self, keys: list[str]) -> list[Lookup]:
+        async with self._link.data.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hmget(key, _FIELDS)
+            rows = await pipe.execute()
+        return [Lookup.parse(row) for row in rows]
+
+    async def fill_many(self, items: Sequence[Fill]) -> None:
+        """Store `(name, generation, answer, fresh_until, now)` entries whose generation is unchanged."""
+        if not items:
+            return
+        sha = await self._sha()
+        try:
+            await self._send_fills(sha, items)
+        except NoScriptError:  # Redis restarted and forgot the script
+            self._script_sha = None
+            await self._send_fills(await self._sha(), items)
+
+    def _fill_args(self, item: Fill) -> tuple[Any, ...]:
+        name, generation, answer, fresh_until, now = item
+        value = NOT_FOUND if answer is None else answer.encoded
+        ttl = 0 if answer is None else answer.ttl
+        keep_ms = max(int((fresh_until - now) * 1000) + self._stale_ms, 1)
+        return (self.key(name), generation, value, ttl, int(fresh_until * 1000), keep_ms)
+
+    async def _send_fills(
+        self, sha: str, items: Sequence[tuple[str, str, Answer | None, float, float]]
+    ) -> None:
+        data = self._link.data
+        if isinstance(data, RedisCluster):
+            # A cluster pipeline refuses scripts: each fill goes to its key's node, a few at a time.
+            for start in range(0, len(items), 64):
+                chunk = items[start : start + 64]
+                await asyncio.gather(*(data.evalsha(sha, 1, *self._fill_args(item)) for item in chunk))
+            return
+        async with data.pipeline(transaction=False) as pipe:
+            for item in items:
+                pipe.evalsha(sha, 1, *self._fill_args(item))
+            await pipe.execute()
+
+    async def _sha(self) -> str:
+        if self._script_sha is None:
+            self._script_sha = str(await self._link.data.script_load(_FILL))
+        return self._script_sha
+
+    async def invalidate(self, names: Sequence[str]) -> None:
+        """Make every entry of `names` a miss and every fill begun before now fail. Raises on Redis errors."""
+        if not names:
+            return
+        async with self._link.data.pipeline(transaction=False) as pipe:
+            for name in names:
+                key = self.key(name)
+                pipe.hincrby(key, "g", 1)
+                pipe.hdel(key, "v")
+                pipe.pexpire(key, self._stale_ms + 3_600_000)
+            await pipe.execute()
+
+    async def close(self) -> None:
+        with contextlib.suppress(*REDIS_FAILURES):
+            await self._link.close()

@@ -1,0 +1,15 @@
+"""Real Redis servers and clusters for the cache tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.redis_servers import redis_cluster, redis_server  # noqa: F401 - fixtures offered to these tests
+
+
+@pytest.fixture(params=["server", "cluster"])
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """A Redis of each kind: one server (this test's own), and a three-master cluster."""
+    fixture = "redis_server" if request.param == "server" else "redis_cluster"
+    url: str = request.getfixturevalue(fixture).url
+    return url

@@ -1,0 +1,211 @@
+"""L2 and coherence against real Redis servers and a real three-master cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import pytest
+
+from resolver.cache.coherence import RedisCoherence
+from resolver.cache.l2 import RedisL2
+from resolver.cache.redis_link import RedisLink
+from resolver.cache.stages import Freshness, L2Stage
+from resolver.metrics import Metrics
+from tests.redis_servers import RedisServer
+from tests.resolver.cache.fakes import FakeStore, answer
+
+PART = "88.999.1/PART-1"
+FRESHNESS = Freshness(max_ttl=600, negative_ttl=5, stale_seconds=60)
+
+
+@pytest.fixture
+def ns() -> str:
+    """A namespace of this test's own: the cluster is shared by the tests of this module."""
+    return f"idnode:test:{uuid.uuid4().hex[:8]}"
+
+
+class Parts:
+    """Links and stages as separate processes would have them, all closed when the test ends."""
+
+    def __init__(self, url: str, ns: str) -> None:
+        self.url, self.ns = url, ns
+        self.links: list[RedisLink] = []
+        self.stages: list[L2Stage] = []
+
+    def link(self) -> RedisLink:
+        self.links.append(RedisLink.open(self.url))
+        return self.links[-1]
+
+    def l2(self) -> RedisL2:
+        return RedisL2(self.link(), namespace=self.ns, stale_seconds=60)
+
+    def stage(self, store: FakeStore, metrics: Metrics | None = None) -> L2Stage:
+        self.stages.append(L2Stage(store, self.l2(), FRESHNESS, metrics or Metrics()))
+        return self.stages[-1]
+
+    async def close(self) -> None:
+        for stage in self.stages:
+            await stage.close()
+        for link in self.links:
+            await link.close()
+
+
+@pytest.fixture
+async def parts(redis_url: str, ns: str) -> AsyncIterator[Parts]:
+    made = Parts(redis_url, ns)
+    yield made
+    await made.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def held(l2: RedisL2, name: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return (await l2.lookup(name)).present
+
+    return check
+
+
+def flag(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return condition()
+
+    return check
+
+
+async def test_an_answer_one_process_fetched_is_a_hit_for_another(parts: Parts) -> None:
+    first_store, second_store = FakeStore({PART: answer("v1")}), FakeStore()
+    first, second = parts.stage(first_store), parts.stage(second_store)
+
+    await first.resolve(PART)
+    await eventually(held(parts.l2(), PART))
+    found = await second.resolve(PART)
+
+    assert found is not None
+    assert b"v1" in found.encoded
+    assert second_store.calls == []
+
+
+async def test_not_found_is_shared_too_and_a_write_ends_it(parts: Parts) -> None:
+    store = FakeStore()
+    stage, l2 = parts.stage(store), parts.l2()
+
+    assert await stage.resolve(PART) is None
+    await eventually(held(l2, PART))
+    store.answers[PART] = answer("created")
+    await l2.invalidate([PART])
+    created = await stage.resolve(PART)
+
+    assert created is not None
+    assert b"created" in created.encoded
+
+
+async def test_a_fill_begun_before_an_invalidation_is_refused(parts: Parts) -> None:
+    l2 = parts.l2()
+    seen = await l2.lookup(PART)  # a reader misses, then reads the old record from the database…
+
+    await l2.invalidate([PART])  # …while a write commits and invalidates
+    await l2.fill_many([(PART, seen.generation, answer("old"), 1e12, 0.0)])
+
+    assert not (await l2.lookup(PART)).present
+
+
+async def test_lookups_of_one_instant_are_answered_together_and_right(parts: Parts) -> None:
+    l2 = parts.l2()
+    names = [f"88.999.1/P-{n}" for n in range(50)]
+    for name in names:
+        seen = await l2.lookup(name)
+        await l2.fill_many([(name, seen.generation, answer(name), 1e12, 0.0)])
+
+    found = await asyncio.gather(*(l2.lookup(names[n % 50]) for n in range(200)))
+
+    assert all(
+        f.answer is not None and names[n % 50].encode() in f.answer.encoded for n, f in enumerate(found)
+    )
+
+
+async def coherent_pair(parts: Parts) -> tuple[RedisCoherence, RedisCoherence, list[Sequence[str] | None]]:
+    heard: list[Sequence[str] | None] = []
+    writer = RedisCoherence(parts.link(), Metrics(), namespace=parts.ns, timeout=5.0)
+    reader = RedisCoherence(parts.link(), Metrics(), namespace=parts.ns, timeout=5.0)
+    await writer.start(lambda _keys: None)
+    await reader.start(heard.append)
+    await eventually(flag(lambda: writer.usable and reader.usable))
+    return writer, reader, heard
+
+
+async def test_an_announced_change_is_applied_everywhere_before_announce_returns(parts: Parts) -> None:
+    writer, reader, heard = await coherent_pair(parts)
+    before = reader.token(PART)
+
+    writer.changed_here([PART])
+    await writer.announce([PART])
+
+    assert reader.token(PART) != before
+    assert heard[-1] == [PART]
+    await writer.close()
+    await reader.close()
+
+
+async def test_announce_does_not_wait_for_a_process_that_is_gone(parts: Parts) -> None:
+    writer, reader, _ = await coherent_pair(parts)
+    await reader.close()
+    await asyncio.sleep(0.1)
+
+    started = asyncio.get_running_loop().time()
+    await writer.announce([PART])
+
+    assert asyncio.get_running_loop().time() - started < 1.0
+    await writer.close()
+
+
+@pytest.mark.parametrize("redis_url", ["server"], indirect=True)
+async def test_when_redis_dies_answers_come_from_the_store_and_l2_returns_once_caught_up(
+    parts: Parts, redis_server: RedisServer
+) -> None:
+    store, metrics = FakeStore({PART: answer("v1")}), Metrics()
+    stage = parts.stage(store, metrics)
+    await stage.resolve(PART)
+
+    redis_server.kill()
+    during = await stage.resolve(PART)
+    assert during is not None
+    assert b"v1" in during.encoded
+    assert (metrics.redis_up, stage.available) == (0, False)
+
+    redis_server.restart()
+    stage.ready()  # what the journal follower does once it has invalidated recent changes again
+    await stage.resolve(PART)  # fills Redis again
+    await eventually(held(parts.l2(), PART))
+    before = len(store.calls)
+    await stage.resolve(PART)
+
+    assert len(store.calls) == before
+    assert (metrics.l2_hits, metrics.redis_up) == (1, 1)
+
+
+@pytest.mark.parametrize("redis_url", ["server"], indirect=True)
+async def test_coherence_survives_a_redis_restart_and_forgets_everything_on_return(
+    parts: Parts, redis_server: RedisServer
+) -> None:
+    heard: list[Sequence[str] | None] = []
+    coherence = RedisCoherence(parts.link(), Metrics(), namespace=parts.ns, timeout=1.0)
+    await coherence.start(heard.append)
+    await eventually(flag(lambda: coherence.usable))
+    token = coherence.token(PART)
+
+    redis_server.kill()
+    await eventually(flag(lambda: not coherence.usable))
+    redis_server.restart()
+    await eventually(flag(lambda: coherence.usable), within=10)
+
+    assert heard.count(None) == 2  # at the first subscription and again after the restart
+    assert coherence.token(PART) != token
+    await coherence.close()
