@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,3 +37,25 @@ def scratch_database(kind: str) -> Iterator[str]:
         yield PG_ADMIN_URL.rpartition("/")[0] + f"/{name}"
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _settle_postgres(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("VACUUM (ANALYZE)")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
+def settle(url: str) -> None:
+    """After a bulk load, do now what the database would otherwise do during a measurement: PostgreSQL's
+    autovacuum and analyze of the new rows and a checkpoint; SQLite's checkpoint of its write-ahead log."""
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        return
+    asyncio.run(_settle_postgres(url))

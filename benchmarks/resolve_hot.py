@@ -8,7 +8,7 @@ For each database: seeds `--records` identifiers of 5 to 8 values in a scratch d
 Zipf-skewed paths (benchmarks/workload.py). For each configuration: starts the node (and, for l2, a private
 redis-server), warms its caches, measures the peak with wrk, then measures again paced at half that peak
 (the target: p99 within 10 ms there), and reads every process's /metrics to show what answered. nginx is
-measured once per database and process count. Results go to benchmarks/results/resolve_hot-<UTC>.json.
+measured after each configuration, with as many workers. Results: benchmarks/results/resolve_hot-<UTC>.json.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from registry import RecordInput, register_many
 from resolver.cache.coherence import shared_slots_path
 
 from .data import records
-from .databases import scratch_database
+from .databases import scratch_database, settle
 from .locust_run import locust_command, run_locust
 from .machine import describe, free_port
 from .node_setup import PREFIX, as_input, bench_registry, migrate
@@ -110,6 +110,7 @@ async def _seed(url: str, count: int) -> list[str]:
 def prepare(url: str, count: int, folder: Path) -> Workload:
     migrate(url)
     paths = zipf_paths(asyncio.run(_seed(url, count)))
+    settle(url)
     distinct = list(dict.fromkeys(handle_of(path) for path in paths))
     hottest = Counter(paths).most_common(1)[0][0]
     return Workload(write_paths(paths, folder / "paths.txt"), distinct, hottest)
@@ -246,6 +247,8 @@ def measure(base: str, config: Config, run: Run, redis_url: str | None) -> dict[
         **_figures("half_rate_", half),
         "half_rate_p99_within_10ms": half.p99_ms <= 10,
         "hits": hits,
+        # Below 1 without caches: concurrent GETs of one handle share a read (the hot ones often do).
+        "store_reads_per_request": round(hits["store_reads"] / max(peak.requests, 1), 3),
         "half_rate_hits": served(middle, after),
         "claim_problems": claim_check(config, hits, peak.requests),
         "warm_l1_passes": passes,
@@ -300,24 +303,23 @@ class Options:
 def _process_group(
     run: Run, db: str, processes: int, options: Options, with_locust: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every layer configuration with `processes` processes, then nginx with as many workers: the rows,
-    and the locust row (when `with_locust` and an l1 configuration is among them)."""
+    """Every layer configuration with `processes` processes, each followed by nginx with as many workers
+    (so that each ratio compares figures taken a minute apart at most): the rows, and the locust row (when
+    `with_locust` and an l1 configuration is among them)."""
     rows: list[dict[str, Any]] = []
     extra: list[dict[str, Any]] = []
-    body = b""
     for layers in options.layers:
         config = Config(db, processes, layers)
         print(f"… {db}, {processes} process(es), caches {layers}", flush=True)
         with serving(config, run) as (base, redis_url):
-            body = body or httpx.get(base + run.workload.hottest).content
-            rows.append(measure(base, config, run, redis_url))
+            body = httpx.get(base + run.workload.hottest).content
+            row = measure(base, config, run, redis_url)
             if with_locust and not extra and layers == "l1" and options.locust_seconds:
                 extra.append(measure_locust(base, config, run, options.locust_seconds))
         # Read once the node has stopped: whatever it logged at warning level or above.
-        rows[-1]["node_log"] = _log_lines(_node_log(run, config))
-    nginx = reference(body, processes, run)
-    for row in rows:
-        row.update(nginx, ratio=round(row["rps"] / nginx["reference_rps"], 3))
+        row["node_log"] = _log_lines(_node_log(run, config))
+        nginx = reference(body, processes, run)
+        rows.append(row | nginx | {"ratio": round(row["rps"] / nginx["reference_rps"], 3)})
     return rows, extra
 
 

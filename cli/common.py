@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from registry import Registry, RegistryError, Store
+from registry import NodeNotInitialised, Registry, RegistryError, Store
 from resolver import Settings, SettingsError
+from resolver.assembly import writer_invalidation
 from resolver.runtime import NotReady
 
 T = TypeVar("T")
@@ -28,11 +29,20 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 @asynccontextmanager
 async def local_registry(settings: Settings | None = None) -> AsyncIterator[Registry]:
-    """The registry on the database of `IDNODE_DATABASE_URL`, closed afterwards."""
+    """The registry on the database of `IDNODE_DATABASE_URL`, closed afterwards. Its writes reach running
+    nodes' caches as a node's own writes do (through Redis when `IDNODE_REDIS_URL` is set)."""
     settings = settings or Settings.from_env()
     store = Store.open(settings.database_url, pool_size=2)
     try:
-        yield Registry(store)
+        registry = Registry(store)
+        try:
+            node_prefix = await registry.node_prefix()
+        except (NodeNotInitialised, SQLAlchemyError):
+            yield registry  # nothing can be cached yet
+            return
+        async with writer_invalidation(settings, node_prefix) as invalidator:
+            registry.on_change(invalidator.changed)
+            yield registry
     finally:
         await store.close()
 

@@ -77,7 +77,7 @@ async def assemble(settings: Settings, store: Store, metrics: Metrics, node_pref
         metrics.gauges["l1_bytes"] = lambda: l1.bytes
     invalidator = Invalidator(coherence, metrics, l1=l1, l2=l2, l2_stage=l2_stage)
     await coherence.start(invalidator.forget_remote)
-    follower = JournalFollower(store.reader, invalidator, metrics, interval=settings.journal_poll_ms / 1000)
+    follower = JournalFollower(store, invalidator, metrics, interval=settings.journal_poll_ms / 1000)
     await follower.start()
     return Resolution(stage, invalidator, coherence, follower, link, l2_stage)
 

@@ -2,9 +2,10 @@
 
 A write is invalidated at once, before its client is answered: this process's tokens and L1, then Redis
 (L2), then every other process (`Coherence.announce`) — the `idnode` command does the same for the writes it
-makes on the database. The change journal is the record behind that fast path: every process follows it,
-drops what it finds from its own L1, and after Redis has failed re-invalidates in Redis every change of the
-last minutes before it uses L2 again (a write whose invalidation Redis missed is among them).
+makes on the database. The change journal is the record behind that fast path: every process follows it and
+checks the answers it holds for the handles it finds against the database, dropping those that differ (a
+change nobody announced); and after Redis has failed it re-invalidates in Redis every change of the last
+minutes before it uses L2 again (a write whose invalidation Redis missed is among them).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from registry import Store
 from registry.store import journal
 
+from .answer import Answer
 from .cache.coherence import Coherence
 from .cache.l1 import L1Cache
 from .cache.l2 import RedisL2
@@ -28,6 +29,8 @@ from .cache.stages import L2Stage
 from .metrics import Metrics
 
 log = logging.getLogger("idnode.invalidation")
+
+Reader = Callable[[Sequence[str]], Awaitable[dict[str, str]]]
 
 GAP_PATIENCE = 10.0  # how long a missing journal number may still turn up (a transaction not yet committed)
 CATCH_UP_WINDOW = timedelta(minutes=2)  # longer than any write transaction takes to commit and invalidate
@@ -65,6 +68,24 @@ class Invalidator:
         if self._l1 is not None:
             for name in names:
                 self._l1.drop(name)
+
+    async def reconcile(self, names: Sequence[str], read: Reader) -> None:
+        """Drop the cached answers of `names` that no longer match the database."""
+        if self._l1 is None:
+            return
+        cached = {name: entry for name in names if (entry := self._l1.peek(name)) is not None}
+        if not cached:
+            return
+        stored = await read(list(cached))
+        differ = [
+            name
+            for name, entry in cached.items()
+            if _encoded(entry.answer)
+            != (Answer.from_stored(stored[name]).encoded if name in stored else None)
+        ]
+        if differ:
+            log.info("the journal shows %d changes nobody announced; dropping them", len(differ))
+            self.forget(differ)
 
     def forget_remote(self, names: Sequence[str] | None) -> None:
         """Another process's write (its tokens were bumped by the coherence channel already)."""
@@ -104,13 +125,16 @@ class Invalidator:
             self._l2_stage.ready()
 
 
+def _encoded(answer: Answer | None) -> bytes | None:
+    return None if answer is None else answer.encoded
+
+
 class JournalFollower:
     """Reads the change journal every `interval` seconds and invalidates what it finds."""
 
-    def __init__(
-        self, engine: AsyncEngine, invalidator: Invalidator, metrics: Metrics, *, interval: float
-    ) -> None:
-        self._engine = engine
+    def __init__(self, store: Store, invalidator: Invalidator, metrics: Metrics, *, interval: float) -> None:
+        self._engine = store.reader
+        self._read = store.points.many
         self._invalidator = invalidator
         self._metrics = metrics
         self._interval = interval
@@ -134,13 +158,13 @@ class JournalFollower:
                 log.warning("reading the change journal failed: %r", exc)
 
     async def poll(self) -> None:
-        """One pass: drop every change not seen yet from L1; catch L2 up if Redis failed."""
+        """One pass: check the answers held for every change not seen yet; catch L2 up if Redis failed."""
         floor = min(self._gaps, default=self._seen + 1) - 1
         async with self._engine.connect() as conn:
             changes = await journal.since(conn, floor)
         fresh = [c for c in changes if c.seq > self._seen or c.seq in self._gaps]
         if fresh:
-            self._invalidator.forget(sorted({c.handle for c in fresh}))
+            await self._invalidator.reconcile(sorted({c.handle for c in fresh}), self._read)
             self._metrics.journal_changes_seen += len(fresh)
         self._advance([c.seq for c in fresh])
         behind_since = self._invalidator.l2_behind_since

@@ -18,6 +18,7 @@ class Metrics:
     l1_hits: int = 0
     l2_hits: int = 0
     store_reads: int = 0
+    store_queries: int = 0
     stale_answers: int = 0
     not_found: int = 0
     store_errors: int = 0

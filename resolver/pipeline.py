@@ -73,6 +73,7 @@ class StoreStage:
 
     async def resolve_many(self, names: Sequence[str]) -> list[Answer | None]:
         self._check_up()
+        self._metrics.store_queries += 1
         try:
             stored = await self._reader.many(names)
         except Exception as exc:
@@ -86,6 +87,7 @@ class StoreStage:
             raise StoreUnavailable("the database did not answer just now")
 
     async def _read(self, name: str) -> Answer | None:
+        self._metrics.store_queries += 1
         try:
             stored = await self._reader.one(name)
         except Exception as exc:

@@ -41,6 +41,10 @@ class L1Cache:
             self._entries.move_to_end(key)
         return entry
 
+    def peek(self, key: str) -> Entry | None:
+        """The entry, without counting it as a use."""
+        return self._entries.get(key)
+
     def put(self, key: str, entry: Entry) -> None:
         self.drop(key)
         self._entries[key] = entry

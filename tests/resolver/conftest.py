@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, NODE_PREFIX, OTHER, OTHER_SECRET
+from tests.redis_servers import redis_cluster, redis_server  # noqa: F401 - fixtures offered to these tests
 from tests.support import NodeProcess, cli, create_database, drop_database
 
 ACME_USER = f"300%3A0.NA/{ACME}"
@@ -65,3 +66,18 @@ def node(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
 def http(node: RunningNode) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=node.url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def metrics() -> Callable[[str], dict[str, float]]:
+    """Reads a node process's /metrics into {name: value}."""
+
+    def read(url: str) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                found[name.split("{")[0]] = float(value)
+        return found
+
+    return read

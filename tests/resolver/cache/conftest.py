@@ -1,10 +1,8 @@
-"""Real Redis servers and clusters for the cache tests."""
+"""Real Redis servers and clusters for the cache tests (the fixtures come from tests/resolver/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-from tests.redis_servers import redis_cluster, redis_server  # noqa: F401 - fixtures offered to these tests
 
 
 @pytest.fixture(params=["server", "cluster"])

@@ -1,0 +1,201 @@
+"""The resolver's caches across real processes: coherence after writes, and what happens when Redis or the
+database fails. Nodes are `idnode serve` processes; Redis and PostgreSQL are real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import ACME_SECRET
+from tests.redis_servers import RedisServer
+from tests.resolver.conftest import ACME_USER, set_up_node
+from tests.support import PG_ADMIN_URL, NodeProcess, cli, create_database, drop_database
+
+PART = "88.999.1/COHERENT-1"
+AUTH = (ACME_USER, ACME_SECRET)
+
+
+def put(url: str, handle: str, value: str) -> None:
+    body = [{"index": 2000, "type": "batchNo", "data": value}]
+    response = httpx.put(f"{url}/api/handles/{handle}", json=body, auth=AUTH, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def value_at(url: str, handle: str) -> str | None:
+    # A new connection each time, so that the requests spread over the node's workers.
+    body = httpx.get(f"{url}/api/handles/{handle}", timeout=10).json()
+    return body["values"][0]["data"]["value"] if body["responseCode"] == 1 else None
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    name, url = create_database()
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+def two_nodes(env: dict[str, str], tmp_path: Path) -> list[NodeProcess]:
+    set_up_node(env)
+    return [NodeProcess(env, workers=2).start(tmp_path), NodeProcess(env, workers=2).start(tmp_path)]
+
+
+def check_no_old_record_after_a_put(nodes: list[NodeProcess]) -> None:
+    urls = [node.url for node in nodes]
+    put(urls[0], PART, "v0")
+    for _ in range(10):  # every worker of every node has the record cached
+        for url in urls:
+            assert value_at(url, PART) == "v0"
+    for round_ in range(1, 31):
+        put(urls[round_ % 2], PART, f"v{round_}")
+        for url in urls:
+            for _ in range(3):
+                assert value_at(url, PART) == f"v{round_}", f"an old record after PUT {round_}"
+
+
+def test_without_redis_two_nodes_on_one_sqlite_file_never_serve_an_old_record(tmp_path: Path) -> None:
+    nodes = two_nodes({"IDNODE_DATABASE_URL": f"sqlite:///{tmp_path}/idnode.db"}, tmp_path)
+    try:
+        check_no_old_record_after_a_put(nodes)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+@pytest.mark.parametrize("redis_kind", ["server", "cluster"])
+def test_nodes_sharing_redis_and_postgresql_never_serve_an_old_record(
+    redis_kind: str, pg_database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    redis_url = request.getfixturevalue("redis_server" if redis_kind == "server" else "redis_cluster").url
+    env = {"IDNODE_DATABASE_URL": pg_database, "IDNODE_REDIS_URL": redis_url}
+    nodes = two_nodes(env, tmp_path)
+    try:
+        check_no_old_record_after_a_put(nodes)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+async def _allow_connections(url: str, allowed: bool) -> None:
+    database = url.rpartition("/")[2]
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1"
+            await conn.execute(sql, database)
+    finally:
+        await conn.close()
+
+
+def database_down(url: str) -> None:
+    asyncio.run(_allow_connections(url, False))
+
+
+def database_up(url: str) -> None:
+    asyncio.run(_allow_connections(url, True))
+
+
+@pytest.mark.parametrize("layers", ["l1", "l2"])
+def test_while_the_database_is_down_cached_answers_are_served_stale_and_misses_fail_fast(
+    layers: str,
+    pg_database: str,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    metrics: Callable[[str], dict[str, float]],
+) -> None:
+    env = {
+        "IDNODE_DATABASE_URL": pg_database,
+        "IDNODE_REDIS_URL": redis_server.url,
+        "IDNODE_CACHE_LAYERS": layers,
+        "IDNODE_CACHE_MAX_TTL": "1",
+        "IDNODE_STORE_RETRY_MS": "300",
+    }
+    set_up_node(env)
+    node = NodeProcess(env).start(tmp_path)
+    try:
+        put(node.url, PART, "cached")
+        assert value_at(node.url, PART) == "cached"
+        time.sleep(1.5)  # past freshness: from now on the answer needs the database
+
+        database_down(pg_database)
+        try:
+            stale = httpx.get(f"{node.url}/api/handles/{PART}", timeout=10)
+            started = time.monotonic()
+            miss = httpx.get(f"{node.url}/api/handles/88.999.1/NEVER-ASKED", timeout=10)
+            miss_seconds = time.monotonic() - started
+            during = metrics(node.url)
+        finally:
+            database_up(pg_database)
+
+        assert stale.status_code == 200
+        assert stale.json()["values"][0]["data"]["value"] == "cached"
+        assert stale.headers["warning"].startswith("110")
+        assert (miss.status_code, miss.json()["responseCode"]) == (503, 3)
+        assert miss_seconds < 1.0
+        assert during["idnode_store_up"] == 0
+        assert during["idnode_stale_answers_total"] >= 1
+
+        time.sleep(0.5)
+        recovered = httpx.get(f"{node.url}/api/handles/88.999.1/NEVER-ASKED", timeout=10)
+        assert (recovered.status_code, recovered.json()["responseCode"]) == (404, 100)
+        assert metrics(node.url)["idnode_store_up"] == 1
+    finally:
+        node.stop()
+
+
+def test_while_redis_is_down_answers_come_from_the_database_and_redis_is_used_again_after(
+    pg_database: str, redis_server: RedisServer, tmp_path: Path, metrics: Callable[[str], dict[str, float]]
+) -> None:
+    env = {
+        "IDNODE_DATABASE_URL": pg_database,
+        "IDNODE_REDIS_URL": redis_server.url,
+        "IDNODE_JOURNAL_POLL_MS": "200",
+    }
+    set_up_node(env)
+    node = NodeProcess(env).start(tmp_path)
+    try:
+        put(node.url, PART, "before")
+        assert value_at(node.url, PART) == "before"
+
+        redis_server.kill()
+        assert value_at(node.url, PART) == "before"
+        put(node.url, PART, "during")  # the write still works, and is seen at once
+        assert value_at(node.url, PART) == "during"
+        assert metrics(node.url)["idnode_redis_up"] == 0
+
+        redis_server.restart()
+        deadline = time.monotonic() + 15
+        while metrics(node.url)["idnode_redis_up"] != 1:
+            assert time.monotonic() < deadline, "the node did not reconnect to Redis by itself"
+            time.sleep(0.2)
+        put(node.url, PART, "after")
+        assert value_at(node.url, PART) == "after"
+        hits = metrics(node.url)["idnode_l1_hits_total"]
+        assert value_at(node.url, PART) == "after"
+        assert metrics(node.url)["idnode_l1_hits_total"] == hits + 1  # caches in use again
+    finally:
+        node.stop()
+
+
+def test_a_prefix_the_cli_adds_resolves_at_once_on_a_running_node(tmp_path: Path) -> None:
+    env = {"IDNODE_DATABASE_URL": f"sqlite:///{tmp_path}/idnode.db"}
+    set_up_node(env)
+    node = NodeProcess(env, workers=2).start(tmp_path)
+    try:
+        for _ in range(6):  # every worker now holds "not found" for the prefix handle
+            assert httpx.get(f"{node.url}/api/handles/0.NA/88.999.3", timeout=10).status_code == 404
+        add = ["enterprise", "add", "--prefix", "88.999.3", "--name", "Later Co", "--credit-code"]
+        cli([*add, "91350100M000100Y43", "--secret", "s3"], env)
+
+        for _ in range(6):
+            assert httpx.get(f"{node.url}/api/handles/0.NA/88.999.3", timeout=10).status_code == 200
+    finally:
+        node.stop()
