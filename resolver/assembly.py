@@ -3,6 +3,7 @@ coherence and invalidation. The order of the stages is decided here and nowhere 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -88,13 +89,16 @@ async def writer_invalidation(settings: Settings, node_prefix: str) -> AsyncIter
     metrics = Metrics()
     link = RedisLink.open(settings.redis_url) if settings.redis_url else None
     coherence = _coherence(settings, link, metrics, namespace_of(node_prefix))
-    l2 = (
-        RedisL2(link, namespace=namespace_of(node_prefix), stale_seconds=settings.stale_seconds)
-        if link
-        else None
-    )
+    l2 = None
+    if link is not None:
+        l2 = RedisL2(link, namespace=namespace_of(node_prefix), stale_seconds=settings.stale_seconds)
+    invalidator = Invalidator(coherence, metrics, l2=l2)
+    # Confirmations come back on this process's own channel: it listens before it announces anything.
+    await coherence.start(invalidator.forget_remote)
+    with contextlib.suppress(TimeoutError):  # Redis down: the writes still go through, unannounced
+        await asyncio.wait_for(coherence.wait_usable(), settings.coherence_timeout_ms / 1000)
     try:
-        yield Invalidator(coherence, metrics, l2=l2)
+        yield invalidator
     finally:
         await coherence.close()
         if link is not None:

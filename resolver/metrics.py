@@ -20,7 +20,6 @@ class Metrics:
     store_reads: int = 0
     store_queries: int = 0
     stale_answers: int = 0
-    not_found: int = 0
     store_errors: int = 0
     store_up: int = 1
     redis_errors: int = 0

@@ -56,6 +56,10 @@ class Coherence(Protocol):
         """Begin receiving other processes' changes; `on_remote(None)` means "forget everything"."""
         ...
 
+    async def wait_usable(self) -> None:
+        """Return once announcements can be made and confirmed."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -88,6 +92,9 @@ class LocalCoherence:
     async def start(self, on_remote: Callable[[Sequence[str] | None], None]) -> None:
         return None
 
+    async def wait_usable(self) -> None:
+        return None
+
     async def close(self) -> None:
         self._slots.close()
 
@@ -116,12 +123,12 @@ class RedisCoherence:
         self._channel = f"{namespace}:changes"
         self._acks = self._ack_channel(self._member)
         self._waiting: dict[str, _Confirmations] = {}
-        self._subscribed = False
+        self._subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     @property
     def usable(self) -> bool:
-        return self._subscribed
+        return self._subscribed.is_set()
 
     def _ack_channel(self, member: str) -> str:
         return f"{self._namespace}:acks:{member}"
@@ -143,7 +150,7 @@ class RedisCoherence:
             receivers = int(await client.publish(self._channel, message))
             self._metrics.invalidations_sent += 1
             # The count includes this process when it is subscribed; it does not answer itself.
-            waiting.expected = receivers - 1 if self._subscribed else receivers
+            waiting.expected = receivers - 1 if self.usable else receivers
             waiting.check()
             await asyncio.wait_for(waiting.done, self._timeout)
         except REDIS_FAILURES as exc:
@@ -159,6 +166,9 @@ class RedisCoherence:
     async def start(self, on_remote: Callable[[Sequence[str] | None], None]) -> None:
         self._task = asyncio.create_task(self._listen(on_remote), name="coherence")
 
+    async def wait_usable(self) -> None:
+        await self._subscribed.wait()
+
     async def _listen(self, on_remote: Callable[[Sequence[str] | None], None]) -> None:
         delay = 0.05
         while True:
@@ -169,12 +179,13 @@ class RedisCoherence:
                     # Changes made while we were not listening are unknown: forget every answer.
                     self._slots.bump_all()
                     on_remote(None)
-                    self._subscribed, delay = True, 0.05
+                    self._subscribed.set()
+                    delay = 0.05
                     self._metrics.redis_up = 1
                     await self._receive(pubsub, client, on_remote)
             except REDIS_FAILURES as exc:
                 log.warning("coherence channel lost (%s); retrying in %.2fs", exc, delay)
-            self._subscribed = False
+            self._subscribed.clear()
             self._metrics.redis_up = 0
             await self._link.forget_channel_client()
             await asyncio.sleep(delay)

@@ -185,15 +185,22 @@ def test_while_redis_is_down_answers_come_from_the_database_and_redis_is_used_ag
         node.stop()
 
 
-def test_a_prefix_the_cli_adds_resolves_at_once_on_a_running_node(tmp_path: Path) -> None:
+@pytest.mark.parametrize("with_redis", [False, True])
+def test_a_prefix_the_cli_adds_resolves_at_once_on_a_running_node(
+    with_redis: bool, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     env = {"IDNODE_DATABASE_URL": f"sqlite:///{tmp_path}/idnode.db"}
+    if with_redis:
+        env["IDNODE_REDIS_URL"] = request.getfixturevalue("redis_server").url
     set_up_node(env)
     node = NodeProcess(env, workers=2).start(tmp_path)
     try:
         for _ in range(6):  # every worker now holds "not found" for the prefix handle
             assert httpx.get(f"{node.url}/api/handles/0.NA/88.999.3", timeout=10).status_code == 404
         add = ["enterprise", "add", "--prefix", "88.999.3", "--name", "Later Co", "--credit-code"]
+        started = time.monotonic()
         cli([*add, "91350100M000100Y43", "--secret", "s3"], env)
+        assert time.monotonic() - started < 5, "the command waited for confirmations it never got"
 
         for _ in range(6):
             assert httpx.get(f"{node.url}/api/handles/0.NA/88.999.3", timeout=10).status_code == 200
