@@ -35,7 +35,7 @@ from resolver.cache.coherence import shared_slots_path
 from .data import records
 from .databases import scratch_database, settle
 from .locust_run import locust_command, run_locust
-from .machine import describe, free_port
+from .machine import describe, free_port, source_digest
 from .node_setup import PREFIX, as_input, bench_registry, migrate
 from .services import (
     ProcessMetrics,
@@ -55,7 +55,8 @@ LOCUST_LABEL = "locust (load-generator bound)"
 BATCH = 1_000  # records a registration call, and handles a warm-up POST /api/resolve (its maximum)
 WARM_PASSES = 40  # at most; each pass sends every sampled handle once, over new connections
 WARM_WRK_SECONDS = 2
-COUNTERS = ("l1_hits_total", "l2_hits_total", "store_reads_total", "not_found_total", "store_errors_total")
+# The node's counters a run reports; store_queries counts round trips, store_reads the handles they read.
+COUNTERS = ("l1_hits", "l2_hits", "store_reads", "store_queries", "store_errors")
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def warm(base: str, config: Config, run: Run, redis_url: str | None) -> int:
 
 def served(before: ProcessMetrics, after: ProcessMetrics) -> dict[str, Any]:
     """What answered between two readings of /metrics: totals, and answers per process."""
-    grown = {name.removesuffix("_total"): counted(before, after, name) for name in COUNTERS}
+    grown = {name: counted(before, after, f"{name}_total") for name in COUNTERS}
     totals: dict[str, Any] = {name: sum(per_pid.values()) for name, per_pid in grown.items()}
     answering = ("l1_hits", "l2_hits", "store_reads")
     totals["per_process"] = {str(pid): sum(grown[n][pid] for n in answering) for pid in sorted(after)}
@@ -252,6 +253,7 @@ def measure(base: str, config: Config, run: Run, redis_url: str | None) -> dict[
         "half_rate_hits": served(middle, after),
         "claim_problems": claim_check(config, hits, peak.requests),
         "warm_l1_passes": passes,
+        "distinct_handles": len(run.workload.distinct),
         "wrk_command": shown(command),
         "half_rate_wrk_command": shown(half_command),
     }
@@ -458,6 +460,7 @@ def main() -> None:
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine,
+        "code": source_digest(),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "records": args.records,

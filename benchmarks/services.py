@@ -146,5 +146,5 @@ def process_metrics(base_url: str, processes: int, attempts: int = 500) -> Proce
 
 
 def counted(before: ProcessMetrics, after: ProcessMetrics, name: str) -> dict[int, int]:
-    """How much counter `name` grew in each process between two readings."""
-    return {pid: int(values[name] - before.get(pid, {}).get(name, 0)) for pid, values in after.items()}
+    """How much counter `name` grew in each process between two readings (0 where the node lacks it)."""
+    return {pid: int(values.get(name, 0) - before.get(pid, {}).get(name, 0)) for pid, values in after.items()}

@@ -20,33 +20,30 @@ class Answer:
     """The public values of a record as the JSON array GET sends (`encoded`), their smallest TTL, and
     whether it is served `stale` (from a cache past its freshness, while the database is down)."""
 
-    __slots__ = ("_values", "encoded", "stale", "ttl")
+    __slots__ = ("encoded", "stale", "ttl")
 
-    def __init__(
-        self, encoded: bytes, ttl: int, values: tuple[dict[str, Any], ...] | None = None, stale: bool = False
-    ) -> None:
+    def __init__(self, encoded: bytes, ttl: int, stale: bool = False) -> None:
         self.encoded = encoded
         self.ttl = ttl
         self.stale = stale
-        self._values = values
 
     @classmethod
     def from_stored(cls, stored: str | bytes) -> Answer:
         raw = stored.encode() if isinstance(stored, str) else stored
         values = orjson.loads(raw)
-        public = tuple(value for value in values if _is_public(value))
+        public = [value for value in values if _is_public(value)]
         encoded = raw if len(public) == len(values) else orjson.dumps(public)
-        return cls(encoded, _smallest_ttl(public), public)
+        return cls(encoded, _smallest_ttl(public))
 
     @property
-    def values(self) -> tuple[dict[str, Any], ...]:
-        """The values, parsed when first asked for (most answers are sent as they are)."""
-        if self._values is None:
-            self._values = tuple(orjson.loads(self.encoded))
-        return self._values
+    def values(self) -> list[dict[str, Any]]:
+        """The values, parsed anew: most answers are sent as bytes, and cached answers stay bytes (parsed
+        values kept in a large cache would be work for every full garbage collection)."""
+        values: list[dict[str, Any]] = orjson.loads(self.encoded)
+        return values
 
     def as_stale(self) -> Answer:
-        return Answer(self.encoded, self.ttl, self._values, stale=True)
+        return Answer(self.encoded, self.ttl, stale=True)
 
     def select(self, indexes: Sequence[int], types: Sequence[str]) -> list[dict[str, Any]]:
         """The values matching ANY of `indexes` or `types` (a type ending in '.' matches its subtypes)."""

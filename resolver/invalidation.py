@@ -77,12 +77,8 @@ class Invalidator:
         if not cached:
             return
         stored = await read(list(cached))
-        differ = [
-            name
-            for name, entry in cached.items()
-            if _encoded(entry.answer)
-            != (Answer.from_stored(stored[name]).encoded if name in stored else None)
-        ]
+        now = {name: Answer.from_stored(stored[name]).encoded if name in stored else None for name in cached}
+        differ = [name for name, entry in cached.items() if entry.encoded != now[name]]
         if differ:
             log.info("the journal shows %d changes nobody announced; dropping them", len(differ))
             self.forget(differ)
@@ -123,10 +119,6 @@ class Invalidator:
     def l2_caught_up(self) -> None:
         if self._l2_stage is not None:
             self._l2_stage.ready()
-
-
-def _encoded(answer: Answer | None) -> bytes | None:
-    return None if answer is None else answer.encoded
 
 
 class JournalFollower:

@@ -88,7 +88,7 @@ def render(requested: str, answer: Answer | None, query: Query) -> tuple[int, by
                 200,
                 b'{"responseCode":1,"handle":' + handle_json + b',"values":' + answer.encoded + b"}",
             )
-        values = list(answer.values)
+        values = answer.values
     else:
         values = answer.select(query.indexes, query.types)
     code = 1 if values else 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+
+from resolver.cache.coherence import shared_slots_path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("IDNODE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -54,6 +57,8 @@ def create_database() -> tuple[str, str]:
 
 def drop_database(name: str) -> None:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    # Nodes without Redis share cache tokens in a file named after the database; it goes with it.
+    shared_slots_path(_database_url(name)).unlink(missing_ok=True)
 
 
 def cli(args: Sequence[str], env: dict[str, str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -89,12 +94,14 @@ class NodeProcess:
         self.log = log_dir / f"node-{self.port}.log"
         args = ["serve", "--port", str(self.port), "--workers", str(self.workers)]
         with self.log.open("ab") as out:
+            # A session of its own, so that stopping it reaches the server's worker processes too.
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "cli", *args],
                 env={**os.environ, **self.env},
                 cwd=str(ROOT),
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._wait_ready()
         return self
@@ -115,11 +122,18 @@ class NodeProcess:
         raise RuntimeError(f"node on port {self.port} did not become ready:\n{log}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is None or self.process.poll() is not None:
+        """Stop the node and its workers (SIGKILL: as a crash would)."""
+        if self.process is None:
             return
-        self.process.send_signal(sig)
+        self._signal_group(sig)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self._signal_group(signal.SIGKILL)
             self.process.wait()
+        self._signal_group(signal.SIGKILL)  # no worker outlives its server
+
+    def _signal_group(self, sig: int) -> None:
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)

@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from resolver.answer import Answer
 
-ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its answer, roughly: key, tuple, floats
+ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its answer, roughly: key, tuple, numbers
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A cached answer (None: the handle does not exist), until when it is fresh and until when it may
-    still be served stale, and the coherence token read before it was fetched."""
+class Entry(NamedTuple):
+    """A cached answer (`encoded` None: the handle does not exist), until when it is fresh and until when
+    it may still be served stale, and the coherence token read before it was fetched.
 
-    answer: Answer | None
+    Bytes and numbers only, one object per entry: a large cache adds little to the work of every full
+    garbage collection (parsed values would add dozens of objects per entry).
+    """
+
+    encoded: bytes | None
+    ttl: int
     fresh_until: float
     stale_until: float
     token: int
 
+    @classmethod
+    def of(cls, answer: Answer | None, fresh_until: float, stale_until: float, token: int) -> Entry:
+        if answer is None:
+            return cls(None, 0, fresh_until, stale_until, token)
+        return cls(answer.encoded, answer.ttl, fresh_until, stale_until, token)
+
+    @property
+    def answer(self) -> Answer | None:
+        return None if self.encoded is None else Answer(self.encoded, self.ttl)
+
     @property
     def size(self) -> int:
-        return ENTRY_OVERHEAD + (len(self.answer.encoded) if self.answer is not None else 0)
+        return ENTRY_OVERHEAD + (len(self.encoded) if self.encoded is not None else 0)
 
 
 class L1Cache:

@@ -108,7 +108,8 @@ class L1Stage:
         if not self._coherence.usable or (answer is not None and answer.stale):
             return
         fresh_until = self._freshness.fresh_until(answer, now)
-        self._cache.put(name, Entry(answer, fresh_until, fresh_until + self._freshness.stale_seconds, token))
+        stale_until = fresh_until + self._freshness.stale_seconds
+        self._cache.put(name, Entry.of(answer, fresh_until, stale_until, token))
 
 
 class L2Stage:
