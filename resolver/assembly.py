@@ -101,6 +101,8 @@ async def writer_invalidation(settings: Settings, node_prefix: str) -> AsyncIter
         yield invalidator
     finally:
         await coherence.close()
+        if l2 is not None:
+            await l2.close()
         if link is not None:
             with contextlib.suppress(*REDIS_FAILURES):
                 await link.close()

@@ -7,6 +7,7 @@ as the store (or cache) holds them. Everything else passes through to the FastAP
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -25,6 +26,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("idnode.resolver")
 
 PREFIX = "/api/handles/"
 _RAW_PREFIX = PREFIX.encode()
@@ -162,5 +165,8 @@ class HandleRestLane:
             answer = await self._pipeline().resolve(name)
         except StoreUnavailable as exc:
             return Reply(503, error_body(3, requested, str(exc)), query)
+        except Exception:  # a bug: still an answer in the dialect's terms, and a trace in the log
+            log.exception("resolving %s failed", name)
+            return Reply(500, error_body(2, requested, "internal error"), query)
         status, body = render(requested, answer, query)
         return Reply(status, body, query, stale=answer is not None and answer.stale)

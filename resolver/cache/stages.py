@@ -210,9 +210,10 @@ class L2Stage:
         task.add_done_callback(self._filling.discard)
 
     async def close(self) -> None:
-        """Let fills under way finish, so none runs against a closed connection."""
+        """Let fills under way finish, so none runs against a closed connection; then close L2's own."""
         if self._filling:
             await asyncio.gather(*self._filling, return_exceptions=True)
+        await self._l2.close()
 
     async def _send(self, entries: list[tuple[str, str, Answer | None, float, float]]) -> None:
         try:

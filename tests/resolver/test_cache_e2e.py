@@ -206,3 +206,28 @@ def test_a_prefix_the_cli_adds_resolves_at_once_on_a_running_node(
             assert httpx.get(f"{node.url}/api/handles/0.NA/88.999.3", timeout=10).status_code == 200
     finally:
         node.stop()
+
+
+def test_a_node_answering_from_redis_alone_serves_hits_and_new_writes(
+    redis_server: RedisServer, tmp_path: Path, metrics: Callable[[str], dict[str, float]]
+) -> None:
+    env = {
+        "IDNODE_DATABASE_URL": f"sqlite:///{tmp_path}/idnode.db",
+        "IDNODE_REDIS_URL": redis_server.url,
+        "IDNODE_CACHE_LAYERS": "l2",
+    }
+    set_up_node(env)
+    node = NodeProcess(env).start(tmp_path)
+    try:
+        put(node.url, PART, "first")
+        assert value_at(node.url, PART) == "first"
+        time.sleep(0.2)  # the fill reaches Redis after the answer
+        assert value_at(node.url, PART) == "first"
+        batch = httpx.post(f"{node.url}/api/resolve", json={"handles": [PART, "88.999.1/NONE"]}, timeout=10)
+        put(node.url, PART, "second")
+
+        assert [r["responseCode"] for r in batch.json()["results"]] == [1, 100]
+        assert value_at(node.url, PART) == "second"
+        assert metrics(node.url)["idnode_l2_hits_total"] >= 2
+    finally:
+        node.stop()

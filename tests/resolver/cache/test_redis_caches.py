@@ -32,6 +32,7 @@ class Parts:
     def __init__(self, url: str, ns: str) -> None:
         self.url, self.ns = url, ns
         self.links: list[RedisLink] = []
+        self.l2s: list[RedisL2] = []
         self.stages: list[L2Stage] = []
 
     def link(self) -> RedisLink:
@@ -39,7 +40,8 @@ class Parts:
         return self.links[-1]
 
     def l2(self) -> RedisL2:
-        return RedisL2(self.link(), namespace=self.ns, stale_seconds=60)
+        self.l2s.append(RedisL2(self.link(), namespace=self.ns, stale_seconds=60))
+        return self.l2s[-1]
 
     def stage(self, store: FakeStore, metrics: Metrics | None = None) -> L2Stage:
         self.stages.append(L2Stage(store, self.l2(), FRESHNESS, metrics or Metrics()))
@@ -48,6 +50,8 @@ class Parts:
     async def close(self) -> None:
         for stage in self.stages:
             await stage.close()
+        for l2 in self.l2s:
+            await l2.close()
         for link in self.links:
             await link.close()
 
