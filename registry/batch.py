@@ -1,20 +1,21 @@
-"""Batch registration: many records in one transaction, each item with its own result.
+"""Batch writes: many records in one transaction, each item with its own result.
 
-An item that is invalid, not permitted or already registered fails alone; the others are written together,
-with their journal entries, in a single transaction and a few multi-row statements.
+An item that is invalid, not permitted, against its template, already registered (create) or missing (update,
+delete) fails alone; the others are written together, with their journal entries, in a single transaction and
+a few multi-row statements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from .authz import Operation
 from .codec import decode_values, encode_values
-from .errors import HandleExists, InvalidInput, RegistryError
+from .errors import HandleExists, HandleNotFound, InvalidInput, RegistryError
 from .handle import Handle
 from .principals import Principal
-from .service import Registry, WriteContext
+from .service import Registry, WriteContext, merge_business
 from .store import journal, records
 from .values import HandleValue
 
@@ -43,7 +44,9 @@ class ItemResult:
 class _Pending:
     position: int
     handle: Handle
-    encoded: str
+    values: list[HandleValue]
+    template: str | None = None
+    encoded: str = ""
 
 
 @dataclass(slots=True)
@@ -51,8 +54,59 @@ class _Batch:
     results: list[ItemResult]
     pending: list[_Pending] = field(default_factory=list)
 
-    def fail(self, position: int, handle: str, error: RegistryError) -> None:
-        self.results[position] = ItemResult(handle, False, error=error)
+    @classmethod
+    def of(cls, names: Sequence[str]) -> _Batch:
+        if len(names) > MAX_BATCH:
+            raise InvalidInput(f"a batch holds at most {MAX_BATCH} records")
+        unprocessed = RegistryError("the item was not processed")
+        return cls([ItemResult(name, False, error=unprocessed) for name in names])
+
+    def fail(self, pending: _Pending, error: RegistryError) -> None:
+        self.results[pending.position] = ItemResult(str(pending.handle), False, error=error)
+
+    def succeed(self, pending: _Pending, *, created: bool = False) -> None:
+        self.results[pending.position] = ItemResult(str(pending.handle), True, created=created)
+
+    def names(self) -> list[str]:
+        return [str(p.handle) for p in self.pending]
+
+    async def each(self, step: Callable[[_Pending], Awaitable[None]]) -> None:
+        """Run `step` on every pending item; an item whose step raises fails alone and leaves the batch."""
+        kept = []
+        for pending in self.pending:
+            try:
+                await step(pending)
+            except RegistryError as exc:
+                self.fail(pending, exc)
+                continue
+            kept.append(pending)
+        self.pending = kept
+
+    async def journal(self, ctx: WriteContext, op: str | None = None) -> None:
+        done = [self.results[p.position] for p in self.pending]
+        changes = [(r.handle, op or (journal.CREATE if r.created else journal.UPDATE)) for r in done if r.ok]
+        await ctx.record(changes)
+
+
+async def _parse(
+    registry: Registry, inputs: Sequence[RecordInput], batch: _Batch, *, prepare: bool = True
+) -> None:
+    seen: set[str] = set()
+    for position, item in enumerate(inputs):
+        try:
+            handle = Handle.parse(item.handle)
+            if str(handle) in seen:
+                raise InvalidInput("the handle appears twice in the batch")
+            seen.add(str(handle))
+            values = await registry.prepare(item.values) if prepare else []
+        except InvalidInput as exc:
+            batch.results[position] = ItemResult(str(item.handle), False, error=exc)
+            continue
+        batch.pending.append(_Pending(position, handle, values))
+
+
+def _inputs(items: Iterable[RecordInput | tuple[str, Sequence[HandleValue]]]) -> list[RecordInput]:
+    return [item if isinstance(item, RecordInput) else RecordInput(*item) for item in items]
 
 
 async def register_many(
@@ -63,76 +117,97 @@ async def register_many(
     overwrite: bool = False,
 ) -> list[ItemResult]:
     """Register records in one transaction; results are in the order of `items`."""
-    inputs = [item if isinstance(item, RecordInput) else RecordInput(*item) for item in items]
-    if len(inputs) > MAX_BATCH:
-        raise InvalidInput(f"a batch holds at most {MAX_BATCH} records")
-    unprocessed = RegistryError("the item was not processed")
-    batch = _Batch(results=[ItemResult(str(i.handle), False, error=unprocessed) for i in inputs])
-    await _validate(registry, inputs, batch)
-    async with registry.writing(principal) as ctx:
-        existing = (
-            await records.read_many(ctx.conn, [str(p.handle) for p in batch.pending]) if overwrite else {}
-        )
-        await _authorise(ctx, batch, existing)
-        if overwrite:
-            await _replace_all(ctx, batch, existing)
-        else:
-            await _create_new(ctx, batch)
-        done = [batch.results[p.position] for p in batch.pending]
-        changes = [(r.handle, journal.CREATE if r.created else journal.UPDATE) for r in done if r.ok]
-        await ctx.record(changes)
-    return batch.results
-
-
-async def _validate(registry: Registry, inputs: list[RecordInput], batch: _Batch) -> None:
+    inputs = _inputs(items)
+    batch = _Batch.of([str(i.handle) for i in inputs])
+    await _parse(registry, inputs, batch)
     stamp = registry.stamp()
-    seen: set[str] = set()
-    for position, item in enumerate(inputs):
-        try:
-            handle = Handle.parse(item.handle)
-            if str(handle) in seen:
-                raise InvalidInput("the handle appears twice in the batch")
-            seen.add(str(handle))
-            values = await registry.prepare(item.values)
-            encoded = encode_values(values, stamp).decode()
-        except InvalidInput as exc:
-            batch.fail(position, str(item.handle), exc)
-            continue
-        batch.pending.append(_Pending(position, handle, encoded))
+    async with registry.writing(principal) as ctx:
+        existing = await records.read_many(ctx.conn, batch.names()) if overwrite else {}
 
-
-async def _authorise(ctx: WriteContext, batch: _Batch, existing: dict[str, str]) -> None:
-    allowed = []
-    for pending in batch.pending:
-        stored = existing.get(str(pending.handle))
-        try:
+        async def check(pending: _Pending) -> None:
+            stored = existing.get(str(pending.handle))
             if stored is None:
                 await ctx.authz.check(pending.handle, Operation.CREATE)
             else:
                 await ctx.authz.check(pending.handle, Operation.MODIFY, decode_values(stored))
-        except RegistryError as exc:
-            batch.fail(pending.position, str(pending.handle), exc)
-            continue
-        allowed.append(pending)
-    batch.pending = allowed
+            pending.template = await ctx.template_of(pending.handle, pending.values)
+            pending.encoded = encode_values(pending.values, stamp).decode()
+
+        await batch.each(check)
+        if overwrite:
+            await records.upsert(ctx.conn, _rows(ctx, batch))
+            for pending in batch.pending:
+                batch.succeed(pending, created=str(pending.handle) not in existing)
+        else:
+            await _create_new(ctx, batch)
+        await batch.journal(ctx)
+    return batch.results
+
+
+async def update_many(
+    registry: Registry,
+    principal: Principal,
+    items: Iterable[RecordInput | tuple[str, Sequence[HandleValue]]],
+) -> list[ItemResult]:
+    """Replace the business values (template and items) of existing records, keeping their system values."""
+    inputs = _inputs(items)
+    batch = _Batch.of([str(i.handle) for i in inputs])
+    await _parse(registry, inputs, batch)
+    now = int(registry.clock())
+    async with registry.writing(principal) as ctx:
+        existing = await records.read_many(ctx.conn, batch.names())
+
+        async def check(pending: _Pending) -> None:
+            stored = existing.get(str(pending.handle))
+            if stored is None:
+                raise HandleNotFound(handle=str(pending.handle))
+            current = decode_values(stored)
+            await ctx.authz.check(pending.handle, Operation.MODIFY, current)
+            fresh = [replace(value, timestamp=now) for value in pending.values]
+            pending.values = merge_business(current, fresh)
+            pending.template = await ctx.template_of(pending.handle, pending.values)
+            pending.encoded = encode_values(pending.values).decode()
+
+        await batch.each(check)
+        await records.upsert(ctx.conn, _rows(ctx, batch))
+        for pending in batch.pending:
+            batch.succeed(pending)
+        await batch.journal(ctx, journal.UPDATE)
+    return batch.results
+
+
+async def delete_many(registry: Registry, principal: Principal, handles: Iterable[str]) -> list[ItemResult]:
+    """Delete records; a missing or forbidden one fails alone."""
+    inputs = [RecordInput(name, ()) for name in handles]
+    batch = _Batch.of([i.handle for i in inputs])
+    await _parse(registry, inputs, batch, prepare=False)
+    async with registry.writing(principal) as ctx:
+        existing = await records.read_many(ctx.conn, batch.names())
+
+        async def check(pending: _Pending) -> None:
+            stored = existing.get(str(pending.handle))
+            if stored is None:
+                raise HandleNotFound(handle=str(pending.handle))
+            await ctx.authz.check(pending.handle, Operation.DELETE, decode_values(stored))
+
+        await batch.each(check)
+        await records.remove_many(ctx.conn, batch.names())
+        for pending in batch.pending:
+            batch.succeed(pending)
+        await batch.journal(ctx, journal.DELETE)
+    return batch.results
 
 
 def _rows(ctx: WriteContext, batch: _Batch) -> list[dict[str, object]]:
-    return [records.new_row(p.handle.prefix, str(p.handle), p.encoded, ctx.now) for p in batch.pending]
+    return [
+        records.new_row(p.handle.prefix, str(p.handle), p.encoded, ctx.now, p.template) for p in batch.pending
+    ]
 
 
 async def _create_new(ctx: WriteContext, batch: _Batch) -> None:
     inserted = await records.insert_new(ctx.conn, _rows(ctx, batch))
     for pending in batch.pending:
-        name = str(pending.handle)
-        if name in inserted:
-            batch.results[pending.position] = ItemResult(name, True, created=True)
+        if str(pending.handle) in inserted:
+            batch.succeed(pending, created=True)
         else:
-            batch.fail(pending.position, name, HandleExists(handle=name))
-
-
-async def _replace_all(ctx: WriteContext, batch: _Batch, existing: dict[str, str]) -> None:
-    await records.upsert(ctx.conn, _rows(ctx, batch))
-    for pending in batch.pending:
-        name = str(pending.handle)
-        batch.results[pending.position] = ItemResult(name, True, created=name not in existing)
+            batch.fail(pending, HandleExists(handle=str(pending.handle)))

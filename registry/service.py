@@ -27,12 +27,32 @@ from .errors import (
 from .handle import Handle
 from .passwords import HASH_MARK, Passwords
 from .principals import Principal
-from .store import journal, records
+from .store import journal, records, template_rows
 from .store.engine import Store
 from .store.schema import node, prefixes
-from .values import HS_SECKEY, HandleValue, StringData, render_time
+from .templates import Template, template_version
+from .values import (
+    FIRST_BUSINESS_INDEX,
+    HS_SECKEY,
+    TEMPLATE_INDEX,
+    HandleValue,
+    StringData,
+    render_time,
+)
 
 MAX_VALUES_PER_RECORD = 1_000
+
+
+def is_business(value: HandleValue) -> bool:
+    """The values an SNMS client owns: the template version and the template's items."""
+    return value.index == TEMPLATE_INDEX or value.index >= FIRST_BUSINESS_INDEX
+
+
+def merge_business(current: Sequence[HandleValue], fresh: Sequence[HandleValue]) -> list[HandleValue]:
+    """`current`'s system values with `fresh` as its business values."""
+    return [value for value in current if not is_business(value)] + list(fresh)
+
+
 SECRET_PERMISSIONS = "1100"  # admin read and write, never public
 
 
@@ -55,11 +75,26 @@ class WriteContext:
     now: datetime
     stamp: str  # `now` as value timestamps carry it
     changed: list[str] = field(default_factory=list)
+    _templates: dict[tuple[str, str], Template | None] = field(default_factory=dict)
 
     async def record(self, changes: Sequence[tuple[str, str]]) -> None:
         """Journal `(handle, op)` changes in this transaction."""
         await journal.append(self.conn, changes, principal=str(self.principal), at=self.now)
         self.changed.extend(handle for handle, _ in changes)
+
+    async def template_of(self, handle: Handle, values: Sequence[HandleValue]) -> str | None:
+        """The template version `values` name (TEMPLATE at index 1001), once they are checked against it."""
+        version = template_version(values)
+        if version is None or handle.is_prefix_handle:
+            return None
+        key = (handle.prefix, version)
+        if key not in self._templates:
+            self._templates[key] = await template_rows.read(self.conn, *key)
+        template = self._templates[key]
+        if template is None:
+            raise InvalidValue(f"前缀 {handle.prefix} 没有版本为 {version} 的模板", handle=str(handle))
+        template.check(values)
+        return version
 
 
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
@@ -170,14 +205,16 @@ class Registry:
         overwrite: bool = True,
     ) -> bool:
         """Create the record, or replace it when `overwrite`; True when it was created."""
-        encoded = encode_values(await self.prepare(values), self.stamp()).decode()
+        prepared = await self.prepare(values)
+        encoded = encode_values(prepared, self.stamp()).decode()
         name = str(handle)
         async with self.writing(principal) as ctx:
             existing = await records.read_for_update(ctx.conn, name)
             created = existing is None
             if created:
                 await ctx.authz.check(handle, Operation.CREATE)
-                row = records.new_row(handle.prefix, name, encoded, ctx.now)
+                template = await ctx.template_of(handle, prepared)
+                row = records.new_row(handle.prefix, name, encoded, ctx.now, template)
                 created = bool(await records.insert_new(ctx.conn, [row]))
                 if not created:  # another writer created it since our read
                     existing = await records.read_for_update(ctx.conn, name)
@@ -185,7 +222,8 @@ class Registry:
                 if not overwrite:
                     raise HandleExists(handle=name)
                 await ctx.authz.check(handle, Operation.MODIFY, decode_values(existing or "[]"))
-                await records.replace(ctx.conn, name, encoded, ctx.now)
+                template = await ctx.template_of(handle, prepared)
+                await records.replace(ctx.conn, name, encoded, ctx.now, template)
             await ctx.record([(name, journal.CREATE if created else journal.UPDATE)])
         return created
 
@@ -218,7 +256,18 @@ class Registry:
             if taken and not overwrite:
                 raise ValueExists(f"values already exist at index {taken}", handle=name)
             by_index.update((value.index, value) for value in fresh)
-            await self._store_values(ctx, name, list(by_index.values()))
+            await self._store_values(ctx, handle, list(by_index.values()))
+
+    async def replace_business_values(
+        self, principal: Principal, handle: Handle, values: Sequence[HandleValue]
+    ) -> None:
+        """Replace the record's template and business values (index 1001 and ≥ 2000) by `values`, keeping
+        its system values (URL, HS_ADMIN…): an SNMS update."""
+        now = int(self.clock())
+        fresh = [replace(value, timestamp=now) for value in await self.prepare(values)]
+        async with self.writing(principal) as ctx:
+            current = await self._current(ctx, handle)
+            await self._store_values(ctx, handle, merge_business(current, fresh))
 
     async def delete_values(self, principal: Principal, handle: Handle, indexes: Iterable[int]) -> None:
         """Remove the values at `indexes`; all of them must exist."""
@@ -230,7 +279,7 @@ class Registry:
             if missing:
                 raise ValuesNotFound(f"no values at index {missing}", handle=name)
             kept = [value for value in current if value.index not in wanted]
-            await self._store_values(ctx, name, kept)
+            await self._store_values(ctx, handle, kept)
 
     async def delete(self, principal: Principal, handle: Handle) -> None:
         name = str(handle)
@@ -249,9 +298,10 @@ class Registry:
         await ctx.authz.check(handle, op, current)
         return current
 
-    async def _store_values(self, ctx: WriteContext, name: str, values: Sequence[HandleValue]) -> None:
-        await records.replace(ctx.conn, name, encode_values(values).decode(), ctx.now)
-        await ctx.record([(name, journal.UPDATE)])
+    async def _store_values(self, ctx: WriteContext, handle: Handle, values: Sequence[HandleValue]) -> None:
+        template = await ctx.template_of(handle, values)
+        await records.replace(ctx.conn, str(handle), encode_values(values).decode(), ctx.now, template)
+        await ctx.record([(str(handle), journal.UPDATE)])
 
     # -- listing --------------------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .schema import handles
 
 
-def new_row(prefix: str, handle: str, values_json: str, now: datetime) -> dict[str, Any]:
+def new_row(
+    prefix: str, handle: str, values_json: str, now: datetime, template: str | None = None
+) -> dict[str, Any]:
     """The parameters of a new record's row, for `insert_new` and `upsert`."""
     return {
         "handle": handle,
@@ -21,6 +23,7 @@ def new_row(prefix: str, handle: str, values_json: str, now: datetime) -> dict[s
         "values_json": values_json,
         "created_at": now,
         "updated_at": now,
+        "template_version": template,
     }
 
 
@@ -65,19 +68,30 @@ async def upsert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     stmt = _insert(conn)
     stmt = stmt.on_conflict_do_update(
         index_elements=["handle"],
-        set_={"values_json": stmt.excluded.values_json, "updated_at": stmt.excluded.updated_at},
+        set_={
+            "values_json": stmt.excluded.values_json,
+            "updated_at": stmt.excluded.updated_at,
+            "template_version": stmt.excluded.template_version,
+        },
     )
     await conn.execute(stmt, list(rows))
 
 
-async def replace(conn: AsyncConnection, handle: str, values_json: str, now: datetime) -> None:
-    stmt = update(handles).where(handles.c.handle == handle).values(values_json=values_json, updated_at=now)
-    await conn.execute(stmt)
+async def replace(
+    conn: AsyncConnection, handle: str, values_json: str, now: datetime, template: str | None = None
+) -> None:
+    values = {"values_json": values_json, "updated_at": now, "template_version": template}
+    await conn.execute(update(handles).where(handles.c.handle == handle).values(**values))
 
 
 async def remove(conn: AsyncConnection, handle: str) -> bool:
     result = await conn.execute(delete(handles).where(handles.c.handle == handle))
     return bool(result.rowcount)
+
+
+async def remove_many(conn: AsyncConnection, names: Sequence[str]) -> None:
+    if names:
+        await conn.execute(delete(handles).where(handles.c.handle.in_(names)))
 
 
 async def count_under(conn: AsyncConnection, prefix: str) -> int:

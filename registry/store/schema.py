@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -63,7 +64,35 @@ handles = Table(
     Column("values_json", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The data template (version, under the handle's prefix) its values were checked against, if any.
+    Column("template_version", String(128), nullable=True),
     Index("ix_handles_prefix_handle", "prefix", "handle"),
+    Index("ix_handles_template", "prefix", "template_version"),
+)
+
+# A data template of a prefix, one row per version; `body` is the template as the SNMS API shows it (JSON).
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prefix", String(64), nullable=False),
+    Column("version", String(128), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("prefix", "version", name="uq_templates_prefix"),
+)
+
+# Further SNMS users of an enterprise (its administrator logs in with the prefix and the prefix's secret).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(50), nullable=False, unique=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # Every write appends here, in the same transaction: the one source for cache invalidation, sync and audit.
