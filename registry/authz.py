@@ -68,11 +68,11 @@ class Authoriser:
         raise PermissionDenied(f"{self._principal} may not change handles under {prefix}", handle=str(handle))
 
     async def check_prefix(self, prefix: str, op: Operation) -> None:
-        """Raise unless the principal may do `op` on the prefix as a whole (listing)."""
+        """Raise unless the principal may do `op` on the prefix as a whole (listing, its templates)."""
         if not is_under(prefix, self._node_prefix):
             raise NotResponsible(f"prefix {prefix} is not homed on this node")
         if not self.is_node_admin and not await self._prefix_grants_op(prefix, op):
-            raise PermissionDenied(f"{self._principal} may not list handles under {prefix}")
+            raise PermissionDenied(f"{self._principal} may not {op.name.lower()} under {prefix}")
 
     async def _prefix_grants_op(self, prefix: str, op: Operation) -> bool:
         key = (prefix, op)

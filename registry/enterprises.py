@@ -97,6 +97,17 @@ async def insert_prefix(conn: AsyncConnection, prefix: str, enterprise_id: int |
     await conn.execute(insert(prefixes).values(prefix=prefix, enterprise_id=enterprise_id, created_at=now))
 
 
+async def enterprise_active(conn: AsyncConnection, prefix: str) -> bool:
+    """Whether the enterprise owning `prefix` may act (the node's own prefix has no enterprise: yes)."""
+    stmt = (
+        select(enterprises.c.status)
+        .join(prefixes, prefixes.c.enterprise_id == enterprises.c.id)
+        .where(prefixes.c.prefix == prefix)
+    )
+    status = (await conn.execute(stmt)).scalar_one_or_none()
+    return status is None or status == ACTIVE
+
+
 async def find_enterprise(conn: AsyncConnection, prefix: str) -> Enterprise | None:
     """The enterprise that owns `prefix`."""
     owner = select(prefixes.c.enterprise_id).where(prefixes.c.prefix == prefix).scalar_subquery()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import insert, select
 
+from .accounts import account_row
 from .authz import Operation
 from .codec import decode_values, encode_values
 from .enterprises import (
@@ -25,7 +26,7 @@ from .handle import Handle, is_under, normalise_prefix
 from .principals import Principal
 from .service import Registry, WriteContext
 from .store import journal, records
-from .store.schema import node
+from .store.schema import node, users
 from .values import HS_ADMIN, AdminData, HandleValue
 
 
@@ -106,10 +107,13 @@ async def add_enterprise(
         raise InvalidEnterprise("the enterprise administrator needs a secret")
     principal = principal or await node_admin(registry)
     values = await registry.prepare(prefix_handle_values(prefix, secret))
+    account = await account_row(registry, username=prefix, enterprise_id=0, acts_as=prefix, password=secret)
     async with registry.writing(principal) as ctx:
         enterprise_id = await insert_enterprise(ctx.conn, details, ctx.now)
         await insert_prefix(ctx.conn, prefix, enterprise_id, ctx.now)
         await _create_prefix_handle(ctx, prefix, values)
+        # The administrator logs in to the SNMS API with the prefix as user name and the same secret.
+        await ctx.conn.execute(insert(users).values(**{**account, "enterprise_id": enterprise_id}))
     return Enterprise(
         enterprise_id,
         details.name,

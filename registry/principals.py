@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from .errors import AuthenticationFailed, InvalidHandle
@@ -16,6 +16,8 @@ class Principal:
 
     handle: Handle
     index: int = KEY_INDEX
+    # The SNMS user acting with the administrator's rights, for the journal; not part of the identity.
+    user: str | None = field(default=None, compare=False)
 
     @classmethod
     def parse(cls, username: str) -> Principal:
@@ -45,7 +47,8 @@ class Principal:
             return False
 
     def __str__(self) -> str:
-        return f"{self.index}:{self.handle}"
+        acting = f" (user {self.user})" if self.user and self.user != self.handle.suffix else ""
+        return f"{self.index}:{self.handle}{acting}"
 
 
 def split_basic_credentials(decoded: str) -> tuple[str, str]:

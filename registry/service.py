@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .authz import Authoriser, Operation
 from .codec import decode_values, encode_values
+from .enterprises import enterprise_active
 from .errors import (
     AuthenticationFailed,
     HandleExists,
@@ -115,6 +116,7 @@ class Registry:
         self.clock = clock
         self._node_prefix: str | None = None
         self._listeners: list[ChangeListener] = []
+        self.keys: dict[str, bytes] = {}  # the node's keys (registry.keys), once read
 
     def on_change(self, listener: ChangeListener) -> None:
         """Call `listener` with the handles every committed write changed, before the write returns."""
@@ -149,7 +151,10 @@ class Registry:
                 and isinstance(value.data, StringData)
                 and await self.passwords.verify(value.data.value, secret)
             ):
-                return principal
+                async with self.store.reader.connect() as conn:
+                    if await enterprise_active(conn, principal.handle.governing_prefix):
+                        return principal
+                raise AuthenticationFailed(f"the enterprise of {principal} is disabled")
         raise AuthenticationFailed(f"authentication failed for {principal}")
 
     async def prefixes(self) -> list[str]:

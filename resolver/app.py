@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from registry.http import handles_router, install_error_handlers
 from registry.http.responses import HandleJSONResponse
+from registry.http.snms import snms_router
 
 from .batch import batch_router
 from .limits import BodyLimit
@@ -33,6 +34,7 @@ def build_app(settings: Settings) -> ASGIApp:
     api.state.runtime = runtime
     install_error_handlers(api)
     api.include_router(handles_router)
+    api.include_router(snms_router())
     api.include_router(batch_router(runtime.pipeline))
     lane = HandleRestLane(api, runtime.pipeline)
     _add_documented_get(api, lane)

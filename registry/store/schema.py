@@ -83,14 +83,19 @@ templates = Table(
     UniqueConstraint("prefix", "version", name="uq_templates_prefix"),
 )
 
-# Further SNMS users of an enterprise (its administrator logs in with the prefix and the prefix's secret).
+# SNMS users: each enterprise's administrator (username: its prefix, password: the prefix's secret), and
+# further users the node operator creates for it.
 users = Table(
     "users",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(50), nullable=False, unique=True),
     Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    # The enterprise prefix whose administrator the user acts as (`300:0.NA/<acts_as>`).
+    Column("acts_as", String(64), nullable=False),
     Column("password_hash", Text, nullable=False),
+    # For the dated-hash login (/identity/token/v1): sha256 of the password, sealed with the credential key.
+    Column("verifier", Text, nullable=True),
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,115 @@
+"""The SNMS envelope and status codes, and the one place where failures become them.
+
+| status | meaning |
+| 1 | success | -1 | not logged in or token expired | -2 | business failure (message says why) |
+| -3 | no permission | -4 | internal error |
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
+
+import orjson
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from registry import errors
+from registry.tokens import verify
+
+log = logging.getLogger("idnode.snms")
+
+OK, NOT_LOGGED_IN, FAILED, FORBIDDEN, INTERNAL = 1, -1, -2, -3, -4
+SUCCESS = "success"
+LOGIN_NEEDED = "未登录或登录已过期"
+NO_PERMISSION = "无权限操作"
+INTERNAL_ERROR = "服务内部错误，请稍后重试"
+EXISTS = "标识已存在"
+NOT_FOUND = "标识不存在"
+BAD_HANDLE = "标识格式错误"
+BAD_REQUEST = "参数错误"
+
+
+class SnmsFailure(Exception):
+    """A failure already in SNMS terms."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def envelope(status: int, message: str, data: Any = None) -> Response:
+    body = orjson.dumps({"status": status, "message": message, "data": data})
+    return Response(body, media_type="application/json")
+
+
+def ok(data: Any) -> Response:
+    return envelope(OK, SUCCESS, data)
+
+
+def status_of(exc: errors.RegistryError) -> tuple[int, str]:
+    """The SNMS status and Chinese message of a registry failure."""
+    detail = exc.message
+    if isinstance(exc, errors.AuthenticationFailed):
+        return NOT_LOGGED_IN, LOGIN_NEEDED
+    if isinstance(exc, errors.PermissionDenied | errors.NotResponsible):
+        return FORBIDDEN, f"{NO_PERMISSION}：{detail}"
+    if isinstance(exc, errors.HandleExists):
+        return FAILED, EXISTS
+    if isinstance(exc, errors.HandleNotFound) and exc.handle is not None:
+        return FAILED, NOT_FOUND
+    if isinstance(exc, errors.InvalidHandle):
+        return FAILED, f"{BAD_HANDLE}：{detail}"
+    if isinstance(exc, errors.InvalidInput):
+        return FAILED, f"{BAD_REQUEST}：{detail}"
+    return FAILED, detail
+
+
+P = ParamSpec("P")
+
+
+def endpoint(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
+    """Answer every failure of `handler` in the envelope: never an HTML page, never an HTTP error."""
+
+    @functools.wraps(handler)
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> Response:
+        try:
+            return await handler(*args, **kwargs)
+        except SnmsFailure as exc:
+            return envelope(exc.status, exc.message)
+        except errors.RegistryError as exc:
+            return envelope(*status_of(exc))
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("SNMS request failed on the database: %r", exc)
+            return envelope(INTERNAL, INTERNAL_ERROR)
+        except Exception:  # a bug: logged with its trace, answered in the envelope
+            log.exception("SNMS request failed")
+            return envelope(INTERNAL, INTERNAL_ERROR)
+
+    return wrapped
+
+
+async def json_body(request: Request) -> Any:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise SnmsFailure(FAILED, f"{BAD_REQUEST}：请求体不是合法的 JSON") from None
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise SnmsFailure(NOT_LOGGED_IN, LOGIN_NEEDED)
+    return token.strip()
+
+
+def token_user(token: str, key: bytes, now: float) -> str:
+    try:
+        return verify(key, token, now=now)
+    except errors.AuthenticationFailed:
+        raise SnmsFailure(NOT_LOGGED_IN, LOGIN_NEEDED) from None

@@ -1,0 +1,223 @@
+"""SNMS identifiers: detail, create, update, delete, and their batches of up to 2,000.
+
+An SNMS record is a template version (stored as the TEMPLATE value at index 1001) and business values
+(index ≥ 2000, string data); it is the same record the Handle REST API serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from registry import batch as batches
+from registry.accounts import acting_principal
+from registry.codec import decode_values
+from registry.errors import HandleNotFound, InvalidInput, RegistryError
+from registry.handle import Handle
+from registry.keys import TOKEN_KEY, node_key
+from registry.principals import Principal
+from registry.service import Registry
+from registry.values import TEMPLATE, TEMPLATE_INDEX, HandleValue, OpaqueData, StringData
+
+from ..auth import RegistryDep
+from .envelope import (
+    BAD_REQUEST,
+    FAILED,
+    OK,
+    SUCCESS,
+    SnmsFailure,
+    bearer,
+    endpoint,
+    json_body,
+    ok,
+    status_of,
+    token_user,
+)
+
+router = APIRouter(tags=["SNMS"])
+
+MAX_BATCH = 2_000
+MAX_HANDLE, MAX_TYPE, MAX_TEXT, MAX_VERSION = 255, 128, 255, 128
+
+
+async def principal_of(request: Request, registry: Registry) -> Principal:
+    """The user a request's bearer token names, if it may still act."""
+    key = await node_key(registry, TOKEN_KEY)
+    return await acting_principal(registry, token_user(bearer(request), key, registry.clock()))
+
+
+def _bad(message: str) -> InvalidInput:
+    return InvalidInput(message)
+
+
+def _text(obj: dict[str, Any], key: str, limit: int) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise _bad(f"{key} 必须是非空字符串")
+    if len(value) > limit:
+        raise _bad(f"{key} 最多 {limit} 个字符")
+    return value
+
+
+def _value(obj: Any) -> HandleValue:
+    if not isinstance(obj, dict):
+        raise _bad("value 的每一项必须是对象")
+    index = obj.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 1:
+        raise _bad("index 必须是正整数")
+    if index == TEMPLATE_INDEX:
+        raise _bad("索引 1001 保留给 TEMPLATE，请用 templateVersion")
+    data = obj.get("data")
+    if not isinstance(data, dict) or data.get("format", "string") != "string":
+        raise _bad(f"索引 {index} 的 data.format 必须是 string")
+    text = data.get("value")
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise _bad(f"索引 {index} 的 data.value 必须是不超过 {MAX_TEXT} 个字符的字符串")
+    return HandleValue.text(index, _text(obj, "type", MAX_TYPE), text)
+
+
+def record_of(obj: Any) -> tuple[str, list[HandleValue]]:
+    """An SNMS identifier body as a handle and the values to store (TEMPLATE first, given a version)."""
+    if not isinstance(obj, dict):
+        raise _bad("请求体必须是对象")
+    handle = _text(obj, "handle", MAX_HANDLE)
+    values = obj.get("value", [])
+    if not isinstance(values, list):
+        raise _bad("value 必须是数组")
+    version = obj.get("templateVersion")
+    stored = []
+    if version not in (None, ""):
+        if not isinstance(version, str) or len(version) > MAX_VERSION:
+            raise _bad(f"templateVersion 最多 {MAX_VERSION} 个字符")
+        stored.append(HandleValue.text(TEMPLATE_INDEX, TEMPLATE, version))
+    stored += [_value(value) for value in values]
+    return handle, stored
+
+
+def _snms_value(value: HandleValue) -> dict[str, Any]:
+    data = value.data
+    shown = data.value if isinstance(data, OpaqueData) else data.to_json()
+    return {
+        "index": value.index,
+        "type": value.type,
+        "auth": "",
+        "data": {"format": data.format, "value": shown},
+    }
+
+
+def detail_of(handle: Handle, values: Sequence[HandleValue]) -> dict[str, Any]:
+    public = [v for v in values if v.public_read and not v.is_secret]
+    version = next(
+        (v.data.value for v in public if v.index == TEMPLATE_INDEX and isinstance(v.data, StringData)), ""
+    )
+    return {
+        "prefix": handle.prefix,
+        "handle": str(handle),
+        "templateVersion": version,
+        "value": [_snms_value(v) for v in public],
+    }
+
+
+@router.get("/identityv2/data/detail", summary="An identifier's values")
+@endpoint
+async def detail(request: Request, registry: RegistryDep, handle: str = Query("")) -> Response:
+    await principal_of(request, registry)
+    target = Handle.parse(handle)
+    stored = await registry.read(target)
+    if stored is None:
+        raise HandleNotFound(handle=str(target))
+    return ok(detail_of(target, decode_values(stored)))
+
+
+@router.post("/identityv2/data", summary="Create an identifier")
+@endpoint
+async def create(request: Request, registry: RegistryDep) -> Response:
+    principal = await principal_of(request, registry)
+    name, values = record_of(await json_body(request))
+    await registry.put_record(principal, Handle.parse(name), values, overwrite=False)
+    return ok(True)
+
+
+@router.put("/identityv2/data", summary="Update an identifier's template and values")
+@endpoint
+async def update(request: Request, registry: RegistryDep) -> Response:
+    principal = await principal_of(request, registry)
+    name, values = record_of(await json_body(request))
+    await registry.replace_business_values(principal, Handle.parse(name), values)
+    return ok(True)
+
+
+@router.delete("/identityv2/data", summary="Delete an identifier")
+@endpoint
+async def delete(request: Request, registry: RegistryDep) -> Response:
+    principal = await principal_of(request, registry)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise _bad('请求体应为 {"handle": …}')
+    await registry.delete(principal, Handle.parse(_text(body, "handle", MAX_HANDLE)))
+    return ok(True)
+
+
+def _items(body: Any) -> list[Any]:
+    if not isinstance(body, list):
+        raise SnmsFailure(FAILED, f"{BAD_REQUEST}：请求体必须是数组")
+    if len(body) > MAX_BATCH:
+        raise SnmsFailure(FAILED, f"{BAD_REQUEST}：单次最多 {MAX_BATCH} 条，本次 {len(body)} 条")
+    return body
+
+
+def _item_result(handle: str, error: RegistryError | None) -> dict[str, Any]:
+    if error is None:
+        return {"handle": handle, "code": OK, "msg": SUCCESS}
+    code, message = status_of(error)
+    return {"handle": handle, "code": code, "msg": message}
+
+
+async def _batch_write(request: Request, registry: Registry, write: Any) -> Response:
+    principal = await principal_of(request, registry)
+    results: list[dict[str, Any] | None] = []
+    records: list[batches.RecordInput] = []
+    for item in _items(await json_body(request)):
+        try:
+            name, values = record_of(item)
+        except InvalidInput as exc:
+            results.append(_item_result(_label(item), exc))
+            continue
+        results.append(None)
+        records.append(batches.RecordInput(name, values))
+    written = iter(await write(registry, principal, records))
+    return ok([r if r is not None else _outcome(next(written)) for r in results])
+
+
+def _label(item: Any) -> str:
+    handle = item.get("handle") if isinstance(item, dict) else None
+    return handle if isinstance(handle, str) else ""
+
+
+def _outcome(result: batches.ItemResult) -> dict[str, Any]:
+    return _item_result(result.handle, None if result.ok else result.error)
+
+
+@router.post("/identityv2/data/batchCreate", summary="Create up to 2,000 identifiers, each with its result")
+@endpoint
+async def batch_create(request: Request, registry: RegistryDep) -> Response:
+    return await _batch_write(request, registry, batches.register_many)
+
+
+@router.put("/identityv2/data/batchUpdate", summary="Update up to 2,000 identifiers, each with its result")
+@endpoint
+async def batch_update(request: Request, registry: RegistryDep) -> Response:
+    return await _batch_write(request, registry, batches.update_many)
+
+
+@router.delete("/identityv2/data/batchDelete", summary="Delete up to 2,000 identifiers, each with its result")
+@endpoint
+async def batch_delete(request: Request, registry: RegistryDep) -> Response:
+    principal = await principal_of(request, registry)
+    handles = _items(await json_body(request))
+    if not all(isinstance(h, str) for h in handles):
+        raise SnmsFailure(FAILED, f"{BAD_REQUEST}：请求体必须是标识字符串的数组")
+    return ok([_outcome(r) for r in await batches.delete_many(registry, principal, handles)])
