@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import enterprise, init, quickstart, serve
+from . import enterprise, init, quickstart, serve, template
 from .common import run_command
 
 
@@ -22,6 +22,7 @@ def idnode(ctx: click.Context, debug: bool) -> None:
 idnode.add_command(init.init)
 idnode.add_command(init.migrate)
 idnode.add_command(enterprise.enterprise)
+idnode.add_command(template.template)
 idnode.add_command(serve.serve)
 idnode.add_command(quickstart.quickstart)
 

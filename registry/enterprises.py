@@ -56,6 +56,17 @@ class Enterprise:
     status: str
     prefixes: tuple[str, ...]
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "creditCode": self.credit_code,
+            "industry": self.industry,
+            "contact": self.contact,
+            "status": self.status,
+            "prefixes": list(self.prefixes),
+        }
+
 
 def prefix_handle_values(prefix: str, secret: str) -> list[HandleValue]:
     """The values of `0.NA/<prefix>` for a prefix with its own administrator: a public HS_ADMIN naming the

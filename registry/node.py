@@ -144,3 +144,11 @@ async def add_prefix(
         values = await registry.prepare(derived_prefix_values(admins[0]))
         await _create_prefix_handle(ctx, prefix, values)
     return replace(owner, prefixes=tuple(sorted((*owner.prefixes, prefix))))
+
+
+async def next_free_prefix(registry: Registry) -> str:
+    """The next unallocated `<node prefix>.<n>`, after the highest number given out so far."""
+    node_prefix = await registry.node_prefix()
+    taken = [p.rpartition(".")[2] for p in await registry.prefixes() if p.rpartition(".")[0] == node_prefix]
+    numbers = [int(n) for n in taken if n.isdigit()]
+    return f"{node_prefix}.{max(numbers, default=0) + 1}"

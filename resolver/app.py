@@ -10,7 +10,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from registry.http import handles_router, install_error_handlers
+from registry.http import admin_router, handles_router, install_error_handlers
 from registry.http.responses import HandleJSONResponse
 from registry.http.snms import snms_router
 
@@ -35,6 +35,7 @@ def build_app(settings: Settings) -> ASGIApp:
     install_error_handlers(api)
     api.include_router(handles_router)
     api.include_router(snms_router())
+    api.include_router(admin_router)
     api.include_router(batch_router(runtime.pipeline))
     lane = HandleRestLane(api, runtime.pipeline)
     _add_documented_get(api, lane)

@@ -1,0 +1,1 @@
+"""Ready data templates shipped with idnode (`idnode template load`)."""
