@@ -83,9 +83,12 @@ async def check_ready(registry: Registry, settings: Settings) -> str:
 
 def _settle_garbage_collector() -> None:
     """Move what start-up built (modules, app, pools: some hundred thousand objects) out of the collector's
-    way: otherwise every full collection walks them all, a pause of tens of milliseconds under load."""
+    way, since every full collection would walk them all (a pause of tens of milliseconds under load); and
+    collect the young generation after 50,000 allocations rather than 700, since a batch of 2,000 records
+    allocates some hundred thousand short-lived objects (it halves a batch's time here)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(50_000, 10, 10)
 
 
 def _safe(url: str) -> str:
