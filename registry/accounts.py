@@ -129,10 +129,10 @@ async def set_enterprise_status(registry: Registry, principal: Principal, prefix
 async def set_admin_secret(registry: Registry, principal: Principal, prefix: str, secret: str) -> None:
     """Give the enterprise administrator of `prefix` a new secret (Handle REST and SNMS alike)."""
     prefix = normalise_prefix(prefix)
-    await registry.put_values(
-        principal, Handle.for_prefix(prefix), [HandleValue.text(KEY_INDEX, "HS_SECKEY", secret)]
-    )
+    # Checked (and hashed) before anything changes, so a refused secret leaves the old one working everywhere.
     row = await account_row(registry, username=prefix, enterprise_id=0, acts_as=prefix, password=secret)
+    key = [HandleValue.text(KEY_INDEX, "HS_SECKEY", secret)]
+    await registry.put_values(principal, Handle.for_prefix(prefix), key)
     async with registry.store.writer.begin() as conn:
         fields = {k: row[k] for k in ("password_hash", "verifier")}
         await conn.execute(update(users).where(users.c.username == prefix).values(status=ACTIVE, **fields))
@@ -141,8 +141,9 @@ async def set_admin_secret(registry: Registry, principal: Principal, prefix: str
 async def revoke_admin_secret(registry: Registry, principal: Principal, prefix: str) -> None:
     """Remove the administrator's secret: no Basic authentication nor SNMS login until a new one is set."""
     prefix = normalise_prefix(prefix)
-    await registry.delete_values(principal, Handle.for_prefix(prefix), [KEY_INDEX])
+    # The account first: only the node administrator may, and a refusal must come before any change.
     await set_user_status(registry, principal, prefix, DISABLED)
+    await registry.delete_values(principal, Handle.for_prefix(prefix), [KEY_INDEX])
 
 
 # -- logging in ------------------------------------------------------------------------------------------

@@ -90,11 +90,18 @@ class TemplateItem:
             raise InvalidValue(f"模板项 {self.label} 的值应为日期（yyyy-MM-dd）：{text}")
 
 
+_NUMBER = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+
+
 def _is_number(text: str) -> bool:
-    return re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?", text.strip()) is not None
+    return _NUMBER.match(text) is not None
 
 
 def _is_date(text: str) -> bool:
+    # Exactly yyyy-MM-dd: fromisoformat alone also takes 20261122 and week dates.
+    if not _DATE.match(text):
+        return False
     try:
         date.fromisoformat(text)
     except ValueError:
@@ -131,10 +138,12 @@ class Template:
             if value.index < FIRST_BUSINESS_INDEX:
                 continue  # system values (URL, HS_ADMIN, TEMPLATE…) are not the template's business
             item = self.item(value.index)
-            if item is None or item.id_type != value.type:
+            if item is None:
                 raise InvalidValue(
-                    f"模板 {self.version} 中没有索引为 {value.index}、类型为 {value.type} 的模板项"
+                    f"模板 {self.version} 中没有索引为 {value.index} 的模板项（类型 {value.type}）"
                 )
+            if item.id_type != value.type:
+                raise InvalidValue(f"索引 {value.index} 的模板项是 {item.label}，值的类型却是 {value.type}")
             if not item.enabled:
                 raise InvalidValue(f"模板项 {item.label} 已停用")
             if not isinstance(value.data, StringData):
@@ -162,7 +171,7 @@ def template_version(values: Sequence[HandleValue]) -> str | None:
 def _text(obj: dict[str, Any], key: str, *, limit: int, required: bool = True) -> str:
     value = obj.get(key, "")
     if not isinstance(value, str) or (required and not value.strip()):
-        raise _fail(f"{key} 必须是非空字符串")
+        raise _fail(f"{key} 必须是{'非空' if required else ''}字符串")
     if len(value) > limit:
         raise _fail(f"{key} 最多 {limit} 个字符")
     return value
@@ -199,7 +208,7 @@ def _item(obj: Any, position: int) -> TemplateItem:
         if not isinstance(index, int) or isinstance(index, bool) or not FIRST_BUSINESS_INDEX <= index < 2**31:
             raise _fail(f"idIndex 必须是不小于 {FIRST_BUSINESS_INDEX} 的整数")
         state = obj.get("state", 1)
-        if state not in (0, 1):
+        if isinstance(state, bool) or state not in (0, 1):
             raise _fail("state 只能是 1（启用）或 0（停用）")
         required = obj.get("required", False)
         if not isinstance(required, bool):
@@ -239,7 +248,7 @@ def parse_template(obj: Any) -> Template:
         raise _fail("模板必须是 JSON 对象")
     prefix = normalise_prefix(_text(obj, "prefix", limit=64))
     kind = obj.get("type", 1)
-    if kind not in (1, 2):
+    if isinstance(kind, bool) or kind not in (1, 2):
         raise _fail("type 只能是 1（主动标识载体）或 2（其他）")
     items_in = obj.get("items")
     if not isinstance(items_in, list) or not items_in:

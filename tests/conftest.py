@@ -23,7 +23,7 @@ NODE_PREFIX = "88.999"
 ACME = "88.999.1"  # the reserved test prefix: a commercial-vehicle parts supplier
 OTHER = "88.999.2"  # another enterprise, which must never write under ACME
 ADMIN_SECRET, ACME_SECRET, OTHER_SECRET = "node-admin-secret", "acme-secret", "other-secret"
-TABLES = "node, enterprises, prefixes, handles, journal"
+TABLES = "node, enterprises, prefixes, handles, journal, templates, users"
 
 
 def fast_passwords() -> Passwords:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cli
+from tests.support import NodeProcess, cli
 
 
 @pytest.fixture
@@ -93,3 +93,50 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
     for args in (["--help"], ["init", "--help"], ["enterprise", "add", "--help"], ["serve", "--help"]):
         shown = cli(args, env)
         assert "Usage: " in shown.stdout
+
+
+def test_a_shipped_template_loads_once_and_lists(env: dict[str, str]) -> None:
+    cli(["init", "--node-prefix", "88.999", "--admin-secret", "s"], env)
+    cli(
+        [
+            "enterprise",
+            "add",
+            "--prefix",
+            "88.999.8",
+            "--name",
+            "鄂州冶金",
+            "--credit-code",
+            "91350100M000100Y43",
+        ],
+        env,
+    )
+
+    loaded = cli(["template", "load", "steel-coil", "--prefix", "88.999.8"], env)
+    again = cli(["template", "load", "steel-coil", "--prefix", "88.999.8"], env, check=False)
+    listed = cli(["template", "list", "--prefix", "88.999.8"], env)
+
+    assert loaded.stdout.strip() == "template 1.0 of 88.999.8 loaded: 8 items"
+    assert again.returncode == 2
+    assert "模板已存在" in again.stderr
+    assert "2000:heatNo*" in listed.stdout
+
+
+def test_enterprises_are_managed_through_a_running_node(env: dict[str, str], tmp_path: Path) -> None:
+    cli(["init", "--node-prefix", "88.999", "--admin-secret", "node-secret"], env)
+    node = NodeProcess(env).start(tmp_path)
+    try:
+        remote = ["--node", node.url, "--admin", "300:0.NA/88.999", "--admin-secret", "node-secret"]
+        added = cli(
+            ["enterprise", "add", "--name", "十堰车桥", "--credit-code", "91420700MA4K8XQ3T3", *remote], env
+        )
+        listed = cli(["enterprise", "list", *remote], env)
+        refused = cli(["enterprise", "list", "--node", node.url, "--admin", "300:0.NA/88.999",
+                       "--admin-secret", "wrong"], env, check=False)  # fmt: skip
+    finally:
+        node.stop()
+
+    assert "owns 88.999.1" in added.stdout  # the next free prefix
+    assert "secret:" in added.stdout
+    assert "91420700MA4K8XQ3T3\t88.999.1\tactive\t十堰车桥" in listed.stdout
+    assert refused.returncode != 0
+    assert len(refused.stderr.strip().splitlines()) == 1

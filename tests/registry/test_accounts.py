@@ -1,0 +1,329 @@
+"""SNMS accounts on SQLite and PostgreSQL (logins, users, enterprise status, the administrator's secret),
+and the bearer tokens they are given."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from registry import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    Principal,
+    Registry,
+    tokens,
+)
+from registry.accounts import (
+    DISABLED,
+    WRONG,
+    acting_principal,
+    add_user,
+    login,
+    revoke_admin_secret,
+    set_admin_secret,
+    set_enterprise_status,
+    set_user_status,
+)
+from registry.enterprises import ACTIVE
+from registry.keys import sha256_hex
+from tests.conftest import ACME, ACME_SECRET, OTHER_SECRET
+
+ACME_ADMIN = Principal.parse(f"300:0.NA/{ACME}")
+BASIC_USER = f"300:0.NA/{ACME}"
+CHINA = timezone(timedelta(hours=8))
+
+
+def dated(password: str, day: datetime) -> str:
+    """What a /identity/token/v1 client sends: sha256(sha256(password) + yyyy-MM-dd)."""
+    return sha256_hex(sha256_hex(password) + day.astimezone(CHINA).strftime("%Y-%m-%d"))
+
+
+async def refused_login(registry: Registry, username: str, password: str, *, dated: bool = False) -> str:
+    with pytest.raises(AuthenticationFailed) as refused:
+        await login(registry, username, password, dated=dated)
+    return refused.value.message
+
+
+async def refused_basic(registry: Registry, secret: str) -> None:
+    with pytest.raises(AuthenticationFailed):
+        await registry.authenticate(BASIC_USER, secret)
+
+
+# -- the enterprise administrator ------------------------------------------------------------------------
+
+
+async def test_the_administrator_logs_in_with_the_prefix_and_its_secret(registry: Registry) -> None:
+    principal = await login(registry, ACME, ACME_SECRET)
+
+    assert principal == ACME_ADMIN
+    assert str(principal) == "300:0.NA/88.999.1"
+
+
+async def test_a_wrong_password_or_an_unknown_user_is_refused_alike(registry: Registry) -> None:
+    assert await refused_login(registry, ACME, OTHER_SECRET) == "用户名或密码错误"
+    assert await refused_login(registry, ACME, "") == WRONG
+    assert await refused_login(registry, "88.999.7", ACME_SECRET) == WRONG
+    assert await refused_login(registry, "nobody", ACME_SECRET) == WRONG
+
+
+async def test_the_dated_login_takes_the_hash_of_today_in_china(registry: Registry) -> None:
+    now = datetime.now(CHINA)
+
+    assert await login(registry, ACME, dated(ACME_SECRET, now), dated=True) == ACME_ADMIN
+    assert await login(registry, ACME, dated(ACME_SECRET, now).upper(), dated=True) == ACME_ADMIN
+
+
+async def test_the_dated_login_refuses_an_old_hash_a_plain_password_and_another_secret(
+    registry: Registry,
+) -> None:
+    now = datetime.now(CHINA)
+    three_days_old = dated(ACME_SECRET, now - timedelta(days=3))
+
+    assert await refused_login(registry, ACME, three_days_old, dated=True) == WRONG
+    assert await refused_login(registry, ACME, ACME_SECRET, dated=True) == WRONG
+    assert await refused_login(registry, ACME, sha256_hex(ACME_SECRET), dated=True) == WRONG
+    assert await refused_login(registry, ACME, dated(OTHER_SECRET, now), dated=True) == WRONG
+
+
+async def test_the_plain_login_refuses_the_dated_hash(registry: Registry) -> None:
+    assert await refused_login(registry, ACME, dated(ACME_SECRET, datetime.now(CHINA))) == WRONG
+
+
+# -- further users ---------------------------------------------------------------------------------------
+
+
+async def test_a_user_added_by_the_node_administrator_acts_as_the_enterprise_administrator(
+    registry: Registry, node_admin: Principal
+) -> None:
+    user = await add_user(registry, node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+
+    principal = await login(registry, "zhang.wei", "Qc-2026!")
+
+    assert (user.username, user.acts_as, user.status) == ("zhang.wei", ACME, ACTIVE)
+    assert principal == ACME_ADMIN
+    assert "zhang.wei" in str(principal)
+    assert str(principal).startswith("300:0.NA/88.999.1")
+    today = dated("Qc-2026!", datetime.now(CHINA))
+    assert await login(registry, "zhang.wei", today, dated=True) == ACME_ADMIN
+    assert await acting_principal(registry, "zhang.wei") == ACME_ADMIN
+    assert await refused_login(registry, "zhang.wei", ACME_SECRET) == WRONG
+
+
+async def test_only_the_node_administrator_adds_users(registry: Registry, acme: Principal) -> None:
+    with pytest.raises(PermissionDenied):
+        await add_user(registry, acme, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+
+    await refused_login(registry, "zhang.wei", "Qc-2026!")
+
+
+@pytest.mark.parametrize("username", ["88.1", "88.999.3", "2026", ""])
+async def test_a_prefix_like_or_empty_username_is_refused(
+    registry: Registry, node_admin: Principal, username: str
+) -> None:
+    with pytest.raises(InvalidInput):
+        await add_user(registry, node_admin, prefix=ACME, username=username, password="Qc-2026!")
+
+
+async def test_a_username_is_taken_once(registry: Registry, node_admin: Principal) -> None:
+    await add_user(registry, node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+
+    with pytest.raises(Conflict):
+        await add_user(registry, node_admin, prefix="88.999.2", username="zhang.wei", password="other")
+
+    assert await login(registry, "zhang.wei", "Qc-2026!") == ACME_ADMIN
+
+
+async def test_a_disabled_user_can_neither_log_in_nor_act(registry: Registry, node_admin: Principal) -> None:
+    await add_user(registry, node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+
+    await set_user_status(registry, node_admin, "zhang.wei", DISABLED)
+
+    await refused_login(registry, "zhang.wei", "Qc-2026!")
+    with pytest.raises(AuthenticationFailed):
+        await acting_principal(registry, "zhang.wei")
+    assert await login(registry, ACME, ACME_SECRET) == ACME_ADMIN  # the administrator is not touched
+    await set_user_status(registry, node_admin, "zhang.wei", ACTIVE)
+    assert await login(registry, "zhang.wei", "Qc-2026!") == ACME_ADMIN
+
+
+# -- the enterprise's status and the administrator's secret ----------------------------------------------
+
+
+async def test_a_disabled_enterprise_can_neither_log_in_nor_act_nor_authenticate_until_enabled(
+    registry: Registry, node_admin: Principal
+) -> None:
+    await add_user(registry, node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+
+    await set_enterprise_status(registry, node_admin, ACME, DISABLED)
+
+    await refused_login(registry, ACME, ACME_SECRET)
+    await refused_login(registry, "zhang.wei", "Qc-2026!")
+    for username in (ACME, "zhang.wei"):
+        with pytest.raises(AuthenticationFailed):
+            await acting_principal(registry, username)
+    await refused_basic(registry, ACME_SECRET)
+    assert await login(registry, "88.999.2", OTHER_SECRET)  # another enterprise goes on
+
+    await set_enterprise_status(registry, node_admin, ACME, ACTIVE)
+
+    assert await login(registry, ACME, ACME_SECRET) == ACME_ADMIN
+    assert await login(registry, "zhang.wei", "Qc-2026!") == ACME_ADMIN
+    assert await acting_principal(registry, ACME) == ACME_ADMIN
+    assert await registry.authenticate(BASIC_USER, ACME_SECRET) == ACME_ADMIN
+
+
+async def test_only_the_node_administrator_disables_an_enterprise(
+    registry: Registry, other: Principal
+) -> None:
+    with pytest.raises(PermissionDenied):
+        await set_enterprise_status(registry, other, ACME, DISABLED)
+
+    assert await login(registry, ACME, ACME_SECRET) == ACME_ADMIN
+
+
+async def test_a_new_admin_secret_serves_login_and_basic_authentication_and_the_old_one_neither(
+    registry: Registry, node_admin: Principal
+) -> None:
+    await set_admin_secret(registry, node_admin, ACME, "rotated-2026")
+
+    assert await login(registry, ACME, "rotated-2026") == ACME_ADMIN
+    assert await login(registry, ACME, dated("rotated-2026", datetime.now(CHINA)), dated=True) == ACME_ADMIN
+    assert await registry.authenticate(BASIC_USER, "rotated-2026") == ACME_ADMIN
+    await refused_login(registry, ACME, ACME_SECRET)
+    await refused_login(registry, ACME, dated(ACME_SECRET, datetime.now(CHINA)), dated=True)
+    await refused_basic(registry, ACME_SECRET)
+
+
+async def test_a_refused_admin_secret_leaves_the_old_one_working_everywhere(
+    registry: Registry, node_admin: Principal
+) -> None:
+    too_long = "s" * 65  # SNMS passwords have at most 64 characters
+
+    with pytest.raises(InvalidInput):
+        await set_admin_secret(registry, node_admin, ACME, too_long)
+
+    assert await login(registry, ACME, ACME_SECRET) == ACME_ADMIN
+    assert await registry.authenticate(BASIC_USER, ACME_SECRET) == ACME_ADMIN
+    await refused_basic(registry, too_long)
+
+
+async def test_a_revoked_admin_secret_serves_neither_login_nor_basic_authentication(
+    registry: Registry, node_admin: Principal
+) -> None:
+    await revoke_admin_secret(registry, node_admin, ACME)
+
+    await refused_login(registry, ACME, ACME_SECRET)
+    await refused_login(registry, ACME, dated(ACME_SECRET, datetime.now(CHINA)), dated=True)
+    await refused_basic(registry, ACME_SECRET)
+
+    await set_admin_secret(registry, node_admin, ACME, "fresh-2026")
+
+    assert await login(registry, ACME, "fresh-2026") == ACME_ADMIN
+    assert await registry.authenticate(BASIC_USER, "fresh-2026") == ACME_ADMIN
+
+
+# -- tokens ----------------------------------------------------------------------------------------------
+
+KEY = bytes(range(32))
+NOW = 1_795_000_000.0  # 2026-11-18
+
+
+def test_a_token_names_its_user_until_it_expires() -> None:
+    token = tokens.issue(KEY, "zhang.wei", now=NOW)
+
+    assert tokens.verify(KEY, token, now=NOW) == "zhang.wei"
+    assert tokens.verify(KEY, f"  {token}\n", now=NOW + tokens.LIFETIME - 1) == "zhang.wei"
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify(KEY, token, now=NOW + tokens.LIFETIME)
+
+
+def test_a_token_lives_24_hours() -> None:
+    token = tokens.issue(KEY, "88.999.1", now=NOW)
+
+    assert tokens.verify(KEY, token, now=NOW + 23 * 3600) == "88.999.1"
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify(KEY, token, now=NOW + 25 * 3600)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_a_token_with_another_payload_is_refused() -> None:
+    token = tokens.issue(KEY, "zhang.wei", now=NOW)
+    _, _, signature = token.partition(".")
+    forged = _b64(b'{"sub":"88.999.1","exp":1895000000}')
+
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify(KEY, f"{forged}.{signature}", now=NOW)
+
+
+def test_a_token_with_a_changed_signature_is_refused() -> None:
+    token = tokens.issue(KEY, "zhang.wei", now=NOW)
+    payload, _, signature = token.partition(".")
+    changed = ("B" if signature[0] == "A" else "A") + signature[1:]
+
+    for bad in (f"{payload}.{changed}", f"{payload}.", payload, f"{payload}.{signature[:-4]}"):
+        with pytest.raises(AuthenticationFailed):
+            tokens.verify(KEY, bad, now=NOW)
+
+
+def test_a_token_signed_with_another_key_is_refused() -> None:
+    token = tokens.issue(bytes(32), "zhang.wei", now=NOW)
+
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify(KEY, token, now=NOW)
+
+
+@pytest.mark.parametrize("garbage", ["", ".", "..", "Bearer", "a.b", "abc.def.ghi", "令牌.签名", "%%%.&&&"])
+def test_garbage_is_not_a_token(garbage: str) -> None:
+    with pytest.raises(AuthenticationFailed):
+        tokens.verify(KEY, garbage, now=NOW)
+
+
+STRANGE_CLAIMS = [
+    b"[1,2]",
+    b'"sub"',
+    b"{}",
+    b'{"sub":7,"exp":1895000000}',
+    b'{"sub":"x","exp":"never"}',
+    b"{",
+]
+
+
+def test_a_signed_token_of_a_strange_payload_is_still_refused_cleanly() -> None:
+    for claims in STRANGE_CLAIMS:
+        payload = _b64(claims)
+        signature = _b64(hmac.digest(KEY, payload.encode(), hashlib.sha256))
+        with pytest.raises(AuthenticationFailed):
+            tokens.verify(KEY, f"{payload}.{signature}", now=NOW)
+
+
+@given(st.text())
+def test_verifying_arbitrary_text_only_ever_fails_authentication(text: str) -> None:
+    try:
+        tokens.verify(KEY, text, now=NOW)
+    except AuthenticationFailed:
+        return
+    pytest.fail(f"{text!r} was taken for a token")
+
+
+@given(st.text(max_size=20), st.text(max_size=60))
+def test_verifying_a_token_with_an_arbitrary_part_only_ever_fails_authentication(
+    payload: str, signature: str
+) -> None:
+    real_payload, _, real_signature = tokens.issue(KEY, "zhang.wei", now=NOW).partition(".")
+    for text in (f"{payload}.{real_signature}", f"{real_payload}.{signature}"):
+        try:
+            username = tokens.verify(KEY, text, now=NOW)
+        except AuthenticationFailed:
+            continue
+        assert username == "zhang.wei"  # only base64 leniency could make a changed part pass
