@@ -1,0 +1,199 @@
+"""`NodeClient`: the blocking client. It only sends the core's calls (with retries) and keeps the outbox."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from . import _writes as writes
+from ._cache import ReadCache
+from ._core import Call, Core, Op, Reply, Values, Write
+from ._errors import SdkError, TransportError
+from ._models import BatchResult, Record, WriteResult
+from ._outbox import Outbox
+from ._retry import Retries, busy
+
+T = TypeVar("T")
+
+
+def _reply_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class NodeClient:
+    """A client of one identifier node (see the package docstring)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        username: str | None = None,
+        secret: str | None = None,
+        timeout: float = 10.0,
+        retries: int | Retries = 4,
+        outbox_path: str | Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        cache_size: int = 0,
+        flush_interval: float | None = None,
+    ) -> None:
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self._core = Core(username=username, secret=secret)
+        self._retries = retries if isinstance(retries, Retries) else Retries(attempts=max(1, retries))
+        self._outbox = Outbox(outbox_path) if outbox_path is not None else None
+        self._cache = ReadCache(cache_size)
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if flush_interval is not None and self._outbox is not None:
+            self._flusher = threading.Thread(target=self._flush_every, args=(flush_interval,), daemon=True)
+            self._flusher.start()
+
+    # -- driving the core ---------------------------------------------------------------------------------
+
+    def _send(self, call: Call) -> Reply:
+        for attempt in range(1, self._retries.attempts + 1):
+            last = attempt == self._retries.attempts or not call.safe
+            try:
+                response = self._http.request(
+                    call.method,
+                    call.path,
+                    params=list(call.params),
+                    json=call.body,
+                    headers=dict(call.headers),
+                )
+            except httpx.TransportError as exc:
+                if last:
+                    raise TransportError(f"cannot reach the node: {exc!r}") from exc
+            else:
+                body = _reply_body(response)
+                if last or not busy(response.status_code, body):
+                    return Reply(response.status_code, body, attempt)
+            time.sleep(self._retries.delay(attempt))
+        raise AssertionError("unreachable")
+
+    def _run(self, op: Op[T]) -> T:
+        try:
+            call = next(op)
+            while True:
+                call = op.send(self._send(call))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _write(self, write: Write) -> list[WriteResult]:
+        """Do `write`, or queue it when there is an outbox and the node cannot be reached (or others wait)."""
+        for item in write.items or (write,):
+            self._cache.forget(item.handle)
+        if self._outbox is not None and self._outbox.pending():
+            self._outbox.add(write)
+            return writes.queued(write)
+        try:
+            return self._run(self._core.perform(write))
+        except TransportError:
+            if self._outbox is None:
+                raise
+            self._outbox.add(write)
+            return writes.queued(write)
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def resolve(
+        self, handle: str, *, types: Sequence[str] | None = None, indexes: Sequence[int] | None = None
+    ) -> Record | None:
+        """The record of `handle` (only values of `types` or at `indexes`, when given), or None."""
+        whole = not types and not indexes
+        if whole and (cached := self._cache.get(handle)) is not None:
+            return cached
+        record = self._run(self._core.resolve(handle, types or (), indexes or ()))
+        if whole and record is not None:
+            self._cache.put(record)
+        return record
+
+    def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
+        """Records of `handles` in their order (None where a handle does not exist), 1,000 a call."""
+        return self._run(self._core.resolve_many(list(handles)))
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def register(self, handle: str, values: Values, *, template_version: str | None = None) -> WriteResult:
+        """Create `handle` with `values`: a type → text mapping (indexes from the template, else 1, 2, …)
+        or a list of `HandleValue`. Safe to repeat: a create meeting its own earlier success is `existed`."""
+        return self._write(writes.single("register", handle, values, template_version))[0]
+
+    def register_many(
+        self,
+        records: Iterable[Record | tuple[str, Values]],
+        *,
+        chunk_size: int = 1_000,
+        template_version: str | None = None,
+    ) -> BatchResult:
+        """Register many records, `chunk_size` a call, each with its own result (in order)."""
+        results: list[WriteResult] = []
+        for chunk in writes.batches(records, chunk_size, template_version):
+            results += self._write(chunk)
+        return BatchResult(results)
+
+    def update(self, handle: str, values: Values, *, template_version: str | None = None) -> WriteResult:
+        """Replace the template and business values of `handle` (its system values stay)."""
+        return self._write(writes.single("update", handle, values, template_version))[0]
+
+    def delete(self, handle: str) -> WriteResult:
+        return self._write(writes.single("delete", handle))[0]
+
+    def link(self, parent: str, child: str, *, relation: str = "partOf") -> WriteResult:
+        """Record on `child` that it is `relation` of `parent` (a part of an assembly, a coil of a heat)."""
+        return self._write(writes.linking(parent, child, relation))[0]
+
+    # -- the outbox ---------------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Records waiting in the outbox."""
+        return self._outbox.records_pending() if self._outbox is not None else 0
+
+    def flush_outbox(self) -> writes.FlushReport:
+        """Deliver queued writes, oldest first, until the outbox is empty or the node is unreachable again."""
+        if self._outbox is None:
+            return writes.FlushReport(0, [], 0)
+        delivered, refused = 0, list[tuple[str, str]]()
+        with self._flushing:
+            while batch := self._outbox.oldest():
+                for seq, write in batch:
+                    try:
+                        delivered += len(self._run(self._core.perform(write)))
+                    except TransportError:
+                        return writes.FlushReport(delivered, refused, self._outbox.pending())
+                    except SdkError as exc:
+                        self._outbox.give_up(seq, exc.message)
+                        refused.append((write.handle or write.op, exc.message))
+                        continue
+                    self._outbox.delivered(seq)
+        return writes.FlushReport(delivered, refused, 0)
+
+    def _flush_every(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.flush_outbox()
+            except Exception:  # the flusher must outlive any one failure
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=30)
+        self._http.close()
+        if self._outbox is not None:
+            self._outbox.close()
+
+    def __enter__(self) -> NodeClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
