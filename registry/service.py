@@ -50,8 +50,9 @@ def is_business(value: HandleValue) -> bool:
 
 
 def merge_business(current: Sequence[HandleValue], fresh: Sequence[HandleValue]) -> list[HandleValue]:
-    """`current`'s system values with `fresh` as its business values."""
-    return [value for value in current if not is_business(value)] + list(fresh)
+    """`fresh` as the record's business values, with those of `current`'s system values it does not replace."""
+    replaced = {value.index for value in fresh}
+    return [v for v in current if not is_business(v) and v.index not in replaced] + list(fresh)
 
 
 SECRET_PERMISSIONS = "1100"  # admin read and write, never public

@@ -226,9 +226,7 @@ class Core:
         if write.op == "delete":
             return [(yield from self.delete(write.handle))]
         if write.op == "link":
-            return [
-                (yield from self.link(write.extra, write.handle, relation=write.template_version or "partOf"))
-            ]
+            return [(yield from self.link(write.extra, write.handle, relation=str(write.values)))]
         if write.op == "register_many":
             return (yield from self.register_chunk(list(write.items)))
         raise errors.RequestError(f"unknown write {write.op!r}")
@@ -244,28 +242,39 @@ class Core:
         return WriteResult(handle, "created")
 
     def register_chunk(self, writes: Sequence[Write]) -> Op[list[WriteResult]]:
-        """One batchCreate for up to 2,000 records; a create that meets "exists" with the same values (a retry
-        of an earlier success) counts as done."""
-        bodies = []
-        for write in writes:
-            values = _values_back(write.values)
-            resolved = yield from self._resolved_values(write.handle, values, write.template_version)
-            bodies.append(self._snms_record(write.handle, resolved, write.template_version))
-        envelope = yield from self._snms(Call("POST", "/identityv2/data/batchCreate", body=bodies))
-        _raise_snms(envelope, None)
-        results = [_item_result(item) for item in envelope["data"]]
-        existing = [
-            n for n, item in enumerate(envelope["data"]) if item["code"] == -2 and item["msg"] == EXISTS
+        """One batchCreate for up to 2,000 records, each with its own result. A record whose values cannot be
+        built (a type its template lacks, no such template) fails alone; a create that meets "exists" with
+        the same values (a retry of an earlier success) counts as done."""
+        results: list[WriteResult | None] = [None] * len(writes)
+        sent: list[tuple[int, dict[str, Any]]] = []
+        for n, write in enumerate(writes):
+            try:
+                values = _values_back(write.values)
+                resolved = yield from self._resolved_values(write.handle, values, write.template_version)
+                sent.append((n, self._snms_record(write.handle, resolved, write.template_version)))
+            except (errors.ValidationError, errors.NotFoundError, errors.ForbiddenError) as exc:
+                results[n] = WriteResult(write.handle, "failed", exc.message)
+        if sent:
+            bodies = [body for _, body in sent]
+            envelope = yield from self._snms(Call("POST", "/identityv2/data/batchCreate", body=bodies))
+            _raise_snms(envelope, None)
+            outcomes = yield from self._settle_existing(bodies, [_item_result(i) for i in envelope["data"]])
+            for (n, _), outcome in zip(sent, outcomes, strict=True):
+                results[n] = outcome
+        return [
+            r if r is not None else WriteResult(writes[n].handle, "failed") for n, r in enumerate(results)
         ]
+
+    def _settle_existing(
+        self, bodies: Sequence[dict[str, Any]], results: list[WriteResult]
+    ) -> Op[list[WriteResult]]:
+        """Turn "exists" into `existed` where the stored record holds the same values."""
+        existing = [n for n, r in enumerate(results) if r.status == "failed" and r.message == EXISTS]
         if existing:
             stored = yield from self.resolve_many([bodies[n]["handle"] for n in existing])
             for n, record in zip(existing, stored, strict=True):
-                same = record is not None and _same_content(record, bodies[n])
-                results[n] = (
-                    WriteResult(bodies[n]["handle"], "existed")
-                    if same
-                    else WriteResult(bodies[n]["handle"], "failed", EXISTS)
-                )
+                if record is not None and _same_content(record, bodies[n]):
+                    results[n] = WriteResult(bodies[n]["handle"], "existed")
         return results
 
     def _check_same(self, handle: str, body: dict[str, Any]) -> Op[None]:

@@ -153,7 +153,6 @@ class NodeClient:
 
     # -- the outbox ---------------------------------------------------------------------------------------
 
-    @property
     def pending(self) -> int:
         """Records waiting in the outbox."""
         return self._outbox.records_pending() if self._outbox is not None else 0

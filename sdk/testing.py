@@ -242,8 +242,10 @@ class FakeNode(httpx.BaseTransport, httpx.AsyncBaseTransport):
         name = self._normal(body["handle"])
         if name not in self.records:
             return _snms(-2, "标识不存在")
-        kept = [v for v in self.records[name] if v["index"] < 2000 and v["index"] != 1001]
-        self.records[name] = sorted(kept + self._stored(body), key=lambda v: v["index"])
+        fresh = self._stored(body)
+        replaced = {v["index"] for v in fresh}
+        kept = [v for v in self.records[name] if v["index"] < 2000 and v["index"] not in replaced | {1001}]
+        self.records[name] = sorted(kept + fresh, key=lambda v: v["index"])
         return _snms(data=True)
 
     def _delete(self, request: httpx.Request, body: Any) -> httpx.Response:
