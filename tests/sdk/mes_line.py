@@ -17,9 +17,8 @@ CHUNK = 500
 
 
 def coil(n: int) -> tuple[str, dict[str, str]]:
-    return f"{PREFIX}/COIL-{n:06d}", {
-        "heatNo": f"H26{n // 40:06d}", "coilNo": f"C{n:09d}", "grade": "Q355B GB/T 1591-2018", "thicknessMm": "3.75",
-    }  # fmt: skip
+    values = {"heatNo": f"H26{n // 40:06d}", "coilNo": f"C{n:09d}", "grade": "Q355B GB/T 1591-2018"}
+    return f"{PREFIX}/COIL-{n:06d}", values | {"thicknessMm": "3.75"}
 
 
 def main() -> None:
