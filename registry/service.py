@@ -50,7 +50,7 @@ def is_business(value: HandleValue) -> bool:
 
 
 def merge_business(current: Sequence[HandleValue], fresh: Sequence[HandleValue]) -> list[HandleValue]:
-    """`fresh` as the record's business values, with those of `current`'s system values it does not replace."""
+    """`fresh` as the record's business values, with the system values of `current` it does not replace."""
     replaced = {value.index for value in fresh}
     return [v for v in current if not is_business(v) and v.index not in replaced] + list(fresh)
 
