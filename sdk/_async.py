@@ -17,7 +17,7 @@ from ._errors import SdkError, TransportError
 from ._models import BatchResult, Record, WriteResult
 from ._outbox import Outbox
 from ._retry import Retries, busy
-from ._sync import _reply_body
+from ._sync import _reply_body, _request_options
 
 T = TypeVar("T")
 
@@ -51,13 +51,7 @@ class AsyncNodeClient:
         for attempt in range(1, self._retries.attempts + 1):
             last = attempt == self._retries.attempts or not call.safe
             try:
-                response = await self._http.request(
-                    call.method,
-                    call.path,
-                    params=list(call.params),
-                    json=call.body,
-                    headers=dict(call.headers),
-                )
+                response = await self._http.request(call.method, call.path, **_request_options(call))
             except httpx.TransportError as exc:
                 if last:
                     raise TransportError(f"cannot reach the node: {exc!r}") from exc

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from . import _writes as writes
 from ._cache import ReadCache
@@ -23,9 +24,18 @@ T = TypeVar("T")
 
 def _reply_body(response: httpx.Response) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         return None
+
+
+def _request_options(call: Call) -> dict[str, Any]:
+    """httpx's keyword arguments for `call`; bodies are encoded with orjson (batches run to megabytes)."""
+    options: dict[str, Any] = {"params": list(call.params), "headers": dict(call.headers)}
+    if call.body is not None:
+        options["content"] = orjson.dumps(call.body)
+        options["headers"]["Content-Type"] = "application/json"
+    return options
 
 
 class NodeClient:
@@ -62,13 +72,7 @@ class NodeClient:
         for attempt in range(1, self._retries.attempts + 1):
             last = attempt == self._retries.attempts or not call.safe
             try:
-                response = self._http.request(
-                    call.method,
-                    call.path,
-                    params=list(call.params),
-                    json=call.body,
-                    headers=dict(call.headers),
-                )
+                response = self._http.request(call.method, call.path, **_request_options(call))
             except httpx.TransportError as exc:
                 if last:
                     raise TransportError(f"cannot reach the node: {exc!r}") from exc
