@@ -11,18 +11,16 @@ from typing import TypeVar
 import httpx
 
 from . import _writes as writes
-from ._cache import ReadCache
-from ._core import Call, Core, Op, Reply, Values, Write
+from ._core import Call, Op, Reply, Values, Write
 from ._errors import SdkError, TransportError
 from ._models import BatchResult, Record, WriteResult
-from ._outbox import Outbox
 from ._retry import Retries, busy
-from ._sync import _reply_body, _request_options
+from ._shell import Shell, reply_body, request_options
 
 T = TypeVar("T")
 
 
-class AsyncNodeClient:
+class AsyncNodeClient(Shell):
     """A client of one identifier node for asyncio programs (see the package docstring)."""
 
     def __init__(
@@ -38,11 +36,10 @@ class AsyncNodeClient:
         cache_size: int = 0,
         flush_interval: float | None = None,
     ) -> None:
+        super().__init__(
+            username=username, secret=secret, retries=retries, outbox_path=outbox_path, cache_size=cache_size
+        )
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
-        self._core = Core(username=username, secret=secret)
-        self._retries = retries if isinstance(retries, Retries) else Retries(attempts=max(1, retries))
-        self._outbox = Outbox(outbox_path) if outbox_path is not None else None
-        self._cache = ReadCache(cache_size)
         self._flushing = asyncio.Lock()
         self._flush_interval = flush_interval
         self._flusher: asyncio.Task[None] | None = None
@@ -51,12 +48,12 @@ class AsyncNodeClient:
         for attempt in range(1, self._retries.attempts + 1):
             last = attempt == self._retries.attempts or not call.safe
             try:
-                response = await self._http.request(call.method, call.path, **_request_options(call))
+                response = await self._http.request(call.method, call.path, **request_options(call))
             except httpx.TransportError as exc:
                 if last:
                     raise TransportError(f"cannot reach the node: {exc!r}") from exc
             else:
-                body = _reply_body(response)
+                body = reply_body(response)
                 if last or not busy(response.status_code, body):
                     return Reply(response.status_code, body, attempt)
             await asyncio.sleep(self._retries.delay(attempt))
@@ -72,8 +69,7 @@ class AsyncNodeClient:
 
     async def _write(self, write: Write) -> list[WriteResult]:
         self._start_flusher()
-        for item in write.items or (write,):
-            self._cache.forget(item.handle)
+        self._forget_cached(write)
         outbox = self._outbox
         if outbox is not None and await asyncio.to_thread(outbox.pending) > 0:
             await asyncio.to_thread(outbox.add, write)
@@ -89,12 +85,10 @@ class AsyncNodeClient:
     async def resolve(
         self, handle: str, *, types: Sequence[str] | None = None, indexes: Sequence[int] | None = None
     ) -> Record | None:
-        whole = not types and not indexes
-        if whole and (cached := self._cache.get(handle)) is not None:
+        if (cached := self._cached(handle, types, indexes)) is not None:
             return cached
         record = await self._run(self._core.resolve(handle, types or (), indexes or ()))
-        if whole and record is not None:
-            self._cache.put(record)
+        self._keep(record, types, indexes)
         return record
 
     async def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:

@@ -6,39 +6,21 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
-import orjson
 
 from . import _writes as writes
-from ._cache import ReadCache
-from ._core import Call, Core, Op, Reply, Values, Write
+from ._core import Call, Op, Reply, Values, Write
 from ._errors import SdkError, TransportError
 from ._models import BatchResult, Record, WriteResult
-from ._outbox import Outbox
 from ._retry import Retries, busy
+from ._shell import Shell, reply_body, request_options
 
 T = TypeVar("T")
 
 
-def _reply_body(response: httpx.Response) -> Any:
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def _request_options(call: Call) -> dict[str, Any]:
-    """httpx's keyword arguments for `call`; bodies are encoded with orjson (batches run to megabytes)."""
-    options: dict[str, Any] = {"params": list(call.params), "headers": dict(call.headers)}
-    if call.body is not None:
-        options["content"] = orjson.dumps(call.body)
-        options["headers"]["Content-Type"] = "application/json"
-    return options
-
-
-class NodeClient:
+class NodeClient(Shell):
     """A client of one identifier node (see the package docstring)."""
 
     def __init__(
@@ -54,11 +36,10 @@ class NodeClient:
         cache_size: int = 0,
         flush_interval: float | None = None,
     ) -> None:
+        super().__init__(
+            username=username, secret=secret, retries=retries, outbox_path=outbox_path, cache_size=cache_size
+        )
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
-        self._core = Core(username=username, secret=secret)
-        self._retries = retries if isinstance(retries, Retries) else Retries(attempts=max(1, retries))
-        self._outbox = Outbox(outbox_path) if outbox_path is not None else None
-        self._cache = ReadCache(cache_size)
         self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -72,12 +53,12 @@ class NodeClient:
         for attempt in range(1, self._retries.attempts + 1):
             last = attempt == self._retries.attempts or not call.safe
             try:
-                response = self._http.request(call.method, call.path, **_request_options(call))
+                response = self._http.request(call.method, call.path, **request_options(call))
             except httpx.TransportError as exc:
                 if last:
                     raise TransportError(f"cannot reach the node: {exc!r}") from exc
             else:
-                body = _reply_body(response)
+                body = reply_body(response)
                 if last or not busy(response.status_code, body):
                     return Reply(response.status_code, body, attempt)
             time.sleep(self._retries.delay(attempt))
@@ -93,8 +74,7 @@ class NodeClient:
 
     def _write(self, write: Write) -> list[WriteResult]:
         """Do `write`, or queue it when there is an outbox and the node cannot be reached (or others wait)."""
-        for item in write.items or (write,):
-            self._cache.forget(item.handle)
+        self._forget_cached(write)
         if self._outbox is not None and self._outbox.pending():
             self._outbox.add(write)
             return writes.queued(write)
@@ -112,12 +92,10 @@ class NodeClient:
         self, handle: str, *, types: Sequence[str] | None = None, indexes: Sequence[int] | None = None
     ) -> Record | None:
         """The record of `handle` (only values of `types` or at `indexes`, when given), or None."""
-        whole = not types and not indexes
-        if whole and (cached := self._cache.get(handle)) is not None:
+        if (cached := self._cached(handle, types, indexes)) is not None:
             return cached
         record = self._run(self._core.resolve(handle, types or (), indexes or ()))
-        if whole and record is not None:
-            self._cache.put(record)
+        self._keep(record, types, indexes)
         return record
 
     def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
