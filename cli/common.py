@@ -15,12 +15,13 @@ from registry import NodeNotInitialised, Registry, RegistryError, Store
 from resolver import Settings, SettingsError
 from resolver.assembly import writer_invalidation
 from resolver.runtime import NotReady
+from sdk import SdkError
 
 T = TypeVar("T")
 USAGE_ERROR = 2
 
 # Failures a user can act on: shown as one line, not a traceback.
-EXPECTED = (RegistryError, SettingsError, NotReady, SQLAlchemyError, OSError, ValueError)
+EXPECTED = (RegistryError, SdkError, SettingsError, NotReady, SQLAlchemyError, OSError, ValueError)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

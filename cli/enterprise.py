@@ -9,7 +9,7 @@ import click
 
 from registry import EnterpriseInput, add_enterprise, add_prefix, new_secret, node_admin
 from registry.accounts import DISABLED, add_user, set_enterprise_status
-from registry.enterprises import list_enterprises
+from registry.enterprises import find_enterprise, list_enterprises
 
 from .admin_client import AdminClient, node_options
 from .common import local_registry, run
@@ -106,6 +106,31 @@ def list_command(node: str | None, admin: str | None, admin_secret: str | None) 
         found = run(read())
     for item in found:
         _show(item)
+
+
+@enterprise.command("show")
+@click.argument("prefix")
+@node_options
+def show(prefix: str, node: str | None, admin: str | None, admin_secret: str | None) -> None:
+    """Show the enterprise owning PREFIX: its details, prefixes and (through a node) its SNMS users."""
+    remote = _remote(node, admin, admin_secret)
+    if remote is not None:
+        found = remote.call("GET", f"/enterprises/{prefix}")
+    else:
+
+        async def read() -> dict[str, Any]:
+            async with local_registry() as registry, registry.store.reader.connect() as conn:
+                made = await find_enterprise(conn, prefix.upper())
+                if made is None:
+                    raise click.ClickException(f"no enterprise owns {prefix}")
+                return made.to_json()
+
+        found = run(read())
+    for key in ("id", "name", "creditCode", "industry", "contact", "status"):
+        click.echo(f"{key:<11}{found[key]}")
+    click.echo(f"{'prefixes':<11}{', '.join(found['prefixes'])}")
+    for user in found.get("users", []):
+        click.echo(f"{'user':<11}{user['username']} ({user['status']})")
 
 
 @enterprise.command("disable")

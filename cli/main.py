@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import enterprise, init, quickstart, serve, template
+from . import enterprise, export, importing, init, quickstart, resolve, serve, template
 from .common import run_command
 
 
@@ -23,6 +23,11 @@ idnode.add_command(init.init)
 idnode.add_command(init.migrate)
 idnode.add_command(enterprise.enterprise)
 idnode.add_command(template.template)
+idnode.add_command(resolve.resolve)
+idnode.add_command(resolve.register)
+idnode.add_command(importing.import_command)
+idnode.add_command(export.export)
+idnode.add_command(export.stats)
 idnode.add_command(serve.serve)
 idnode.add_command(quickstart.quickstart)
 

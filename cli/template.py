@@ -1,4 +1,7 @@
-"""`idnode template …`: data templates on the local database (the shipped ones by name)."""
+"""`idnode template …`: data templates, through a node (`--node`, or a profile) or on the local database.
+
+Files are JSON or YAML; the shipped templates load by name: automotive-part, steel-coil.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from registry import node_admin
 from registry.template_ops import add_template, get_templates
 from registry.templates import parse_template
 
 from .common import local_registry, run
+from .connection import configured, connection_options
 
 SHIPPED = ("automotive-part", "steel-coil")
 
@@ -24,9 +29,13 @@ def _read(source: str) -> Any:
     else:
         text = Path(source).read_text("utf-8")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{source} is not JSON: {exc}") from None
+        return yaml.safe_load(text) if source.endswith((".yaml", ".yml")) else json.loads(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise click.ClickException(f"{source} cannot be read: {exc}".splitlines()[0]) from None
+
+
+def _items(body: dict[str, Any]) -> str:
+    return ", ".join(f"{i['idIndex']}:{i['idType']}{'*' if i.get('required') else ''}" for i in body["items"])
 
 
 @click.group()
@@ -38,28 +47,72 @@ def template() -> None:
 @click.argument("source")
 @click.option("--prefix", required=True, help="The enterprise prefix the template is for.")
 @click.option("--version", "version", help="The template version (default: the file's).")
-def load(source: str, prefix: str, version: str | None) -> None:
-    """Load a template from a JSON file, or a shipped one: automotive-part, steel-coil."""
+@connection_options
+def load(
+    source: str, prefix: str, version: str | None, node: str | None, user: str | None, secret: str | None,
+    profile: str,
+) -> None:  # fmt: skip
+    """Load a template from a JSON or YAML file, or a shipped one: automotive-part, steel-coil."""
     body = _read(source) | {"prefix": prefix} | ({"version": version} if version else {})
-    loaded = parse_template(body)
+    loaded = parse_template(body)  # a clear message here rather than the node's, and no call for a bad file
+    remote = configured(node, user, secret, profile)
+    if remote is not None:
+        with remote.client() as client:
+            client.add_template(loaded.to_json())
+    else:
 
-    async def add() -> None:
-        async with local_registry() as registry:
-            await add_template(registry, await node_admin(registry), loaded)
+        async def add() -> None:
+            async with local_registry() as registry:
+                await add_template(registry, await node_admin(registry), loaded)
 
-    run(add())
+        run(add())
     click.echo(f"template {loaded.version} of {loaded.prefix} loaded: {len(loaded.items)} items")
+
+
+def _templates(
+    prefix: str, version: str | None, node: str | None, user: str | None, secret: str | None, profile: str
+) -> list[dict[str, Any]]:
+    remote = configured(node, user, secret, profile)
+    if remote is not None:
+        with remote.client() as client:
+            found = client.template(prefix, version)
+        return [found] if version else list(found)
+
+    async def read() -> list[dict[str, Any]]:
+        async with local_registry() as registry:
+            return [t.to_json() for t in await get_templates(registry, prefix, version)]
+
+    return run(read())
 
 
 @template.command("list")
 @click.option("--prefix", required=True)
-def list_command(prefix: str) -> None:
-    """List a prefix's templates and their items."""
+@connection_options
+def list_command(prefix: str, node: str | None, user: str | None, secret: str | None, profile: str) -> None:
+    """List a prefix's templates and their items (* marks required ones)."""
+    for body in _templates(prefix, None, node, user, secret, profile):
+        click.echo(f"{body['prefix']}\t{body['version']}\t{_items(body)}")
 
-    async def show() -> None:
-        async with local_registry() as registry:
-            for found in await get_templates(registry, prefix):
-                items = ", ".join(f"{i.id_index}:{i.id_type}{'*' if i.required else ''}" for i in found.items)
-                click.echo(f"{found.prefix}\t{found.version}\t{items}")
 
-    run(show())
+@template.command("show")
+@click.option("--prefix", required=True)
+@click.option("--version", "version", required=True)
+@click.option("--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@connection_options
+def show(
+    prefix: str,
+    version: str,
+    output: str,
+    node: str | None,
+    user: str | None,
+    secret: str | None,
+    profile: str,
+) -> None:
+    """Show one template, as YAML (default) or JSON."""
+    body = _templates(prefix, version, node, user, secret, profile)[0]
+    text = (
+        yaml.safe_dump(body, allow_unicode=True, sort_keys=False)
+        if output == "yaml"
+        else json.dumps(body, ensure_ascii=False, indent=2)
+    )
+    click.echo(text.rstrip())

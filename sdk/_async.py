@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -93,6 +93,26 @@ class AsyncNodeClient(Shell):
 
     async def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
         return await self._run(self._core.resolve_many(list(handles)))
+
+    async def handles(self, prefix: str, *, page_size: int = 1_000) -> AsyncIterator[str]:
+        """Every handle under `prefix`, a page at a time (needs the prefix's administrator)."""
+        page = 0
+        while True:
+            _, names = await self._run(self._core.handles_page(prefix, page, page_size))
+            for name in names:
+                yield name
+            if len(names) < page_size:
+                return
+            page += 1
+
+    async def count(self, prefix: str) -> int:
+        return (await self._run(self._core.handles_page(prefix, 0, 0)))[0]
+
+    async def template(self, prefix: str, version: str | None = None) -> Any:
+        return await self._run(self._core.template(prefix, version))
+
+    async def add_template(self, body: Mapping[str, Any]) -> None:
+        await self._run(self._core.add_template(body))
 
     async def register(
         self, handle: str, values: Values, *, template_version: str | None = None

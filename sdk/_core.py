@@ -171,6 +171,24 @@ class Core:
             ]
         return found
 
+    def handles_page(self, prefix: str, page: int, page_size: int) -> Op[tuple[int, list[str]]]:
+        """One page (zero-based) of the handles under `prefix`, and how many there are in all."""
+        params = (("prefix", prefix), ("page", str(page)), ("pageSize", str(page_size)))
+        reply = yield Call("GET", "/api/handles", params, headers=self.basic())
+        _raise_for(reply.status, reply.body)
+        return int(reply.body["totalCount"]), list(reply.body["handles"])
+
+    def template(self, prefix: str, version: str | None) -> Op[Any]:
+        """The template of `prefix` at `version` (its SNMS JSON form), or all its versions."""
+        params = (("prefix", prefix),) + ((("version", version),) if version else ())
+        envelope = yield from self._snms(Call("GET", "/snms/api/v5/template", params))
+        _raise_snms(envelope, None)
+        return envelope["data"]
+
+    def add_template(self, body: Mapping[str, Any]) -> Op[None]:
+        envelope = yield from self._snms(Call("POST", "/snms/api/v5/template", body=dict(body), safe=False))
+        _raise_snms(envelope, None)
+
     # -- values -------------------------------------------------------------------------------------------
 
     def _indexes(self, handle: str, template_version: str) -> Op[dict[str, int]]:

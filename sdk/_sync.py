@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -101,6 +101,28 @@ class NodeClient(Shell):
     def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
         """Records of `handles` in their order (None where a handle does not exist), 1,000 a call."""
         return self._run(self._core.resolve_many(list(handles)))
+
+    def handles(self, prefix: str, *, page_size: int = 1_000) -> Iterator[str]:
+        """Every handle under `prefix`, a page at a time (needs the prefix's administrator)."""
+        page = 0
+        while True:
+            _, names = self._run(self._core.handles_page(prefix, page, page_size))
+            yield from names
+            if len(names) < page_size:
+                return
+            page += 1
+
+    def count(self, prefix: str) -> int:
+        """How many handles there are under `prefix`."""
+        return self._run(self._core.handles_page(prefix, 0, 0))[0]
+
+    def template(self, prefix: str, version: str | None = None) -> Any:
+        """A data template (its SNMS JSON form), or all versions of the prefix's templates."""
+        return self._run(self._core.template(prefix, version))
+
+    def add_template(self, body: Mapping[str, Any]) -> None:
+        """Create a data template from its SNMS JSON form."""
+        self._run(self._core.add_template(body))
 
     # -- writing ------------------------------------------------------------------------------------------
 

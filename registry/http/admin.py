@@ -17,6 +17,7 @@ from registry.errors import HandleNotFound, InvalidInput, PermissionDenied
 from registry.handle import Handle, normalise_prefix
 from registry.node import add_enterprise, add_prefix, new_secret, next_free_prefix
 from registry.principals import Principal
+from registry.store import records
 from registry.store.schema import users
 
 from .auth import PrincipalDep, RegistryDep
@@ -147,3 +148,17 @@ async def disable_user(username: str, registry: RegistryDep, admin: AdminDep) ->
 async def enable_user(username: str, registry: RegistryDep, admin: AdminDep) -> Response:
     await accounts.set_user_status(registry, admin, username, ACTIVE)
     return HandleJSONResponse({"username": username, "status": ACTIVE})
+
+
+@router.get("/stats", summary="Handles by prefix and by the template they were registered with")
+async def stats(registry: RegistryDep, admin: AdminDep) -> Response:
+    del admin
+    async with registry.store.reader.connect() as conn:
+        rows = await records.counts(conn)
+    by_prefix: dict[str, dict[str, Any]] = {}
+    for prefix, template, count in rows:
+        entry = by_prefix.setdefault(prefix, {"prefix": prefix, "handles": 0, "templates": {}})
+        entry["handles"] += count
+        entry["templates"][template or ""] = count
+    total = sum(entry["handles"] for entry in by_prefix.values())
+    return HandleJSONResponse({"total": total, "prefixes": list(by_prefix.values())})

@@ -108,3 +108,13 @@ async def names_under(conn: AsyncConnection, prefix: str, *, offset: int, limit:
         .limit(limit)
     )
     return list((await conn.execute(stmt)).scalars().all())
+
+
+async def counts(conn: AsyncConnection) -> list[tuple[str, str | None, int]]:
+    """`(prefix, template version, handles)` for every prefix and template in use."""
+    stmt = (
+        select(handles.c.prefix, handles.c.template_version, func.count())
+        .group_by(handles.c.prefix, handles.c.template_version)
+        .order_by(handles.c.prefix, handles.c.template_version)
+    )
+    return [(row[0], row[1], int(row[2])) for row in await conn.execute(stmt)]

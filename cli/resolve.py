@@ -1,0 +1,90 @@
+"""`idnode resolve` and `idnode register`: one identifier at a time, through the SDK."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from sdk import HandleValue, Record
+
+from .connection import connection, connection_options
+
+NOT_FOUND = 1
+
+
+def _table(record: Record) -> str:
+    rows = [
+        (str(v.index), v.type, v.text if v.text is not None else json.dumps(v.value, ensure_ascii=False))
+        for v in record
+    ]
+    widths = [max(len(row[n]) for row in [("index", "type", "value"), *rows]) for n in range(3)]
+    lines = [f"{record.handle}"]
+    for row in [("index", "type", "value"), *rows]:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _json(record: Record) -> str:
+    values = [
+        {"index": v.index, "type": v.type, "data": {"format": v.format, "value": v.value}} for v in record
+    ]
+    return json.dumps({"handle": record.handle, "values": values}, ensure_ascii=False)
+
+
+@click.command()
+@click.argument("handle")
+@click.option(
+    "--type", "types", multiple=True, help="Only values of this type (repeatable; 'URL.' for subtypes)."
+)
+@click.option(
+    "--index", "indexes", type=int, multiple=True, help="Only the value at this index (repeatable)."
+)
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@connection_options
+def resolve(
+    handle: str, types: tuple[str, ...], indexes: tuple[int, ...], output: str,
+    node: str | None, user: str | None, secret: str | None, profile: str,
+) -> None:  # fmt: skip
+    """Resolve HANDLE. Exit code 0: found; 1: not found; 2: usage or connection error."""
+    with connection(node, user, secret, profile).client() as client:
+        record = client.resolve(handle, types=list(types), indexes=list(indexes))
+    if record is None:
+        click.echo(f"{handle}: not found", err=True)
+        sys.exit(NOT_FOUND)
+    click.echo(_table(record) if output == "table" else _json(record))
+
+
+def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for item in values:
+        kind, equals, text = item.partition("=")
+        if not equals or not kind:
+            raise click.BadParameter(f"{item!r} is not TYPE=VALUE", param_hint="--value")
+        pairs[kind] = text
+    return pairs
+
+
+@click.command()
+@click.argument("handle")
+@click.option("--value", "values", multiple=True, required=True, help="TYPE=VALUE (repeatable).")
+@click.option("--template", "template_version", help="The data template version the values follow.")
+@click.option(
+    "--index", "indexes", multiple=True, type=int, help="Indexes for the values, in order (no template)."
+)
+@connection_options
+def register(
+    handle: str, values: tuple[str, ...], template_version: str | None, indexes: tuple[int, ...],
+    node: str | None, user: str | None, secret: str | None, profile: str,
+) -> None:  # fmt: skip
+    """Register HANDLE with --value TYPE=VALUE … (indexes from the --template, else --index or 1, 2, …)."""
+    pairs = _pairs(values)
+    given: dict[str, str] | list[HandleValue] = pairs
+    if indexes:
+        if len(indexes) != len(pairs):
+            raise click.BadParameter("give one --index per --value", param_hint="--index")
+        given = [HandleValue(i, t, v) for i, (t, v) in zip(indexes, pairs.items(), strict=True)]
+    with connection(node, user, secret, profile).client() as client:
+        result = client.register(handle, given, template_version=template_version)
+    click.echo(f"{result.handle}: {result.status}")
