@@ -47,6 +47,13 @@ def rows(count: int, prefix: str, broken_every: int) -> Iterator[list[str]]:
         yield row
 
 
+def write(path: Path, count: int, prefix: str, broken_every: int = 100) -> None:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        writer.writerows(rows(count, prefix, broken_every))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -54,10 +61,7 @@ def main() -> None:
     parser.add_argument("--prefix", default="88.999.1")
     parser.add_argument("--broken-every", type=int, default=100)
     args = parser.parse_args()
-    with args.output.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(HEADER)
-        writer.writerows(rows(args.rows, args.prefix, args.broken_every))
+    write(args.output, args.rows, args.prefix, args.broken_every)
 
 
 if __name__ == "__main__":
