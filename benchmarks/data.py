@@ -71,3 +71,13 @@ def records(
 def as_json(fields: list[tuple[int, str, str]]) -> list[dict[str, object]]:
     """Values in the Handle REST JSON form."""
     return [{"index": index, "type": kind, "data": text} for index, kind, text in fields]
+
+
+def as_snms(record: Record, template_version: str = "1.0") -> dict[str, object]:
+    """A record as an SNMS identifier body (`POST /identityv2/data`, an item of batchCreate)."""
+    handle, fields = record
+    value = [
+        {"index": index, "type": kind, "auth": "", "data": {"format": "string", "value": text}}
+        for index, kind, text in fields
+    ]
+    return {"handle": handle, "templateVersion": template_version, "value": value}

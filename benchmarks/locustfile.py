@@ -1,41 +1,50 @@
-"""locust scenario `resolve_hot`: anonymous GETs of Zipf-skewed handles, as `python -m benchmarks.resolve_hot`
-drives them with wrk.
+"""The locust scenarios, one user class each; name the class to run it (`python -m benchmarks list`).
 
-    python -m benchmarks.workload /tmp/paths.txt      # the same handles resolve_hot seeds and asks for
+    python -m benchmarks run resolve_hot          # seeds a node, runs the class, measures and reports
+
+or by hand against a node that holds the scenario's records (see benchmarks/README.md):
+
+    python -m benchmarks.workload /tmp/paths.txt  # the handles resolve_hot seeds, Zipf-sampled
     IDNODE_BENCH_PATHS=/tmp/paths.txt locust -f benchmarks/locustfile.py --headless -u 50 -r 50 -t 20s \\
-        --host http://127.0.0.1:8000
+        --host http://127.0.0.1:8000 ResolveHot
 
-The node must hold resolve_hot's records (`resolve_hot` writes the file and sets the variable itself when
-run with --locust). One locust process drives a few thousand requests a second: it measures the node only
-when the node is the slower of the two.
+The SNMS classes also need IDNODE_BENCH_PREFIX and IDNODE_BENCH_SECRET (and IDNODE_BENCH_RECORDS for the
+mix). One locust process drives a few thousand requests a second: it measures the node only when the node
+is the slower of the two (the harness says which was).
 """
 
 from __future__ import annotations
 
 import os
-import random
-from pathlib import Path
+import time
+from typing import Any
 
-from locust import FastHttpUser, constant, task
+from locust import events
+from locust.runners import WorkerRunner
 
-PATHS_VARIABLE = "IDNODE_BENCH_PATHS"
+from benchmarks.scenarios.inputs import MARKS
+from benchmarks.scenarios.resolve import ResolveBatch, ResolveCold, ResolveHot
+from benchmarks.scenarios.snms import RegisterBatch, SupplyChainMix
 
-
-def _paths() -> list[str]:
-    file = os.environ.get(PATHS_VARIABLE)
-    if not file:
-        raise SystemExit(f"set {PATHS_VARIABLE} to a file of GET paths (python -m benchmarks.workload FILE)")
-    return Path(file).read_text().split()
+__all__ = ["RegisterBatch", "ResolveBatch", "ResolveCold", "ResolveHot", "SupplyChainMix"]
 
 
-class ResolveHot(FastHttpUser):
-    """Picks uniformly from the sampled paths (the skew is in the list) and GETs, without waiting."""
+def _mark(event: str, environment: Any) -> None:
+    """When the test started and stopped (the master's clock), for the harness's CPU window."""
+    marks = os.environ.get(MARKS)
+    if marks and not isinstance(environment.runner, WorkerRunner):
+        with open(marks, "a") as file:
+            file.write(f"{event} {time.time()}\n")
 
-    wait_time = constant(0)
-    paths = _paths()
-    choose = random.Random(1).choice  # seeded, like the wrk script's pick
 
-    @task
-    def resolve_hot(self) -> None:
-        # One stats row for every handle, rather than one per path.
-        self.client.get(self.choose(self.paths), name="resolve_hot", headers={"Accept": "application/json"})
+def _started(environment: Any, **_: Any) -> None:
+    _mark("start", environment)
+
+
+def _stopped(environment: Any, **_: Any) -> None:
+    _mark("stop", environment)
+
+
+# Called, not used as decorators: locust leaves add_listener unannotated.
+events.test_start.add_listener(_started)  # type: ignore[no-untyped-call]
+events.test_stop.add_listener(_stopped)  # type: ignore[no-untyped-call]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from importlib import resources
 
 from registry import (
     EnterpriseInput,
@@ -14,13 +16,18 @@ from registry import (
     Store,
     add_enterprise,
     init_node,
+    node_admin,
+    register_many,
 )
 from registry.store.migrate import upgrade
+from registry.template_ops import add_template
+from registry.templates import parse_template
 
 from .data import Record
 
 PREFIX = "88.999.1"
 SECRET = "bench-secret"
+BATCH = 1_000  # records a registration call when seeding
 
 
 def migrate(url: str) -> None:
@@ -45,3 +52,26 @@ async def bench_registry(url: str) -> AsyncIterator[tuple[Registry, Principal]]:
 def as_input(record: Record) -> RecordInput:
     handle, fields = record
     return RecordInput(handle, [HandleValue.text(index, kind, text) for index, kind, text in fields])
+
+
+async def load_steel_coil(registry: Registry) -> None:
+    """The shipped steel-coil template (version 1.0) for the bench enterprise: what `coil()` records match."""
+    body = json.loads(resources.files("registry.template_data").joinpath("steel-coil.json").read_text())
+    await add_template(registry, await node_admin(registry), parse_template(body | {"prefix": PREFIX}))
+
+
+async def register_records(
+    registry: Registry, principal: Principal, records: Iterable[Record], batch: int = BATCH
+) -> list[str]:
+    """Register `records` `batch` at a time, as seeding does (no template); their handles."""
+    handles: list[str] = []
+    pending: list[RecordInput] = []
+    for record in records:
+        pending.append(as_input(record))
+        handles.append(record[0])
+        if len(pending) == batch:
+            await register_many(registry, principal, pending)
+            pending = []
+    if pending:
+        await register_many(registry, principal, pending)
+    return handles

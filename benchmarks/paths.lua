@@ -1,7 +1,8 @@
--- wrk script: GETs of paths picked uniformly from a file (one path a line), optionally at a fixed rate.
+-- wrk script: requests picked uniformly from a file (one a line), optionally at a fixed rate.
 --
 --   wrk -t1 -c32 -d9s --latency -s benchmarks/paths.lua http://127.0.0.1:8000 -- PATHS SEED [RATE]
 --
+-- A line is a path to GET, or `POST PATH BODY` (a JSON body, e.g. a POST /api/resolve batch).
 -- The skew of the workload is in the file (benchmarks/workload.py samples it); a uniform pick keeps it.
 -- RATE: requests a second each wrk thread offers. Through wrk's delay() hook, every request of every
 -- connection waits for the next slot of a fixed schedule, one slot every 1000 / RATE ms.
@@ -41,7 +42,13 @@ function init(args)
   for line in io.lines(args[1]) do
     count = count + 1
     -- Formatted once here rather than per request: wrk's thread shares the CPU with the server.
-    requests[count] = wrk.format("GET", line, { ["Accept"] = "application/json" })
+    local path, body = line:match("^POST (%S+) (.*)$")
+    if path then
+      local headers = { ["Accept"] = "application/json", ["Content-Type"] = "application/json" }
+      requests[count] = wrk.format("POST", path, headers, body)
+    else
+      requests[count] = wrk.format("GET", line, { ["Accept"] = "application/json" })
+    end
   end
   math.randomseed(tonumber(args[2]))
   local rate = tonumber(args[3])

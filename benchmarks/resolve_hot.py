@@ -29,14 +29,13 @@ from typing import Any
 
 import httpx
 
-from registry import RecordInput, register_many
 from resolver.cache.coherence import shared_slots_path
 
-from .data import records
 from .databases import scratch_database, settle
 from .locust_run import locust_command, run_locust
 from .machine import describe, free_port, source_digest
-from .node_setup import PREFIX, as_input, bench_registry, migrate
+from .node_setup import migrate
+from .seeding import seed
 from .services import (
     ProcessMetrics,
     counted,
@@ -52,7 +51,7 @@ from .wrk import WrkLoad, WrkResult, nginx_serving, run_wrk, shown
 RESULTS = Path(__file__).parent / "results"
 SCENARIO = "resolve_hot"
 LOCUST_LABEL = "locust (load-generator bound)"
-BATCH = 1_000  # records a registration call, and handles a warm-up POST /api/resolve (its maximum)
+BATCH = 1_000  # handles a warm-up POST /api/resolve (its maximum)
 WARM_PASSES = 40  # at most; each pass sends every sampled handle once, over new connections
 WARM_WRK_SECONDS = 2
 # The node's counters a run reports; store_queries counts round trips, store_reads the handles they read.
@@ -92,25 +91,9 @@ class Run:
 # ---------------------------------------------------------------------------------------------- set-up
 
 
-async def _seed(url: str, count: int) -> list[str]:
-    """`count` records of 5 to 8 values under the bench enterprise; their handles."""
-    handles: list[str] = []
-    async with bench_registry(url) as (registry, principal):
-        batch: list[RecordInput] = []
-        for record in records(count, PREFIX, values=VALUES):
-            batch.append(as_input(record))
-            handles.append(record[0])
-            if len(batch) == BATCH:
-                await register_many(registry, principal, batch)
-                batch = []
-        if batch:
-            await register_many(registry, principal, batch)
-    return handles
-
-
 def prepare(url: str, count: int, folder: Path) -> Workload:
     migrate(url)
-    paths = zipf_paths(asyncio.run(_seed(url, count)))
+    paths = zipf_paths(asyncio.run(seed(url, count)))
     settle(url)
     distinct = list(dict.fromkeys(handle_of(path) for path in paths))
     hottest = Counter(paths).most_common(1)[0][0]
@@ -132,7 +115,7 @@ def _node_log(run: Run, config: Config) -> Path:
     return run.folder / f"node-{config.db}-{config.processes}-{config.layers}.log"
 
 
-def _log_lines(path: Path) -> list[str]:
+def log_lines(path: Path) -> list[str]:
     """What the node logged at warning level or above (nothing, when all went well)."""
     lines = path.read_text(errors="replace").splitlines()
     # `idnode serve` says where it serves before any log level applies.
@@ -275,9 +258,10 @@ def measure_locust(base: str, config: Config, run: Run, seconds: int) -> dict[st
     }
 
 
-def reference(body: bytes, processes: int, run: Run) -> dict[str, Any]:
-    """nginx serving `body` at every handle path, with as many workers, under the same wrk command."""
-    with nginx_serving(body, "record.json", free_port(), processes, also_under="/api/handles/") as base:
+def reference(body: bytes, processes: int, run: Run, under: str = "/api/handles/") -> dict[str, Any]:
+    """nginx serving `body` at every path under `under` (every handle path), with as many workers, under
+    the same wrk command."""
+    with nginx_serving(body, "record.json", free_port(), processes, also_under=under) as base:
         command = run.load.command(base, run.workload.paths)
         result = run_wrk(command)
     return {
@@ -319,7 +303,7 @@ def _process_group(
             if with_locust and not extra and layers == "l1" and options.locust_seconds:
                 extra.append(measure_locust(base, config, run, options.locust_seconds))
         # Read once the node has stopped: whatever it logged at warning level or above.
-        row["node_log"] = _log_lines(_node_log(run, config))
+        row["node_log"] = log_lines(_node_log(run, config))
         nginx = reference(body, processes, run)
         rows.append(row | nginx | {"ratio": round(row["rps"] / nginx["reference_rps"], 3)})
     return rows, extra
@@ -396,9 +380,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
-def write_results(document: dict[str, Any], stamp: datetime) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{SCENARIO}-{stamp:%Y%m%dT%H%M%SZ}.json"
+def write_results(
+    document: dict[str, Any], stamp: datetime, name: str = SCENARIO, folder: Path = RESULTS
+) -> Path:
+    """`document` as `folder/NAME-<UTC>.json`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{stamp:%Y%m%dT%H%M%SZ}.json"
     partial = path.with_suffix(".tmp")  # renamed when complete: a reader never sees half a file
     partial.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     partial.rename(path)

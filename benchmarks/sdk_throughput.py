@@ -16,25 +16,20 @@ import random
 import sys
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 
-from registry import node_admin
-from registry.template_ops import add_template
-from registry.templates import parse_template
 from sdk import NodeClient, Retries
 
 from .data import coil
 from .databases import scratch_database
 from .machine import describe, free_port
-from .node_setup import PREFIX, SECRET, bench_registry, migrate
+from .node_setup import PREFIX, SECRET, bench_registry, load_steel_coil, migrate
 from .services import ROOT, child, node_env, wait_until_up
 
 
 async def _set_up(url: str) -> None:
     async with bench_registry(url) as (registry, _):
-        body = json.loads(resources.files("registry.template_data").joinpath("steel-coil.json").read_text())
-        await add_template(registry, await node_admin(registry), parse_template(body | {"prefix": PREFIX}))
+        await load_steel_coil(registry)
 
 
 def _coils(start: int, count: int) -> list[tuple[str, dict[str, str]]]:

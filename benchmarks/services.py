@@ -27,6 +27,7 @@ SYSTEM_REDIS_PORT = 6379  # the machine's own Redis: a run never touches it
 _SAMPLE = re.compile(r'^idnode_(\w+)\{pid="(\d+)"\} (\S+)$', re.MULTILINE)
 
 ProcessMetrics = dict[int, dict[str, float]]  # pid -> metric name (without `idnode_`) -> value
+STARTED: list[int] = []  # every child started here: each leads its own session, whose id is its pid
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
@@ -53,6 +54,7 @@ def child(
         process = subprocess.Popen(
             list(command), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
         )
+    STARTED.append(process.pid)
     try:
         yield process
     finally:
@@ -148,3 +150,13 @@ def process_metrics(base_url: str, processes: int, attempts: int = 500) -> Proce
 def counted(before: ProcessMetrics, after: ProcessMetrics, name: str) -> dict[int, int]:
     """How much counter `name` grew in each process between two readings (0 where the node lacks it)."""
     return {pid: int(values.get(name, 0) - before.get(pid, {}).get(name, 0)) for pid, values in after.items()}
+
+
+def leftovers() -> list[str]:
+    """Processes still alive in the sessions of the children started here (`pgrep -s`): none, normally."""
+    if not STARTED:
+        return []
+    found = subprocess.run(
+        ["pgrep", "-a", "-s", ",".join(map(str, STARTED))], capture_output=True, text=True, check=False
+    )
+    return found.stdout.splitlines()

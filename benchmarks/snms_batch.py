@@ -16,20 +16,15 @@ import random
 import statistics
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from registry import node_admin
-from registry.template_ops import add_template
-from registry.templates import parse_template
-
-from .data import coil
+from .data import as_snms, coil
 from .databases import scratch_database
 from .machine import describe
-from .node_setup import PREFIX, SECRET, bench_registry, migrate
+from .node_setup import PREFIX, SECRET, bench_registry, load_steel_coil, migrate
 from .services import node_env, node_serving
 
 BATCH = 2_000
@@ -37,24 +32,15 @@ BATCH = 2_000
 
 async def _set_up(url: str) -> None:
     async with bench_registry(url) as (registry, _):
-        body = json.loads(resources.files("registry.template_data").joinpath("steel-coil.json").read_text())
-        await add_template(registry, await node_admin(registry), parse_template(body | {"prefix": PREFIX}))
+        await load_steel_coil(registry)
 
 
 def _calls(count: int) -> list[list[dict[str, Any]]]:
     rng = random.Random(2641)
-    calls = []
-    for call in range(count):
-        items = []
-        for n in range(call * BATCH, (call + 1) * BATCH):
-            handle, fields = coil(n, PREFIX, rng, values=8)
-            value = [
-                {"index": i, "type": t, "auth": "", "data": {"format": "string", "value": v}}
-                for i, t, v in fields
-            ]
-            items.append({"handle": handle, "templateVersion": "1.0", "value": value})
-        calls.append(items)
-    return calls
+    return [
+        [as_snms(coil(n, PREFIX, rng, values=8)) for n in range(call * BATCH, (call + 1) * BATCH)]
+        for call in range(count)
+    ]
 
 
 def _measure(base: str, calls: list[list[dict[str, Any]]]) -> dict[str, Any]:

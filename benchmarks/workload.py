@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import random
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +24,7 @@ ZIPF_S = 1.1
 SAMPLES = 200_000
 SEED = 2641
 VALUES = (5, 8)  # values per record, drawn per record
+BATCH_PATH = "/api/resolve"
 
 
 def handles(count: int, prefix: str) -> list[str]:
@@ -44,6 +46,20 @@ def zipf_paths(
     weights = itertools.accumulate(rank**-s for rank in range(1, len(ranked) + 1))
     chosen = rng.choices(ranked, cum_weights=list(weights), k=samples)
     return [f"/api/handles/{name}" for name in chosen]
+
+
+def every_path(names: Iterable[str]) -> list[str]:
+    """One GET path per handle: picked uniformly by the load generators, a uniform load over `names`."""
+    return [f"/api/handles/{name}" for name in names]
+
+
+def batch_lines(paths: list[str], size: int) -> list[str]:
+    """`POST /api/resolve` request lines (method, path, JSON body) of `size` consecutive sampled handles
+    each: batches keep the skew of the samples they are cut from."""
+    return [
+        f"POST {BATCH_PATH} " + json.dumps({"handles": [handle_of(p) for p in paths[first : first + size]]})
+        for first in range(0, len(paths) - size + 1, size)
+    ]
 
 
 def handle_of(path: str) -> str:

@@ -35,8 +35,9 @@ http {
 }
 """
 # Every path under a prefix answers with the one file, so that wrk's command (paths included) is the same
-# for nginx as for the node.
-_ALSO_UNDER = "    location %(prefix)s { try_files /%(name)s =404; }\n"
+# for nginx as for the node. nginx refuses to POST to a file (405); the error page sends the file instead,
+# so that a POST /api/resolve line gets the bytes too, its body read and dropped.
+_ALSO_UNDER = "    location %(prefix)s { try_files /%(name)s =404; error_page 405 =200 /%(name)s; }\n"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,117 @@
+"""The load scenarios, one command each (see benchmarks/README.md).
+
+python -m benchmarks list
+python -m benchmarks run SCENARIO [--duration S] [--users N] [--workers W] [--db sqlite|postgres]
+                                  [--redis on|off] [--locust-processes P]
+python -m benchmarks scaling SCENARIO [--users 10,25,50,100,200] [--duration S] [...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from .harness import LOCUST_PROCESSES, WRK_SECONDS, Options
+from .scenarios import SCENARIOS, Scenario
+
+OUTPUT = Path(__file__).parent
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--workers", type=int, default=1, help="node processes (default 1)")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--redis", choices=["on", "off"], default="off", help="a private redis-server, L2 on it"
+    )
+    parser.add_argument(
+        "--locust-processes", type=int, default=LOCUST_PROCESSES,
+        help=f"locust worker processes (default {LOCUST_PROCESSES})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--output", type=Path, default=OUTPUT, help="where results/ and RESULTS.md go (default benchmarks/)"
+    )
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description="idnode's load scenarios")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the scenarios, one a line")
+    run = commands.add_parser("run", help="one scenario, once: results/SCENARIO-<UTC>.json, a RESULTS.md row")
+    _common(run)
+    run.add_argument("--duration", type=int, help="seconds of locust load (default: the scenario's)")
+    run.add_argument("--users", type=int, help="locust users (default: the scenario's)")
+    scaling = commands.add_parser("scaling", help="one scenario at several user counts, and a PNG")
+    _common(scaling)
+    scaling.add_argument("--users", default="10,25,50,100,200", help="comma-separated user counts")
+    scaling.add_argument("--duration", type=int, default=15, help="seconds each step (default 15)")
+    return parser.parse_args()
+
+
+def _options(args: argparse.Namespace, seconds: int) -> Options:
+    # wrk measures for as long as locust does, up to resolve_hot's 9 s: enough for a steady figure.
+    wrk_seconds = min(seconds, WRK_SECONDS)
+    return Options(args.db, args.workers, args.redis == "on", args.locust_processes, wrk_seconds)
+
+
+def _run(scenario: Scenario, args: argparse.Namespace) -> int:
+    from .runs import run_scenario  # not for `list`: it imports the node's packages
+
+    users, seconds = args.users or scenario.users, args.duration or scenario.seconds
+    path = run_scenario(scenario, _options(args, seconds), users, seconds, args.output)
+    result = json.loads(path.read_text())
+    figures = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "wrk_rps", "reference_rps", "ratio")
+    print(json.dumps({name: result.get(name) for name in figures}))
+    print(f"bottleneck: {result['bottleneck']} ({result['bottleneck_reason']})")
+    for problem in result["problems"]:
+        print(f"problem: {problem}")
+    print(f"results: {_shown(path)} (and a row in {_shown(args.output / 'RESULTS.md')})")
+    return 1 if result["problems"] or result["errors"] else 0
+
+
+def _scaling(scenario: Scenario, args: argparse.Namespace) -> int:
+    from .plot import scaling_png
+    from .runs import results_png, run_scaling
+
+    users = [int(count) for count in args.users.split(",")]
+    result = run_scaling(scenario, _options(args, args.duration), users, args.duration, args.output)
+    for step in result["steps"]:
+        print(
+            f"{step['users']:>4} users: {step['rps']:>9,.0f} req/s  p99 {step['p99_ms']:>7,.1f} ms  "
+            f"errors {step['errors']}  {step['bottleneck']} ({step['reason']})"
+        )
+    if "wrk_rps" in result:
+        print(f"wrk, same node: {result['wrk_rps']:,.0f} req/s")
+    for problem in result["problems"]:
+        print(f"problem: {problem}")
+    png = scaling_png(result, results_png(scenario, args.output))
+    print(f"results: {_shown(Path(result['path']))}, {_shown(png)}")
+    return 1 if result["problems"] else 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
+
+
+def main() -> int:
+    # SIGTERM unwinds the `with` blocks like Ctrl-C does, so that node, Redis, locust and nginx are stopped.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started where SIGINT is ignored
+    args = _arguments()
+    if args.command == "list":
+        for scenario in SCENARIOS.values():
+            print(f"{scenario.name:<17} {scenario.summary} ({scenario.users} users, {scenario.seconds} s)")
+        return 0
+    scenario = SCENARIOS[args.scenario]
+    return _run(scenario, args) if args.command == "run" else _scaling(scenario, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

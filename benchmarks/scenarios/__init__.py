@@ -1,0 +1,68 @@
+"""The load scenarios: what each seeds, which locust user class drives it, and its defaults.
+
+The user classes live in `resolve` and `snms` (they import locust); this catalog does not, so the harness
+can read it without locust's gevent patches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Requests(Enum):
+    """What the requests file holds (benchmarks/workload.py): what locust and wrk pick from."""
+
+    ZIPF = "Zipf-sampled GET paths"
+    UNIFORM = "every seeded handle's GET path once"
+    ZIPF_BATCHES = "POST /api/resolve lines of 100 consecutive Zipf samples"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    user_class: str  # in benchmarks/locustfile.py
+    records: int  # seeded with data.records() before the node starts
+    template: bool  # the steel-coil template loaded, for SNMS writes
+    requests: Requests
+    wrk: bool  # capacity with wrk, and nginx serving one answer's bytes, measured in the same run
+    warm: bool  # every handle the requests name put in the caches before measuring
+    users: int  # defaults, chosen to give no errors here
+    seconds: int
+    per_request: int = 1  # handles resolved or identifiers created by one request of the main task
+
+
+SCENARIOS = {
+    scenario.name: scenario
+    for scenario in [
+        Scenario(
+            "resolve_hot",
+            "GETs of Zipf(1.1)-skewed handles over 100,000 identifiers (mostly L1 hits)",
+            "ResolveHot", 100_000, False, Requests.ZIPF, wrk=True, warm=True, users=50, seconds=30,
+        ),
+        Scenario(
+            "resolve_cold",
+            "GETs spread uniformly over 1,000,000 identifiers (mostly store reads)",
+            "ResolveCold", 1_000_000, False, Requests.UNIFORM, wrk=True, warm=False, users=50, seconds=30,
+        ),
+        Scenario(
+            "resolve_batch",
+            "POST /api/resolve of 100 Zipf-skewed handles a request over 100,000 identifiers",
+            "ResolveBatch", 100_000, False, Requests.ZIPF_BATCHES, wrk=True, warm=True, users=20, seconds=30,
+            per_request=100,
+        ),
+        Scenario(
+            "register_batch",
+            "SNMS batchCreate of 1,000 new steel coils (template 1.0) a request",
+            "RegisterBatch", 0, True, Requests.NONE, wrk=False, warm=False, users=4, seconds=30,
+            per_request=1_000,
+        ),
+        Scenario(
+            "supply_chain_mix",
+            "90% Zipf GETs, 5% batchCreate of 100-1,000 coils, 4% SNMS updates, 1% SNMS details",
+            "SupplyChainMix", 100_000, True, Requests.ZIPF, wrk=False, warm=True, users=20, seconds=30,
+        ),
+    ]
+}  # fmt: skip

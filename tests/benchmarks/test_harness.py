@@ -1,0 +1,89 @@
+"""`python -m benchmarks` end to end, as a user runs it: a node seeded and served, locust and wrk driving it,
+nginx measured in the same run, everything stopped, the results file and the RESULTS.md row written.
+
+Short runs at low load: they show that the harness and every locust user class work and that the node
+answers every request correctly; the figures themselves come from full runs (benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.scenarios import SCENARIOS
+from tests.support import PG_ADMIN_URL, ROOT
+
+pytestmark = pytest.mark.slow
+REQUIRED = {"scenario", "config", "rps", "p50_ms", "p95_ms", "p99_ms", "errors", "reference_rps", "ratio"}
+
+
+def bench(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"IDNODE_BENCH_POSTGRES_URL": PG_ADMIN_URL}
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def run(scenario: str, output: Path, *args: str) -> dict[str, Any]:
+    done = bench("run", scenario, "--output", str(output), *args)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [path] = (output / "results").glob(f"{scenario}-*.json")
+    result: dict[str, Any] = json.loads(path.read_text())
+    assert set(result) >= REQUIRED
+    assert result["errors"] == 0
+    assert result["problems"] == []
+    assert result["left_running"] == []
+    assert path.name in (output / "RESULTS.md").read_text()
+    return result
+
+
+def test_list_names_every_scenario() -> None:
+    done = bench("list")
+    assert done.returncode == 0
+    assert [line.split()[0] for line in done.stdout.splitlines()] == list(SCENARIOS)
+
+
+def test_resolve_batch_with_its_reference(tmp_path: Path) -> None:
+    result = run("resolve_batch", tmp_path, "--duration", "3", "--users", "2")
+    assert result["requests"] > 0
+    assert result["items_per_request"] == 100
+    # wrk measured the node, and nginx the same bytes, in the same run.
+    assert result["wrk_rps"] > 0
+    assert result["reference_rps"] > 0
+    assert result["ratio"] == pytest.approx(result["wrk_rps"] / result["reference_rps"], rel=0.01)
+    assert result["hits"]["l1_hits"] > 0  # warmed: the batch's handles come from the cache
+
+
+def test_supply_chain_mix_on_postgres_with_redis(tmp_path: Path) -> None:
+    result = run("supply_chain_mix", tmp_path, "--duration", "6", "--users", "4", "--db", "postgres",
+                 "--redis", "on")  # fmt: skip
+    # Every task of the mix ran, and none failed (SNMS envelopes and every batch item checked).
+    tasks = {"mix: GET /api/handles", "mix: batchCreate", "mix: update", "mix: detail", "login"}
+    assert tasks <= set(result["per_request"])
+    assert result["config"] == result["config"] | {"db": "postgres", "redis": True, "users": 4}
+    assert result["reference_rps"] is None
+    assert result["ratio"] is None
+
+
+def test_register_batch_creates_what_it_reports(tmp_path: Path) -> None:
+    result = run("register_batch", tmp_path, "--duration", "3", "--users", "1")
+    created = result["per_request"]["register_batch"]["requests"] * 1_000
+    assert created > 0
+    assert result["items_per_s"] > 0
+
+
+def test_scaling_writes_its_steps_and_picture(tmp_path: Path) -> None:
+    done = bench("scaling", "resolve_hot", "--users", "2,4", "--duration", "2", "--output", str(tmp_path))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [path] = (tmp_path / "results").glob("resolve_hot-scaling-*.json")
+    result = json.loads(path.read_text())
+    assert [step["users"] for step in result["steps"]] == [2, 4]
+    assert all(step["errors"] == 0 and step["bottleneck"] for step in result["steps"])
+    assert (tmp_path / "results" / "resolve_hot-scaling.png").read_bytes().startswith(b"\x89PNG")
