@@ -40,7 +40,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _arguments() -> argparse.Namespace:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="idnode's load scenarios")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the scenarios, one a line")
@@ -52,7 +52,7 @@ def _arguments() -> argparse.Namespace:
     _common(scaling)
     scaling.add_argument("--users", default="10,25,50,100,200", help="comma-separated user counts")
     scaling.add_argument("--duration", type=int, default=15, help="seconds each step (default 15)")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def _options(args: argparse.Namespace, seconds: int) -> Options:
@@ -87,8 +87,12 @@ def _scaling(scenario: Scenario, args: argparse.Namespace) -> int:
             f"{step['users']:>4} users: {step['rps']:>9,.0f} req/s  p99 {step['p99_ms']:>7,.1f} ms  "
             f"errors {step['errors']}  {step['bottleneck']} ({step['reason']})"
         )
-    if "wrk_rps" in result:
-        print(f"wrk, same node: {result['wrk_rps']:,.0f} req/s")
+        if "wrk" in step:
+            wrk = step["wrk"]
+            print(
+                f"{'':>4}  wrk: {wrk['wrk_rps']:>9,.0f} req/s  p99 {wrk['wrk_p99_ms']:>7,.1f} ms  "
+                f"errors {wrk['wrk_errors']}  node {wrk['wrk_cpu']['node_cores']:.2f} cores"
+            )
     for problem in result["problems"]:
         print(f"problem: {problem}")
     png = scaling_png(result, results_png(scenario, args.output))
@@ -104,7 +108,7 @@ def main() -> int:
     # SIGTERM unwinds the `with` blocks like Ctrl-C does, so that node, Redis, locust and nginx are stopped.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started where SIGINT is ignored
-    args = _arguments()
+    args = arguments()
     if args.command == "list":
         for scenario in SCENARIOS.values():
             print(f"{scenario.name:<17} {scenario.summary} ({scenario.users} users, {scenario.seconds} s)")

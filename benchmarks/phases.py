@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def wrk_phase(bench: Bench, node: Node) -> dict[str, Any]:
-    """wrk over the same requests file: the node's capacity, what answered, the CPU of wrk and node."""
+def wrk_phase(bench: Bench, node: Node, connections: int | None = None) -> dict[str, Any]:
+    """wrk over the same requests file: the node's capacity, what answered, the CPU of wrk and node; with
+    `connections` instead of the usual 32, when given."""
     assert bench.workload is not None
     wrk = bench.options.wrk
+    if connections is not None:
+        wrk = replace(wrk, connections=connections)
     command = wrk.command(node.base, bench.workload.paths)
     before = process_metrics(node.base, bench.options.workers)
     started, wrk_cpu = time.time(), _children_cpu()

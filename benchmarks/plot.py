@@ -1,13 +1,47 @@
-"""The scaling run's picture: requests a second, p99 and CPU against the number of locust users."""
+"""The scaling run's picture: requests a second, p99 and CPU against the number of locust users (and of wrk
+connections, for the resolve scenarios: the node's own curve, with a generator that is not the limit)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+CPU_LINES = (
+    ("locust_cores", "locust (all processes)"),
+    ("node_cores", "node, under locust"),
+    ("machine_busy_cores", "machine, under locust"),
+)
+
+
+def _rates(axis: Any, users: list[int], steps: list[dict[str, Any]], wrk: bool) -> None:
+    axis.plot(users, [step["rps"] for step in steps], "o-", label="locust")
+    if wrk:
+        axis.plot(users, [s["wrk"]["wrk_rps"] for s in steps], "s--", label="wrk, as many connections")
+    axis.set_ylabel("requests/s")
+    axis.legend(fontsize=8)
+
+
+def _latencies(axis: Any, users: list[int], steps: list[dict[str, Any]], wrk: bool) -> None:
+    axis.plot(users, [step["p99_ms"] for step in steps], "o-", color="tab:red", label="locust")
+    if wrk:
+        axis.plot(users, [s["wrk"]["wrk_p99_ms"] for s in steps], "s--", color="tab:purple", label="wrk")
+    axis.set_ylabel("p99 (ms)")
+    axis.legend(fontsize=8)
+
+
+def _cpu(axis: Any, users: list[int], steps: list[dict[str, Any]], wrk: bool) -> None:
+    for name, label in CPU_LINES:
+        axis.plot(users, [step["cpu"][name] for step in steps], "o-", label=label)
+    if wrk:
+        axis.plot(users, [s["wrk"]["wrk_cpu"]["node_cores"] for s in steps], "s--", label="node, under wrk")
+    axis.axhline(steps[0]["cpu"]["machine_cores"], color="grey", linestyle=":", label="cores")
+    axis.set_ylabel("CPU (cores)")
+    axis.set_xlabel("locust users (wrk connections)")
+    axis.legend(fontsize=7)
+
 
 def scaling_png(result: dict[str, Any], path: Path) -> Path:
-    """Three panels sharing the users axis: req/s (and wrk's capacity, when measured), p99, CPU cores."""
+    """Three panels sharing the users axis: req/s, p99, CPU cores."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display; chosen here, not on import
@@ -15,33 +49,16 @@ def scaling_png(result: dict[str, Any], path: Path) -> Path:
 
     steps = result["steps"]
     users = [step["users"] for step in steps]
-    figure, (rate, p99, cpu) = plt.subplots(3, 1, sharex=True, figsize=(7, 8.5))
+    wrk = all("wrk" in step for step in steps)
+    figure, axes = plt.subplots(3, 1, sharex=True, figsize=(7, 8.5))
     config = result["config"]
     setting = (
-        f"{config['db']}, {config['workers']} node process(es), {config['locust_processes']} locust workers"
+        f"{config['db']}, {config['workers']} node process(es), {config['locust_processes']} locust worker(s)"
     )
     figure.suptitle(f"{result['scenario']}: {setting}\n{result['machine']}", fontsize=9)
-    rate.plot(users, [step["rps"] for step in steps], "o-", label="locust")
-    if "wrk_rps" in result:
-        rate.axhline(result["wrk_rps"], color="grey", linestyle="--", label="wrk, same node (capacity)")
-    rate.set_ylabel("requests/s")
-    rate.set_ylim(bottom=0)
-    rate.legend(fontsize=8)
-    p99.plot(users, [step["p99_ms"] for step in steps], "o-", color="tab:red")
-    p99.set_ylabel("p99 (ms), locust")
-    p99.set_ylim(bottom=0)
-    for name, label in (
-        ("locust_cores", "locust (all processes)"),
-        ("node_cores", "node"),
-        ("machine_busy_cores", "machine"),
-    ):
-        cpu.plot(users, [step["cpu"][name] for step in steps], "o-", label=label)
-    cpu.axhline(steps[0]["cpu"]["machine_cores"], color="grey", linestyle=":", label="cores")
-    cpu.set_ylabel("CPU (cores)")
-    cpu.set_ylim(bottom=0)
-    cpu.set_xlabel("locust users")
-    cpu.legend(fontsize=8)
-    for axis in (rate, p99, cpu):
+    for draw, axis in zip((_rates, _latencies, _cpu), axes, strict=True):
+        draw(axis, users, steps, wrk)
+        axis.set_ylim(bottom=0)
         axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -11,13 +11,7 @@ HEADROOM = 1.5  # wrk getting this many times locust's rate from the same node: 
 
 _COLUMNS = [
     "UTC",
-    "scenario",
-    "db",
-    "workers",
-    "redis",
-    "users",
-    "locust processes",
-    "s",
+    "command (`python -m benchmarks …`)",
     "req/s (locust)",
     "p50",
     "p95",
@@ -32,7 +26,8 @@ _COLUMNS = [
 ]
 _HEADER = """# Benchmark results
 
-One row per `python -m benchmarks run SCENARIO` (newest last; see README.md). Latencies are locust's;
+One row per `python -m benchmarks run SCENARIO` (newest last; see README.md), with the command that runs it
+again and its results file. Latencies are locust's;
 "req/s (wrk)" is the node's capacity on the same requests, measured with wrk in the same run, and "nginx req/s
 (wrk)" nginx serving one answer's bytes under the same wrk command; "ratio" divides the two. CPU is in cores
 (1.0 = one core busy) while locust ran: all its processes, the node's, the whole machine's.
@@ -83,6 +78,9 @@ def problems(result: dict[str, Any]) -> list[str]:
     ]
     if result.get("wrk_errors"):
         found.append(f"wrk: {result['wrk_errors']} errors or non-2xx answers")
+    for step in result.get("steps", []):
+        if step.get("wrk", {}).get("wrk_errors"):
+            found.append(f"wrk, {step['users']} connections: {step['wrk']['wrk_errors']} errors or non-2xx")
     if result.get("reference_errors"):
         found.append(f"nginx under wrk: {result['reference_errors']} errors")
     found += [f"node log: {line}" for line in result["node_log"][:10]]
@@ -98,19 +96,21 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
+def command(scenario: str, config: dict[str, Any]) -> str:
+    """The command that runs `scenario` with `config` again, every setting spelled out."""
+    return (
+        f"python -m benchmarks run {scenario} --db {config['db']} --workers {config['workers']} "
+        f"--redis {'on' if config['redis'] else 'off'} --users {config['users']} "
+        f"--duration {config['seconds']} --locust-processes {config['locust_processes']}"
+    )
+
+
 def row(result: dict[str, Any], file: Path) -> str:
     """The RESULTS.md row of a run."""
-    config, cpu = result["config"], result["cpu"]
-    ratio = result.get("ratio")
+    cpu, ratio = result["cpu"], result.get("ratio")
     cells = [
         result["started"][:16].replace("T", " "),
-        result["scenario"],
-        config["db"],
-        str(config["workers"]),
-        "on" if config["redis"] else "off",
-        str(config["users"]),
-        str(config["locust_processes"]),
-        str(config["seconds"]),
+        "`" + command(result["scenario"], result["config"]).removeprefix("python -m benchmarks ") + "`",
         _number(result["rps"]) + (f" ({result['items_per_s']:,} items/s)" if "items_per_s" in result else ""),
         _ms(result["p50_ms"]),
         _ms(result["p95_ms"]),

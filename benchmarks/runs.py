@@ -11,7 +11,7 @@ from typing import Any
 from .harness import Options, prepared, serving
 from .machine import describe, source_digest
 from .phases import answer_bytes, locust_phase, reference_phase, wrk_phase
-from .report import append_row, bottleneck, problems, row
+from .report import append_row, bottleneck, command, problems, row
 from .resolve_hot import log_lines, write_results
 from .scenarios import Scenario
 from .services import leftovers
@@ -61,8 +61,10 @@ def run_scenario(scenario: Scenario, options: Options, users: int, seconds: int,
     """Measure `scenario` once with locust (and wrk and nginx for the resolve scenarios); the results file,
     written under `output/results`, with a row added to `output/RESULTS.md`."""
     started = datetime.now(UTC)
+    config = asdict(options) | {"users": users, "seconds": seconds}
     result = _context(scenario, options, started) | {
-        "config": asdict(options) | {"users": users, "seconds": seconds}
+        "config": config,
+        "command": command(scenario.name, config),
     }
     body: bytes | None = None
     with prepared(scenario, options) as bench:
@@ -84,32 +86,37 @@ def run_scenario(scenario: Scenario, options: Options, users: int, seconds: int,
     return path
 
 
-def _step(step: dict[str, Any], users: int, capacity_rps: float | None) -> dict[str, Any]:
-    verdict, reason = bottleneck(step["cpu"], step["rps"], capacity_rps)
+def _step(step: dict[str, Any], users: int, wrk: dict[str, Any] | None) -> dict[str, Any]:
+    verdict, reason = bottleneck(step["cpu"], step["rps"], wrk["wrk_rps"] if wrk else None)
     kept = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "requests", "cpu", "hits", "failures")
-    return {"users": users, **{name: step[name] for name in kept}, "bottleneck": verdict, "reason": reason}
+    found = {"users": users, **{name: step[name] for name in kept}, "bottleneck": verdict, "reason": reason}
+    return found | ({"wrk": wrk} if wrk else {})
 
 
 def run_scaling(
     scenario: Scenario, options: Options, users: list[int], seconds: int, output: Path
 ) -> dict[str, Any]:
-    """`scenario` at each of `users`, one after another against one node, then wrk's capacity once; the
-    results file is written under `output/results`."""
+    """`scenario` at each of `users`, one after another against one node; for the resolve scenarios, wrk
+    with as many connections after each step (the node's own curve). The results file is written under
+    `output/results`."""
     started = datetime.now(UTC)
     result = _context(scenario, options, started) | {"config": asdict(options) | {"seconds_a_step": seconds}}
-    runs: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
     with prepared(scenario, options) as bench:
         with serving(bench) as node:
             for count in users:
                 print(f"locust: {count} users for {seconds} s", flush=True)
-                runs.append(locust_phase(bench, node, count, seconds, f"u{count}"))
-            if scenario.wrk:
-                print("wrk: the node's capacity on the same requests", flush=True)
-                result |= wrk_phase(bench, node)
+                run = locust_phase(bench, node, count, seconds, f"u{count}")
+                wrk = None
+                if scenario.wrk:
+                    print(f"wrk: {count} connections", flush=True)
+                    wrk = wrk_phase(bench, node, connections=count)
+                steps.append(_step(run, count, wrk))
         result["node_log"] = log_lines(bench.folder / "node.log")
-    capacity = result.get("wrk_rps")
-    result["steps"] = [_step(run, count, capacity) for run, count in zip(runs, users, strict=True)]
-    result["failures"] = [failure for run in runs for failure in run["failures"]]
+    result["steps"] = steps
+    if scenario.wrk:  # the node's capacity: its best rate under wrk at any of the steps
+        result["wrk_rps"] = max(step["wrk"]["wrk_rps"] for step in steps)
+    result["failures"] = [failure for step in steps for failure in step["failures"]]
     _closing(result)
     result["path"] = str(write_results(result, started, f"{scenario.name}-scaling", output / "results"))
     return result

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks.report import append_row, bottleneck, problems, row
+from benchmarks.__main__ import arguments
+from benchmarks.report import append_row, bottleneck, command, problems, row
 
 MASTER = 10
 
@@ -71,6 +73,10 @@ def test_a_row_says_what_was_run_and_found(tmp_path: Path) -> None:
     rows = [line for line in lines if line.startswith("| 2026")]
     assert len(rows) == 2  # the header is written once
     cells = dict(zip(header.split(" | "), rows[0].split(" | "), strict=True))
+    assert cells["command (`python -m benchmarks …`)"] == (
+        "`run resolve_batch --db sqlite --workers 1 --redis off --users 20 --duration 30"
+        " --locust-processes 1`"
+    )
     assert cells["req/s (locust)"] == "450 (45,020 items/s)"
     assert cells["p99"] == "120 ms"
     assert cells["ratio"] == "0.03"
@@ -89,3 +95,19 @@ def test_problems_name_every_error_and_leftover() -> None:
     assert len(found) == 4
     assert "3× POST mix: batchCreate: -2 参数错误" in found[0]
     assert problems(result()) == []
+
+
+def test_the_command_of_a_run_runs_it_again_with_the_same_settings() -> None:
+    config = {
+        "db": "postgres",
+        "workers": 2,
+        "redis": True,
+        "users": 35,
+        "seconds": 12,
+        "locust_processes": 1,
+    }
+    args = arguments(shlex.split(command("supply_chain_mix", config))[3:])
+    assert (args.command, args.scenario) == ("run", "supply_chain_mix")
+    again = {"db": args.db, "workers": args.workers, "redis": args.redis == "on", "users": args.users,
+             "seconds": args.duration, "locust_processes": args.locust_processes}  # fmt: skip
+    assert again == config
