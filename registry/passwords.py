@@ -37,6 +37,7 @@ class Passwords:
         self._clock = clock
         self._key = os.urandom(32)
         self._verified: OrderedDict[bytes, float] = OrderedDict()
+        self._checking: dict[bytes, asyncio.Future[bool]] = {}
 
     def hash(self, secret: str) -> str:
         return self._hasher.hash(secret)
@@ -49,11 +50,24 @@ class Passwords:
         expires = self._verified.get(token)
         if expires is not None and expires > self._clock():
             return True
-        # The slow hash would stall every other request on this event loop.
-        ok = await asyncio.to_thread(self._check, stored, secret)
-        if ok:
+        return await asyncio.shield(self._checked(token, stored, secret))
+
+    def _checked(self, token: bytes, stored: str, secret: str) -> asyncio.Future[bool]:
+        """The check of `secret` against `stored`, made once however many ask at the same time: a burst of
+        logins with one secret (every MES line of a plant reconnecting after a restart) waits for one slow
+        hash rather than queueing many."""
+        checking = self._checking.get(token)
+        if checking is None:
+            # The slow hash would stall every other request on this event loop.
+            checking = asyncio.ensure_future(asyncio.to_thread(self._check, stored, secret))
+            self._checking[token] = checking
+            checking.add_done_callback(lambda done: self._done(token, done))
+        return checking
+
+    def _done(self, token: bytes, check: asyncio.Future[bool]) -> None:
+        del self._checking[token]
+        if not check.cancelled() and check.exception() is None and check.result():
             self._remember(token)
-        return ok
 
     def _check(self, stored: str, secret: str) -> bool:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from registry import (
     Registry,
     register_many,
 )
+from registry.batch import TURN
 from registry.store import journal
 
 
@@ -96,3 +99,31 @@ async def test_the_journal_holds_one_entry_per_registered_item(registry: Registr
 async def test_a_batch_larger_than_the_limit_is_refused_whole(registry: Registry, acme: Principal) -> None:
     with pytest.raises(InvalidInput):
         await register_many(registry, acme, [coil(n) for n in range(MAX_BATCH + 1)])
+
+
+async def test_a_large_batch_lets_other_requests_run_while_it_works(
+    registry: Registry, acme: Principal
+) -> None:
+    # A resolution arriving during an MES line's batch must not wait for all of it: checking thousands of
+    # records takes CPU without any database call, so the batch gives the event loop a turn every few items.
+    turns = 0
+
+    async def other_request() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    seen: list[int] = []  # the other request's turns so far, as each record's values are checked
+    prepare = registry.prepare
+
+    async def prepare_noting_turns(values: Sequence[HandleValue]) -> list[HandleValue]:
+        seen.append(turns)
+        return await prepare(values)
+
+    registry.prepare = prepare_noting_turns  # type: ignore[method-assign]
+    other = asyncio.create_task(other_request())
+    results = await register_many(registry, acme, [coil(n) for n in range(2000)])
+    other.cancel()
+    assert all(r.ok for r in results)
+    assert seen[-1] - seen[0] >= 2000 // TURN - 1

@@ -180,7 +180,7 @@ async def _batch_write(request: Request, registry: Registry, write: Any) -> Resp
     principal = await principal_of(request, registry)
     results: list[dict[str, Any] | None] = []
     records: list[batches.RecordInput] = []
-    for item in _items(await json_body(request)):
+    async for item in batches.in_turns(_items(await json_body(request))):
         try:
             name, values = record_of(item)
         except InvalidInput as exc:

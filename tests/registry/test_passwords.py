@@ -1,0 +1,58 @@
+"""Secrets checked against their argon2 hashes: once per burst of identical logins, remembered briefly."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Literal
+
+from argon2 import PasswordHasher
+
+from registry.passwords import Passwords
+
+
+class CountingHasher(PasswordHasher):
+    """A cheap argon2 that counts its verifications (they run in threads)."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verifications = 0
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self._lock:
+            self.verifications += 1
+        return super().verify(hash, password)
+
+
+async def test_a_burst_of_logins_with_one_secret_costs_one_slow_hash() -> None:
+    hasher = CountingHasher()
+    passwords = Passwords(hasher)
+    stored = passwords.hash("enterprise-secret")
+    answers = await asyncio.gather(*(passwords.verify(stored, "enterprise-secret") for _ in range(20)))
+    assert answers == [True] * 20
+    assert hasher.verifications == 1
+    assert await passwords.verify(stored, "enterprise-secret")  # remembered
+    assert hasher.verifications == 1
+
+
+async def test_a_burst_of_wrong_secrets_is_refused_and_not_remembered() -> None:
+    hasher = CountingHasher()
+    passwords = Passwords(hasher)
+    stored = passwords.hash("enterprise-secret")
+    answers = await asyncio.gather(*(passwords.verify(stored, "guess") for _ in range(10)))
+    assert answers == [False] * 10
+    assert hasher.verifications == 1
+    assert not await passwords.verify(stored, "guess")
+    assert hasher.verifications == 2  # checked again: a refusal is not kept
+    assert await passwords.verify(stored, "enterprise-secret")
+
+
+async def test_a_login_given_up_does_not_fail_the_others_waiting_with_it() -> None:
+    passwords = Passwords(CountingHasher())
+    stored = passwords.hash("enterprise-secret")
+    first = asyncio.create_task(passwords.verify(stored, "enterprise-secret"))
+    second = asyncio.create_task(passwords.verify(stored, "enterprise-secret"))
+    await asyncio.sleep(0)
+    first.cancel()  # its client went away
+    assert await second
