@@ -69,6 +69,11 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
     result = json.loads(path.read_text())
     figures = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "wrk_rps", "reference_rps", "ratio")
     print(json.dumps({name: result.get(name) for name in figures}))
+    for name, row in result["per_request"].items():
+        print(
+            f"  {name:<24} {row['requests']:>8,} requests {row['rps']:>9,.1f}/s  "
+            f"p50 {row['p50_ms']:>7,.1f} ms  p99 {row['p99_ms']:>7,.1f} ms  errors {row['errors']}"
+        )
     print(f"bottleneck: {result['bottleneck']} ({result['bottleneck_reason']})")
     for problem in result["problems"]:
         print(f"problem: {problem}")
