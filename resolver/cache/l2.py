@@ -32,6 +32,17 @@ redis.call('HSET', KEYS[1], 'v', ARGV[2], 't', ARGV[3], 'f', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
+# One call for a whole write batch: a thousand handles are a thousand keys here, where a pipeline would be
+# three thousand commands packed and parsed by redis-py on the event loop.
+_INVALIDATE = """
+for _, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'g', 1)
+  redis.call('HDEL', key, 'v')
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+return #KEYS
+"""
+INVALIDATE_CHUNK = 1_000  # keys a script call: each call holds Redis for well under a millisecond
 
 
 # name, generation seen on the miss, answer (None: not found), fresh until, now (epoch seconds)
@@ -162,13 +173,22 @@ class RedisL2:
         """Make every entry of `names` a miss and every fill begun before now fail. Raises on Redis errors."""
         if not names:
             return
-        async with self._link.data.pipeline(transaction=False) as pipe:
-            for name in names:
-                key = self.key(name)
-                pipe.hincrby(key, "g", 1)
-                pipe.hdel(key, "v")
-                pipe.pexpire(key, self._stale_ms + 3_600_000)
-            await pipe.execute()
+        keep_ms = self._stale_ms + 3_600_000
+        data = self._link.data
+        if isinstance(data, RedisCluster):
+            # A script may only touch keys of one slot there: each command goes to its key's node instead.
+            async with data.pipeline(transaction=False) as pipe:
+                for name in names:
+                    key = self.key(name)
+                    pipe.hincrby(key, "g", 1)
+                    pipe.hdel(key, "v")
+                    pipe.pexpire(key, keep_ms)
+                await pipe.execute()
+            return
+        invalidate = data.register_script(_INVALIDATE)  # EVALSHA, loading the script again if Redis forgot it
+        for start in range(0, len(names), INVALIDATE_CHUNK):
+            keys = [self.key(name) for name in names[start : start + INVALIDATE_CHUNK]]
+            await invalidate(keys=keys, args=[keep_ms])
 
     async def close(self) -> None:
         """Close the lookup connection (the link is its owner's to close)."""

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import pytest
 
 from resolver.cache.coherence import RedisCoherence
-from resolver.cache.l2 import RedisL2
+from resolver.cache.l2 import INVALIDATE_CHUNK, RedisL2
 from resolver.cache.redis_link import RedisLink
 from resolver.cache.stages import Freshness, L2Stage
 from resolver.metrics import Metrics
@@ -119,6 +119,25 @@ async def test_a_fill_begun_before_an_invalidation_is_refused(parts: Parts) -> N
     await l2.fill_many([(PART, seen.generation, answer("old"), 1e12, 0.0)])
 
     assert not (await l2.lookup(PART)).present
+
+
+async def test_a_batch_write_invalidates_every_handle_it_wrote(parts: Parts) -> None:
+    # An MES batch of thousands: more handles than one invalidation call takes, on a Redis that has
+    # forgotten its scripts (a restart does that).
+    l2 = parts.l2()
+    names = [f"88.999.1/COIL-{n:06d}" for n in range(2 * INVALIDATE_CHUNK + 500)]
+    seen = await l2.lookup_many(names)
+    fills = [(name, s.generation, answer(name), 1e12, 0.0) for name, s in zip(names, seen, strict=True)]
+    await l2.fill_many(fills)
+    assert all(lookup.present for lookup in await l2.lookup_many(names))
+    await parts.link().data.script_flush()
+
+    await l2.invalidate(names)
+
+    assert not any(lookup.present for lookup in await l2.lookup_many(names))
+    late = [(name, s.generation, answer("old"), 1e12, 0.0) for name, s in zip(names, seen, strict=True)]
+    await l2.fill_many(late)  # fills begun before the write are refused
+    assert not any(lookup.present for lookup in await l2.lookup_many(names))
 
 
 async def test_lookups_of_one_instant_are_answered_together_and_right(parts: Parts) -> None:
