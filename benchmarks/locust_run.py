@@ -11,11 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .scenarios.inputs import PATHS
 from .services import ROOT, child
 
 LOCUSTFILE = "benchmarks/locustfile.py"
-PATHS_VARIABLE = "IDNODE_BENCH_PATHS"  # the locustfile's; not imported, as importing it imports locust
-MARKS_VARIABLE = "IDNODE_BENCH_MARKS"  # where the locustfile writes when the test started and stopped
 AGGREGATED = "Aggregated"
 
 
@@ -103,5 +102,5 @@ def finished(process: subprocess.Popen[bytes], command: list[str], log: Path, se
 def run_locust(command: list[str], paths: Path, folder: Path, seconds: int) -> LocustResult:
     """Run a command made by `locust_command` with `paths` as the locustfile's list of GET paths."""
     log = folder / "locust.log"
-    with locust_started(command, {PATHS_VARIABLE: str(paths)}, log) as process:
+    with locust_started(command, {PATHS: str(paths)}, log) as process:
         return finished(process, command, log, seconds)

@@ -86,11 +86,17 @@ def run_scenario(scenario: Scenario, options: Options, users: int, seconds: int,
     return path
 
 
+# What a scaling run keeps of each of its locust runs.
+STEP_FIGURES = (
+    *("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "requests"),
+    *("per_request", "cpu", "hits", "failures"),
+)
+
+
 def _step(step: dict[str, Any], users: int, wrk: dict[str, Any] | None) -> dict[str, Any]:
     verdict, reason = bottleneck(step["cpu"], step["rps"], wrk["wrk_rps"] if wrk else None)
-    kept = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "requests", "cpu", "hits", "failures")
-    found = {"users": users, **{name: step[name] for name in kept}, "bottleneck": verdict, "reason": reason}
-    return found | ({"wrk": wrk} if wrk else {})
+    found = {"users": users, **{name: step[name] for name in STEP_FIGURES}}
+    return found | {"bottleneck": verdict, "reason": reason} | ({"wrk": wrk} if wrk else {})
 
 
 def run_scaling(
