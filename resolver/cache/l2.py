@@ -112,6 +112,9 @@ class RedisL2:
         self._stale_ms = stale_seconds * 1000
         self._batcher = _Batcher(self._fetch)
         self._script_sha: str | None = None
+        # EVALSHA, loading the script again if Redis forgot it; a cluster's scripts may touch one slot only.
+        data = link.data
+        self._invalidate = None if isinstance(data, RedisCluster) else data.register_script(_INVALIDATE)
 
     def key(self, name: str) -> str:
         return self._prefix + name
@@ -174,10 +177,8 @@ class RedisL2:
         if not names:
             return
         keep_ms = self._stale_ms + 3_600_000
-        data = self._link.data
-        if isinstance(data, RedisCluster):
-            # A script may only touch keys of one slot there: each command goes to its key's node instead.
-            async with data.pipeline(transaction=False) as pipe:
+        if self._invalidate is None:  # a cluster: each command goes to its key's node
+            async with self._link.data.pipeline(transaction=False) as pipe:
                 for name in names:
                     key = self.key(name)
                     pipe.hincrby(key, "g", 1)
@@ -185,10 +186,9 @@ class RedisL2:
                     pipe.pexpire(key, keep_ms)
                 await pipe.execute()
             return
-        invalidate = data.register_script(_INVALIDATE)  # EVALSHA, loading the script again if Redis forgot it
         for start in range(0, len(names), INVALIDATE_CHUNK):
             keys = [self.key(name) for name in names[start : start + INVALIDATE_CHUNK]]
-            await invalidate(keys=keys, args=[keep_ms])
+            await self._invalidate(keys=keys, args=[keep_ms])
 
     async def close(self) -> None:
         """Close the lookup connection (the link is its owner's to close)."""
