@@ -1,51 +1,21 @@
-"""What the commands share: running coroutines, opening the local registry, one-line errors."""
+"""What the commands share: one-line errors."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from registry import NodeNotInitialised, Registry, RegistryError, Store
-from resolver import Settings, SettingsError
-from resolver.assembly import writer_invalidation
-from resolver.runtime import NotReady
 from sdk import SdkError
 
-T = TypeVar("T")
 USAGE_ERROR = 2
 
-# Failures a user can act on: shown as one line, not a traceback.
-EXPECTED = (RegistryError, SdkError, SettingsError, NotReady, SQLAlchemyError, OSError, ValueError)
 
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-@asynccontextmanager
-async def local_registry(settings: Settings | None = None) -> AsyncIterator[Registry]:
-    """The registry on the database of `IDNODE_DATABASE_URL`, closed afterwards. Its writes reach running
-    nodes' caches as a node's own writes do (through Redis when `IDNODE_REDIS_URL` is set)."""
-    settings = settings or Settings.from_env()
-    store = Store.open(settings.database_url, pool_size=2)
-    try:
-        registry = Registry(store)
-        try:
-            node_prefix = await registry.node_prefix()
-        except (NodeNotInitialised, SQLAlchemyError):
-            yield registry  # nothing can be cached yet
-            return
-        async with writer_invalidation(settings, node_prefix) as invalidator:
-            registry.on_change(invalidator.changed)
-            yield registry
-    finally:
-        await store.close()
+def _expected() -> tuple[type[BaseException], ...]:
+    """Failures a user can act on: shown as one line, not a traceback. The node's own are known only once a
+    command has touched it (the node is not imported for commands that talk to it over the network)."""
+    local = sys.modules.get("cli.local")
+    return (SdkError, OSError, ValueError, *(getattr(local, "FAILURES", ()) if local is not None else ()))
 
 
 def run_command(group: click.Group) -> None:
@@ -59,15 +29,15 @@ def run_command(group: click.Group) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except EXPECTED as exc:
-        if debug:
+    except Exception as exc:
+        if debug or not isinstance(exc, _expected()):
             raise
         click.echo(f"idnode: {_describe(exc)}", err=True)
         sys.exit(USAGE_ERROR)
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SQLAlchemyError):
-        orig = getattr(exc, "orig", None)
-        return f"database error: {orig or exc}".splitlines()[0]
+    orig = getattr(exc, "orig", None)
+    if orig is not None:  # a database error: what the database said
+        return f"database error: {orig}".splitlines()[0]
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

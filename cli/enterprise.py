@@ -3,16 +3,13 @@ through a running node's administration API with `--node`."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import click
 
-from registry import EnterpriseInput, add_enterprise, add_prefix, new_secret, node_admin
-from registry.accounts import DISABLED, add_user, set_enterprise_status
-from registry.enterprises import find_enterprise, list_enterprises
-
 from .admin_client import AdminClient, node_options
-from .common import local_registry, run
+from .local import on_database
 
 
 def _show(item: dict[str, Any]) -> None:
@@ -42,23 +39,16 @@ def add(
     node: str | None, admin: str | None, admin_secret: str | None,
 ) -> None:  # fmt: skip
     """Create an enterprise, its prefix handle 0.NA/PREFIX and its administrator 300:0.NA/PREFIX."""
-    chosen = secret or new_secret()
+    chosen = secret or secrets.token_urlsafe(18)
+    body = {"name": name, "creditCode": credit_code, "industry": industry, "contact": contact}
+    body |= {"prefix": prefix or "", "secret": chosen}
     remote = _remote(node, admin, admin_secret)
     if remote is not None:
-        body = {"name": name, "creditCode": credit_code, "industry": industry, "contact": contact}
-        made = remote.call("POST", "/enterprises", body | {"prefix": prefix or "", "secret": chosen})[
-            "enterprise"
-        ]
+        made = remote.call("POST", "/enterprises", body)["enterprise"]
     else:
         if not prefix:
             raise click.UsageError("--prefix is needed on the local database")
-
-        async def create() -> dict[str, Any]:
-            async with local_registry() as registry:
-                details = EnterpriseInput(name, credit_code, industry, contact)
-                return (await add_enterprise(registry, details, prefix=prefix, secret=chosen)).to_json()
-
-        made = run(create())
+        made = on_database(lambda operator: operator.create_enterprise(body))["enterprise"]
     click.echo(
         f"enterprise {made['id']} {made['name']} ({made['creditCode']}) owns {', '.join(made['prefixes'])}"
     )
@@ -81,12 +71,7 @@ def add_prefix_command(
     else:
         if not prefix:
             raise click.UsageError("--prefix is needed on the local database")
-
-        async def allocate() -> dict[str, Any]:
-            async with local_registry() as registry:
-                return (await add_prefix(registry, owner_prefix=owner, prefix=prefix)).to_json()
-
-        made = run(allocate())
+        made = on_database(lambda operator: operator.allocate_prefix(owner, {"prefix": prefix}))
     click.echo(f"enterprise {made['id']} {made['name']} owns {', '.join(made['prefixes'])}")
 
 
@@ -98,12 +83,7 @@ def list_command(node: str | None, admin: str | None, admin_secret: str | None) 
     if remote is not None:
         found = remote.call("GET", "/enterprises")["enterprises"]
     else:
-
-        async def read() -> list[dict[str, Any]]:
-            async with local_registry() as registry, registry.store.reader.connect() as conn:
-                return [e.to_json() for e in await list_enterprises(conn)]
-
-        found = run(read())
+        found = on_database(lambda operator: operator.enterprises())
     for item in found:
         _show(item)
 
@@ -112,20 +92,12 @@ def list_command(node: str | None, admin: str | None, admin_secret: str | None) 
 @click.argument("prefix")
 @node_options
 def show(prefix: str, node: str | None, admin: str | None, admin_secret: str | None) -> None:
-    """Show the enterprise owning PREFIX: its details, prefixes and (through a node) its SNMS users."""
+    """Show the enterprise owning PREFIX: its details, prefixes and SNMS users."""
     remote = _remote(node, admin, admin_secret)
     if remote is not None:
         found = remote.call("GET", f"/enterprises/{prefix}")
     else:
-
-        async def read() -> dict[str, Any]:
-            async with local_registry() as registry, registry.store.reader.connect() as conn:
-                made = await find_enterprise(conn, prefix.upper())
-                if made is None:
-                    raise click.ClickException(f"no enterprise owns {prefix}")
-                return made.to_json()
-
-        found = run(read())
+        found = on_database(lambda operator: operator.enterprise(prefix))
     for key in ("id", "name", "creditCode", "industry", "contact", "status"):
         click.echo(f"{key:<11}{found[key]}")
     click.echo(f"{'prefixes':<11}{', '.join(found['prefixes'])}")
@@ -142,12 +114,7 @@ def disable(prefix: str, node: str | None, admin: str | None, admin_secret: str 
     if remote is not None:
         remote.call("POST", f"/enterprises/{prefix}/disable")
     else:
-
-        async def switch_off() -> None:
-            async with local_registry() as registry:
-                await set_enterprise_status(registry, await node_admin(registry), prefix, DISABLED)
-
-        run(switch_off())
+        on_database(lambda operator: operator.disable(prefix))
     click.echo(f"the enterprise owning {prefix} is disabled")
 
 
@@ -161,14 +128,9 @@ def add_user_command(
 ) -> None:
     """Create an SNMS user of the enterprise owning PREFIX (it acts with the administrator's rights)."""
     remote = _remote(node, admin, admin_secret)
+    account = {"username": username, "password": password}
     if remote is not None:
-        remote.call("POST", f"/enterprises/{prefix}/users", {"username": username, "password": password})
+        remote.call("POST", f"/enterprises/{prefix}/users", account)
     else:
-
-        async def create() -> None:
-            async with local_registry() as registry:
-                principal = await node_admin(registry)
-                await add_user(registry, principal, prefix=prefix, username=username, password=password)
-
-        run(create())
+        on_database(lambda operator: operator.create_user(prefix, account))
     click.echo(f"user {username} of {prefix} created")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import click
 
-from registry import init_node, new_secret
-from registry.store.migrate import upgrade
-from resolver import Settings
-
-from .common import local_registry, run
+from .local import Settings, initialise, migrate, new_secret
 
 
 @click.command()
@@ -17,28 +15,24 @@ from .common import local_registry, run
 def init(node_prefix: str, admin_secret: str | None) -> None:
     """Create or migrate the database and set up the node and its administrator.
 
-    Safe to run again: an initialised database is only migrated.
+    Safe to run again: an initialised database is only migrated. The node tells handles apart by ASCII case
+    only when IDNODE_CASE_SENSITIVE=yes (the Handle.Net server's default is no); that is fixed here.
     """
     settings = Settings.from_env()
-    upgrade(settings.database_url)
+    migrate(settings)
     secret = admin_secret or new_secret()
-
-    async def setup() -> None:
-        async with local_registry(settings) as registry:
-            result = await init_node(registry, node_prefix, secret)
-        if not result.created:
-            click.echo(f"node {result.node_prefix} already initialised; schema is up to date")
-            return
-        click.echo(f"node {result.node_prefix} initialised")
-        click.echo(f"administrator: {result.admin}")
-        if admin_secret is None:
-            click.echo(f"secret:        {secret}   (shown once; keep it)")
-
-    run(setup())
+    result = asyncio.run(initialise(settings, node_prefix, secret))
+    if not result.created:
+        click.echo(f"node {result.node_prefix} already initialised; schema is up to date")
+        return
+    click.echo(f"node {result.node_prefix} initialised")
+    click.echo(f"administrator: {result.admin}")
+    if admin_secret is None:
+        click.echo(f"secret:        {secret}   (shown once; keep it)")
 
 
-@click.command()
-def migrate() -> None:
+@click.command("migrate")
+def migrate_command() -> None:
     """Bring the database schema up to date."""
-    upgrade(Settings.from_env().database_url)
+    migrate(Settings.from_env())
     click.echo("schema is up to date")

@@ -20,7 +20,7 @@ def idnode(ctx: click.Context, debug: bool) -> None:
 
 
 idnode.add_command(init.init)
-idnode.add_command(init.migrate)
+idnode.add_command(init.migrate_command)
 idnode.add_command(enterprise.enterprise)
 idnode.add_command(template.template)
 idnode.add_command(resolve.resolve)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -9,21 +10,17 @@ from typing import Any
 
 import click
 
-from registry import Conflict, EnterpriseInput, Registry, add_enterprise, init_node, new_secret
-from registry.store.migrate import upgrade
-from resolver import Settings
-
-from .common import local_registry, run
+from .local import Operator, Settings, initialise, migrate, new_secret, on_database
 from .serve import start_server
 
 NODE_PREFIX = "88.999"
 EXAMPLE_PREFIX = "88.999.1"
-EXAMPLE = EnterpriseInput(
-    name="十堰示例汽车零部件有限公司 (Shiyan Example Auto Parts Co.)",
-    credit_code="91420300MA49K2Q7NE",
-    industry="C3670",
-    contact="mes-team@example.com",
-)
+EXAMPLE = {
+    "name": "十堰示例汽车零部件有限公司 (Shiyan Example Auto Parts Co.)",
+    "creditCode": "91420300MA49K2Q7NE",
+    "industry": "C3670",
+    "contact": "mes-team@example.com",
+}
 SECRETS_FILE = Path("data") / "quickstart.json"
 
 
@@ -43,30 +40,31 @@ def _save(secrets: dict[str, Any]) -> None:
         json.dump(secrets, out, indent=2)
 
 
-async def _set_up(registry: Registry, secrets: dict[str, Any]) -> None:
+def _set_up(settings: Settings, secrets: dict[str, Any]) -> None:
     admin_secret = secrets.get("node_admin") or new_secret()
-    if (await init_node(registry, NODE_PREFIX, admin_secret)).created:
+    if asyncio.run(initialise(settings, NODE_PREFIX, admin_secret)).created:
         secrets["node_admin"] = admin_secret
-    if EXAMPLE_PREFIX in await registry.prefixes():
-        return
-    example_secret = new_secret()
-    try:
-        await add_enterprise(registry, EXAMPLE, prefix=EXAMPLE_PREFIX, secret=example_secret)
-    except Conflict:
-        return
-    secrets["example"] = example_secret
+
+    async def example(operator: Operator) -> None:
+        if EXAMPLE_PREFIX in await operator.prefixes():
+            return
+        secret = new_secret()
+        await operator.create_enterprise(EXAMPLE | {"prefix": EXAMPLE_PREFIX, "secret": secret})
+        secrets["example"] = secret
+
+    on_database(example, settings)
 
 
-def _banner(secrets: dict[str, Any], base: str) -> None:
+def _banner(secrets: dict[str, Any], base: str, database_url: str) -> None:
     example = secrets.get("example", "(printed when it was created; see data/quickstart.json)")
     admin = secrets.get("node_admin", "(see data/quickstart.json)")
     auth = f"300%3A0.NA/{EXAMPLE_PREFIX}:{example}"
     part = f"{base}/api/handles/{EXAMPLE_PREFIX}/PART-0001"
     click.echo(
         f"""
-idnode quickstart: node {NODE_PREFIX} on {Settings.from_env().database_url}
+idnode quickstart: node {NODE_PREFIX} on {database_url}
   node administrator  300:0.NA/{NODE_PREFIX}   secret {admin}
-  example enterprise  {EXAMPLE.name}
+  example enterprise  {EXAMPLE["name"]}
                       prefix {EXAMPLE_PREFIX}, administrator 300:0.NA/{EXAMPLE_PREFIX}   secret {example}
 
 Try it:
@@ -83,14 +81,9 @@ Try it:
 def quickstart(host: str, port: int) -> None:
     """Set up node 88.999 with an example enterprise 88.999.1 (once), print how to use it, and serve."""
     settings = Settings.from_env()
-    upgrade(settings.database_url)
+    migrate(settings)
     secrets = _load()
-
-    async def set_up() -> None:
-        async with local_registry(settings) as registry:
-            await _set_up(registry, secrets)
-
-    run(set_up())
+    _set_up(settings, secrets)
     _save(secrets)
-    _banner(secrets, f"http://{host}:{port}")
+    _banner(secrets, f"http://{host}:{port}", settings.database_url)
     start_server(host, port, 1, settings)

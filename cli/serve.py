@@ -6,25 +6,14 @@ requests uvicorn (uvloop, httptools) does on the same machine; see benchmarks/RE
 
 from __future__ import annotations
 
+import asyncio
+
 import click
 from granian import Granian
 from granian.constants import Interfaces, Loops
 from granian.log import LogLevels
 
-from resolver import Settings
-from resolver.runtime import check_ready
-
-from .common import local_registry, run
-
-
-def preflight(settings: Settings) -> str:
-    """The node prefix, or a clear error before any worker starts."""
-
-    async def check() -> str:
-        async with local_registry(settings) as registry:
-            return await check_ready(registry, settings)
-
-    return run(check())
+from .local import Settings, node_prefix
 
 
 def start_server(host: str, port: int, workers: int, settings: Settings) -> None:
@@ -47,8 +36,8 @@ def start_server(host: str, port: int, workers: int, settings: Settings) -> None
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes.")
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the Handle REST API over HTTP; GET /healthz answers 200 once ready."""
+    """Serve the node over HTTP; GET /healthz answers 200 once ready."""
     settings = Settings.from_env()
-    node_prefix = preflight(settings)
-    click.echo(f"idnode {node_prefix} serving on http://{host}:{port} with {workers} worker(s)")
+    prefix = asyncio.run(node_prefix(settings))  # a clear error before any worker starts
+    click.echo(f"idnode {prefix} serving on http://{host}:{port} with {workers} worker(s)")
     start_server(host, port, workers, settings)

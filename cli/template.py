@@ -13,12 +13,8 @@ from typing import Any
 import click
 import yaml
 
-from registry import node_admin
-from registry.template_ops import add_template, get_templates
-from registry.templates import parse_template
-
-from .common import local_registry, run
 from .connection import configured, connection_options
+from .local import on_database
 
 SHIPPED = ("automotive-part", "steel-coil")
 
@@ -53,20 +49,20 @@ def load(
     profile: str,
 ) -> None:  # fmt: skip
     """Load a template from a JSON or YAML file, or a shipped one: automotive-part, steel-coil."""
-    body = _read(source) | {"prefix": prefix} | ({"version": version} if version else {})
-    loaded = parse_template(body)  # a clear message here rather than the node's, and no call for a bad file
+    read = _read(source)
+    if not isinstance(read, dict):
+        raise click.ClickException(f"{source} does not hold a template (a mapping with version and items)")
+    body = read | {"prefix": prefix} | ({"version": version} if version else {})
     remote = configured(node, user, secret, profile)
     if remote is not None:
         with remote.client() as client:
-            client.add_template(loaded.to_json())
+            client.add_template(body)
+        loaded = body
     else:
-
-        async def add() -> None:
-            async with local_registry() as registry:
-                await add_template(registry, await node_admin(registry), loaded)
-
-        run(add())
-    click.echo(f"template {loaded.version} of {loaded.prefix} loaded: {len(loaded.items)} items")
+        loaded = on_database(lambda operator: operator.load_template(body))
+    click.echo(
+        f"template {loaded['version']} of {loaded['prefix'].upper()} loaded: {len(loaded['items'])} items"
+    )
 
 
 def _templates(
@@ -78,11 +74,7 @@ def _templates(
             found = client.template(prefix, version)
         return [found] if version else list(found)
 
-    async def read() -> list[dict[str, Any]]:
-        async with local_registry() as registry:
-            return [t.to_json() for t in await get_templates(registry, prefix, version)]
-
-    return run(read())
+    return on_database(lambda operator: operator.templates(prefix, version))
 
 
 @template.command("list")

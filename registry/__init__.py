@@ -1,6 +1,8 @@
-"""idnode's registry: handles, values, enterprises, storage, authorisation and the write API."""
+"""idnode's registry: handles, values, enterprises, accounts, storage, the journal, authorisation and the
+write operations. Plain Python: no web framework, no server, no Redis client."""
 
-from .batch import MAX_BATCH, ItemResult, RecordInput, register_many
+from .batch import MAX_BATCH, ItemResult, RecordInput, delete_many, in_turns, register_many, update_many
+from .changes import ChangeFeed, JournalCursor
 from .codec import decode_values, encode_values, parse_body, value_from_json, values_from_json
 from .credit_code import validate_credit_code
 from .enterprises import Enterprise, EnterpriseInput
@@ -21,11 +23,15 @@ from .errors import (
     ValuesNotFound,
 )
 from .handle import Handle, normalise_prefix
-from .node import NodeSetup, add_enterprise, add_prefix, init_node, new_secret, node_admin
+from .naming import Naming
+from .node import NodeInfo, NodeSetup, init_node, new_secret, read_node
 from .passwords import Passwords
 from .principals import Principal
-from .service import HandlePage, Registry
+from .reads import HandlePage, PrefixCount
+from .services import Services
 from .store.engine import Store
+from .template_ops import TemplateNotFound
+from .templates import Template, parse_template
 from .values import (
     AdminData,
     Base64Data,
@@ -42,6 +48,7 @@ __all__ = [
     "AdminData",
     "AuthenticationFailed",
     "Base64Data",
+    "ChangeFeed",
     "Conflict",
     "Enterprise",
     "EnterpriseInput",
@@ -56,32 +63,40 @@ __all__ = [
     "InvalidInput",
     "InvalidValue",
     "ItemResult",
+    "JournalCursor",
+    "Naming",
+    "NodeInfo",
     "NodeNotInitialised",
     "NodeSetup",
     "NotResponsible",
     "OpaqueData",
     "Passwords",
     "PermissionDenied",
+    "PrefixCount",
     "Principal",
     "RecordInput",
     "Reference",
-    "Registry",
     "RegistryError",
+    "Services",
     "Store",
     "StringData",
+    "Template",
+    "TemplateNotFound",
     "VListData",
     "ValueExists",
     "ValuesNotFound",
-    "add_enterprise",
-    "add_prefix",
     "decode_values",
+    "delete_many",
     "encode_values",
+    "in_turns",
     "init_node",
     "new_secret",
-    "node_admin",
     "normalise_prefix",
     "parse_body",
+    "parse_template",
+    "read_node",
     "register_many",
+    "update_many",
     "validate_credit_code",
     "value_from_json",
     "values_from_json",

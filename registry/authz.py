@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .codec import decode_values
 from .errors import InvalidHandle, NotResponsible, PermissionDenied
 from .handle import Handle, is_under
+from .naming import Naming
 from .principals import Principal
 from .store import records
 from .values import (
@@ -41,9 +42,10 @@ class Operation(enum.Enum):
 class Authoriser:
     """Answers "may this principal do that?" within one transaction, remembering what it looked up."""
 
-    def __init__(self, conn: AsyncConnection, node_prefix: str, principal: Principal) -> None:
+    def __init__(self, conn: AsyncConnection, node_prefix: str, naming: Naming, principal: Principal) -> None:
         self._conn = conn
         self._node_prefix = node_prefix
+        self._naming = naming
         self._principal = principal
         self._records: dict[str, list[HandleValue]] = {}
         self._prefix_grants: dict[tuple[str, Operation], bool] = {}
@@ -100,7 +102,7 @@ class Authoriser:
         return False
 
     async def _names_principal(self, ref: Reference, depth: int) -> bool:
-        if self._principal.matches(ref):
+        if self._principal.matches(ref, self._naming):
             return True
         if depth >= _MAX_GROUP_DEPTH:
             return False
@@ -114,9 +116,9 @@ class Authoriser:
     async def _values(self, name: str) -> list[HandleValue]:
         if name not in self._records:
             try:
-                normalised = str(Handle.parse(name))
+                key = self._naming.key_of(name)
             except InvalidHandle:
-                normalised = name
-            stored = await records.read(self._conn, normalised)
+                key = name
+            stored = await records.read(self._conn, key)
             self._records[name] = decode_values(stored) if stored else []
         return self._records[name]

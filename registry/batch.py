@@ -17,9 +17,10 @@ from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, InvalidInput, RegistryError
 from .handle import Handle
 from .principals import Principal
-from .service import Registry, WriteContext, merge_business
 from .store import journal, records
 from .values import HandleValue
+from .writer import WriteContext
+from .writes import Records, merge_business
 
 MAX_BATCH = 10_000
 # Items a batch works through before other requests get a turn on the event loop: a thousand records take
@@ -58,6 +59,7 @@ class ItemResult:
 class _Pending:
     position: int
     handle: Handle
+    key: str
     values: list[HandleValue]
     template: str | None = None
     encoded: str = ""
@@ -81,8 +83,8 @@ class _Batch:
     def succeed(self, pending: _Pending, *, created: bool = False) -> None:
         self.results[pending.position] = ItemResult(str(pending.handle), True, created=created)
 
-    def names(self) -> list[str]:
-        return [str(p.handle) for p in self.pending]
+    def keys(self) -> list[str]:
+        return [p.key for p in self.pending]
 
     async def each(self, step: Callable[[_Pending], Awaitable[None]]) -> None:
         """Run `step` on every pending item; an item whose step raises fails alone and leaves the batch."""
@@ -97,26 +99,31 @@ class _Batch:
         self.pending = kept
 
     async def journal(self, ctx: WriteContext, op: str | None = None) -> None:
-        done = [self.results[p.position] for p in self.pending]
-        changes = [(r.handle, op or (journal.CREATE if r.created else journal.UPDATE)) for r in done if r.ok]
+        changes = []
+        for pending in self.pending:
+            result = self.results[pending.position]
+            if result.ok:
+                changes.append((pending.key, op or (journal.CREATE if result.created else journal.UPDATE)))
         await ctx.record(changes)
 
 
 async def _parse(
-    registry: Registry, inputs: Sequence[RecordInput], batch: _Batch, *, prepare: bool = True
+    writes: Records, inputs: Sequence[RecordInput], batch: _Batch, *, prepare: bool = True
 ) -> None:
+    naming = writes.writer.node.naming
     seen: set[str] = set()
     async for position, item in in_turns(enumerate(inputs)):
         try:
             handle = Handle.parse(item.handle)
-            if str(handle) in seen:
+            key = naming.key(handle)
+            if key in seen:
                 raise InvalidInput("the handle appears twice in the batch")
-            seen.add(str(handle))
-            values = await registry.prepare(item.values) if prepare else []
+            seen.add(key)
+            values = await writes.prepare(item.values) if prepare else []
         except InvalidInput as exc:
             batch.results[position] = ItemResult(str(item.handle), False, error=exc)
             continue
-        batch.pending.append(_Pending(position, handle, values))
+        batch.pending.append(_Pending(position, handle, key, values))
 
 
 def _inputs(items: Iterable[RecordInput | tuple[str, Sequence[HandleValue]]]) -> list[RecordInput]:
@@ -124,7 +131,7 @@ def _inputs(items: Iterable[RecordInput | tuple[str, Sequence[HandleValue]]]) ->
 
 
 async def register_many(
-    registry: Registry,
+    writes: Records,
     principal: Principal,
     items: Iterable[RecordInput | tuple[str, Sequence[HandleValue]]],
     *,
@@ -133,13 +140,13 @@ async def register_many(
     """Register records in one transaction; results are in the order of `items`."""
     inputs = _inputs(items)
     batch = _Batch.of([str(i.handle) for i in inputs])
-    await _parse(registry, inputs, batch)
-    stamp = registry.stamp()
-    async with registry.writing(principal) as ctx:
-        existing = await records.read_many(ctx.conn, batch.names()) if overwrite else {}
+    await _parse(writes, inputs, batch)
+    stamp = writes.writer.stamp()
+    async with writes.writer.transaction(principal) as ctx:
+        existing = await records.read_many(ctx.conn, batch.keys()) if overwrite else {}
 
         async def check(pending: _Pending) -> None:
-            stored = existing.get(str(pending.handle))
+            stored = existing.get(pending.key)
             if stored is None:
                 await ctx.authz.check(pending.handle, Operation.CREATE)
             else:
@@ -151,7 +158,7 @@ async def register_many(
         if overwrite:
             await records.upsert(ctx.conn, _rows(ctx, batch))
             for pending in batch.pending:
-                batch.succeed(pending, created=str(pending.handle) not in existing)
+                batch.succeed(pending, created=pending.key not in existing)
         else:
             await _create_new(ctx, batch)
         await batch.journal(ctx)
@@ -159,20 +166,20 @@ async def register_many(
 
 
 async def update_many(
-    registry: Registry,
+    writes: Records,
     principal: Principal,
     items: Iterable[RecordInput | tuple[str, Sequence[HandleValue]]],
 ) -> list[ItemResult]:
     """Replace the business values (template and items) of existing records, keeping their system values."""
     inputs = _inputs(items)
     batch = _Batch.of([str(i.handle) for i in inputs])
-    await _parse(registry, inputs, batch)
-    now = int(registry.clock())
-    async with registry.writing(principal) as ctx:
-        existing = await records.read_many(ctx.conn, batch.names())
+    await _parse(writes, inputs, batch)
+    now = int(writes.writer.clock())
+    async with writes.writer.transaction(principal) as ctx:
+        existing = await records.read_many(ctx.conn, batch.keys())
 
         async def check(pending: _Pending) -> None:
-            stored = existing.get(str(pending.handle))
+            stored = existing.get(pending.key)
             if stored is None:
                 raise HandleNotFound(handle=str(pending.handle))
             current = decode_values(stored)
@@ -190,22 +197,22 @@ async def update_many(
     return batch.results
 
 
-async def delete_many(registry: Registry, principal: Principal, handles: Iterable[str]) -> list[ItemResult]:
+async def delete_many(writes: Records, principal: Principal, handles: Iterable[str]) -> list[ItemResult]:
     """Delete records; a missing or forbidden one fails alone."""
     inputs = [RecordInput(name, ()) for name in handles]
     batch = _Batch.of([i.handle for i in inputs])
-    await _parse(registry, inputs, batch, prepare=False)
-    async with registry.writing(principal) as ctx:
-        existing = await records.read_many(ctx.conn, batch.names())
+    await _parse(writes, inputs, batch, prepare=False)
+    async with writes.writer.transaction(principal) as ctx:
+        existing = await records.read_many(ctx.conn, batch.keys())
 
         async def check(pending: _Pending) -> None:
-            stored = existing.get(str(pending.handle))
+            stored = existing.get(pending.key)
             if stored is None:
                 raise HandleNotFound(handle=str(pending.handle))
             await ctx.authz.check(pending.handle, Operation.DELETE, decode_values(stored))
 
         await batch.each(check)
-        await records.remove_many(ctx.conn, batch.names())
+        await records.remove_many(ctx.conn, batch.keys())
         for pending in batch.pending:
             batch.succeed(pending)
         await batch.journal(ctx, journal.DELETE)
@@ -214,14 +221,15 @@ async def delete_many(registry: Registry, principal: Principal, handles: Iterabl
 
 def _rows(ctx: WriteContext, batch: _Batch) -> list[dict[str, object]]:
     return [
-        records.new_row(p.handle.prefix, str(p.handle), p.encoded, ctx.now, p.template) for p in batch.pending
+        records.new_row(p.handle.prefix, p.key, str(p.handle), p.encoded, ctx.now, p.template)
+        for p in batch.pending
     ]
 
 
 async def _create_new(ctx: WriteContext, batch: _Batch) -> None:
     inserted = await records.insert_new(ctx.conn, _rows(ctx, batch))
     for pending in batch.pending:
-        if str(pending.handle) in inserted:
+        if pending.key in inserted:
             batch.succeed(pending, created=True)
         else:
             batch.fail(pending, HandleExists(handle=str(pending.handle)))

@@ -12,35 +12,44 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .errors import AuthenticationFailed
-from .service import Registry
+from .store.engine import Store
 from .store.schema import node
 
 TOKEN_KEY = "token_key"
 CREDENTIAL_KEY = "credential_key"
 
 
-async def node_key(registry: Registry, name: str) -> bytes:
-    """The key called `name`, made on first use (by whichever process gets there first)."""
-    if name in registry.keys:
-        return registry.keys[name]
-    async with registry.store.writer.begin() as conn:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        fresh = secrets.token_hex(32)
-        await conn.execute(
-            dialect.insert(node).values(key=name, value=fresh).on_conflict_do_nothing(index_elements=["key"])
-        )
-        value = (await conn.execute(select(node.c.value).where(node.c.key == name))).scalar_one()
-    registry.keys[name] = bytes.fromhex(value)
-    return registry.keys[name]
+class NodeKeys:
+    """The token key and the credential key, made on first use by whichever process gets there first.
 
+    `credential_key`, when given (from the node's settings), seals password verifiers instead of the key kept
+    in the database, so that a copy of the database alone cannot be used to log in."""
 
-async def credential_key(registry: Registry) -> bytes:
-    """The key that seals password verifiers: `IDNODE_CREDENTIAL_KEY` (64 hex digits) when set, so that a
-    copy of the database alone cannot be used to log in; else one kept in the database."""
-    configured = os.environ.get("IDNODE_CREDENTIAL_KEY")
-    if configured:
-        return bytes.fromhex(configured)
-    return await node_key(registry, CREDENTIAL_KEY)
+    def __init__(self, store: Store, *, credential_key: bytes | None = None) -> None:
+        self._store = store
+        self._known: dict[str, bytes] = {}
+        if credential_key is not None:
+            self._known[CREDENTIAL_KEY] = credential_key
+
+    async def token_key(self) -> bytes:
+        return await self._key(TOKEN_KEY)
+
+    async def credential_key(self) -> bytes:
+        return await self._key(CREDENTIAL_KEY)
+
+    async def _key(self, name: str) -> bytes:
+        if name not in self._known:
+            self._known[name] = await self._made(name)
+        return self._known[name]
+
+    async def _made(self, name: str) -> bytes:
+        async with self._store.writer.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            fresh = secrets.token_hex(32)
+            insert = dialect.insert(node).values(key=name, value=fresh)
+            await conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
+            value = (await conn.execute(select(node.c.value).where(node.c.key == name))).scalar_one()
+        return bytes.fromhex(value)
 
 
 def seal(key: bytes, text: str) -> str:

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from .errors import AuthenticationFailed, InvalidHandle
 from .handle import Handle
+from .naming import Naming
 from .values import KEY_INDEX, Reference, decimal
 
 
@@ -35,14 +36,14 @@ class Principal:
         except InvalidHandle as exc:
             raise AuthenticationFailed(f"the user name is not index:handle ({exc.message})") from None
 
-    def matches(self, ref: Reference) -> bool:
+    def matches(self, ref: Reference, naming: Naming) -> bool:
         """True when an HS_ADMIN or HS_VLIST reference names this principal (index 0 names any index).
 
-        Handles compare as handles do: the prefix ignores case, the suffix does not."""
+        Handles compare as the node tells them apart: by their keys."""
         if ref.index not in (0, self.index):
             return False
         try:
-            return Handle.parse(ref.handle) == self.handle
+            return naming.key_of(ref.handle) == naming.key(self.handle)
         except InvalidHandle:
             return False
 

@@ -10,9 +10,9 @@ from .authz import Operation
 from .errors import Conflict, InvalidInput, RegistryError
 from .handle import normalise_prefix
 from .principals import Principal
-from .service import Registry
 from .store import template_rows
 from .templates import Template
+from .writer import Writer
 
 EXISTS = "模板已存在"
 IN_USE = "模板已被标识使用，不能删除"
@@ -26,26 +26,6 @@ def _journal_name(prefix: str, version: str) -> str:
     return f"template:{prefix}/{version}"
 
 
-async def add_template(registry: Registry, principal: Principal, template: Template) -> None:
-    async with registry.writing(principal) as ctx:
-        await ctx.authz.check_prefix(template.prefix, Operation.CREATE)
-        if not await template_rows.add(ctx.conn, template, ctx.now):
-            raise Conflict(f"{EXISTS}：{template.prefix} {template.version}")
-        await ctx.record([(_journal_name(template.prefix, template.version), "create")])
-
-
-async def change_template(registry: Registry, principal: Principal, template: Template) -> None:
-    async with registry.writing(principal) as ctx:
-        await ctx.authz.check_prefix(template.prefix, Operation.MODIFY)
-        current = await template_rows.read(ctx.conn, template.prefix, template.version)
-        if current is None:
-            raise TemplateNotFound(f"模板不存在：{template.prefix} {template.version}")
-        if await template_rows.in_use(ctx.conn, template.prefix, template.version):
-            _keeps_used_items(current, template)
-        await template_rows.replace(ctx.conn, template, ctx.now)
-        await ctx.record([(_journal_name(template.prefix, template.version), "update")])
-
-
 def _keeps_used_items(current: Template, changed: Template) -> None:
     for item in current.items:
         kept = changed.item(item.id_index)
@@ -53,25 +33,46 @@ def _keeps_used_items(current: Template, changed: Template) -> None:
             raise InvalidInput(f"模板项 {item.label} 已被标识使用，只能停用，不能删除或修改类型")
 
 
-async def remove_template(registry: Registry, principal: Principal, prefix: str, version: str) -> None:
-    prefix = normalise_prefix(prefix)
-    async with registry.writing(principal) as ctx:
-        await ctx.authz.check_prefix(prefix, Operation.DELETE)
-        if await template_rows.read(ctx.conn, prefix, version) is None:
+class Templates:
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+
+    async def add(self, principal: Principal, template: Template) -> None:
+        async with self._writer.transaction(principal) as ctx:
+            await ctx.authz.check_prefix(template.prefix, Operation.CREATE)
+            if not await template_rows.add(ctx.conn, template, ctx.now):
+                raise Conflict(f"{EXISTS}：{template.prefix} {template.version}")
+            await ctx.record([(_journal_name(template.prefix, template.version), "create")])
+
+    async def change(self, principal: Principal, template: Template) -> None:
+        async with self._writer.transaction(principal) as ctx:
+            await ctx.authz.check_prefix(template.prefix, Operation.MODIFY)
+            current = await template_rows.read(ctx.conn, template.prefix, template.version)
+            if current is None:
+                raise TemplateNotFound(f"模板不存在：{template.prefix} {template.version}")
+            if await template_rows.in_use(ctx.conn, template.prefix, template.version):
+                _keeps_used_items(current, template)
+            await template_rows.replace(ctx.conn, template, ctx.now)
+            await ctx.record([(_journal_name(template.prefix, template.version), "update")])
+
+    async def remove(self, principal: Principal, prefix: str, version: str) -> None:
+        prefix = normalise_prefix(prefix)
+        async with self._writer.transaction(principal) as ctx:
+            await ctx.authz.check_prefix(prefix, Operation.DELETE)
+            if await template_rows.read(ctx.conn, prefix, version) is None:
+                raise TemplateNotFound(f"模板不存在：{prefix} {version}")
+            if await template_rows.in_use(ctx.conn, prefix, version):
+                raise Conflict(f"{IN_USE}：{prefix} {version}")
+            await template_rows.remove(ctx.conn, prefix, version)
+            await ctx.record([(_journal_name(prefix, version), "delete")])
+
+    async def get(self, prefix: str, version: str | None = None) -> list[Template]:
+        """The template of `prefix` at `version`, or all its versions."""
+        prefix = normalise_prefix(prefix)
+        async with self._writer.store.reader.connect() as conn:
+            if version is None:
+                return await template_rows.read_all(conn, prefix)
+            found = await template_rows.read(conn, prefix, version)
+        if found is None:
             raise TemplateNotFound(f"模板不存在：{prefix} {version}")
-        if await template_rows.in_use(ctx.conn, prefix, version):
-            raise Conflict(f"{IN_USE}：{prefix} {version}")
-        await template_rows.remove(ctx.conn, prefix, version)
-        await ctx.record([(_journal_name(prefix, version), "delete")])
-
-
-async def get_templates(registry: Registry, prefix: str, version: str | None = None) -> list[Template]:
-    """The template of `prefix` at `version`, or all its versions."""
-    prefix = normalise_prefix(prefix)
-    async with registry.store.reader.connect() as conn:
-        if version is None:
-            return await template_rows.read_all(conn, prefix)
-        found = await template_rows.read(conn, prefix, version)
-    if found is None:
-        raise TemplateNotFound(f"模板不存在：{prefix} {version}")
-    return [found]
+        return [found]

@@ -72,6 +72,12 @@ def decimal(text: str, max_digits: int = 10) -> int | None:
     return None
 
 
+def publicly_readable(type_: str, permissions: str) -> bool:
+    """The one rule of every dialect for what anyone may read: a value whose permissions grant public read,
+    except a secret key, which is never sent to anyone whatever its permissions say."""
+    return type_ != HS_SECKEY and permissions[2] == "1"
+
+
 def render_time(epoch: int) -> str:
     """`yyyy-MM-ddTHH:mm:ssZ`, the Handle System's form of a time."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
@@ -244,8 +250,9 @@ class HandleValue:
         return cls(index, type, StringData(value), ttl=ttl)
 
     @property
-    def public_read(self) -> bool:
-        return self.permissions[2] == "1"
+    def public(self) -> bool:
+        """Whether anyone may read this value (`publicly_readable`)."""
+        return publicly_readable(self.type, self.permissions)
 
     @property
     def is_secret(self) -> bool:

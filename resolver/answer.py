@@ -1,4 +1,10 @@
-"""A found record as the read path keeps and serves it: its public values, encoded once."""
+"""A found record as the read path keeps and serves it: the canonical record, encoded once, and the
+renderings each dialect made of it.
+
+The canonical record is the record's values in the Handle System's JSON form, as the store keeps them, with
+secret keys taken out (they never leave the store stage). Non-public values stay in it: which values a
+caller sees is the front end's choice, by `publicly_readable`, the one rule of every dialect.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +13,83 @@ from typing import Any
 
 import orjson
 
-DEFAULT_TTL = 86_400
+from registry import HandleValue, decode_values
+from registry.values import DEFAULT_PERMISSIONS, DEFAULT_TTL, HS_SECKEY, publicly_readable
+
+from .query import Query, View
+
+Renderings = tuple[tuple[str, bytes], ...]
 
 
-def _is_public(value: dict[str, Any]) -> bool:
-    # Secret keys are never served, whatever their permissions say; "1110" (the default) is public read.
-    permissions: str = value.get("permissions", "1110")
-    return value["type"] != "HS_SECKEY" and permissions[2] == "1"
+def _public(value: dict[str, Any]) -> bool:
+    return publicly_readable(value["type"], value.get("permissions", DEFAULT_PERMISSIONS))
 
 
 class Answer:
-    """The public values of a record as the JSON array GET sends (`encoded`), their smallest TTL, and
-    whether it is served `stale` (from a cache past its freshness, while the database is down)."""
+    """`record` (the canonical JSON array), its smallest TTL, whether every value in it is `public`, whether
+    it is served `stale` (from a cache past its freshness, while the database is down), and the renderings
+    made of it so far."""
 
-    __slots__ = ("encoded", "stale", "ttl")
+    __slots__ = ("public", "record", "renderings", "stale", "ttl")
 
-    def __init__(self, encoded: bytes, ttl: int, stale: bool = False) -> None:
-        self.encoded = encoded
+    def __init__(
+        self, record: bytes, ttl: int, public: bool, *, stale: bool = False, renderings: Renderings = ()
+    ) -> None:
+        self.record = record
         self.ttl = ttl
+        self.public = public
         self.stale = stale
+        self.renderings = renderings
 
     @classmethod
     def from_stored(cls, stored: str | bytes) -> Answer:
         raw = stored.encode() if isinstance(stored, str) else stored
         values = orjson.loads(raw)
-        public = [value for value in values if _is_public(value)]
-        encoded = raw if len(public) == len(values) else orjson.dumps(public)
-        return cls(encoded, _smallest_ttl(public))
+        kept = [value for value in values if value["type"] != HS_SECKEY]
+        record = raw if len(kept) == len(values) else orjson.dumps(kept)
+        return cls(record, _smallest_ttl(kept), all(_public(value) for value in kept))
 
-    @property
     def values(self) -> list[dict[str, Any]]:
-        """The values, parsed anew: most answers are sent as bytes, and cached answers stay bytes (parsed
-        values kept in a large cache would be work for every full garbage collection)."""
-        values: list[dict[str, Any]] = orjson.loads(self.encoded)
+        """The values, parsed anew: cached answers stay bytes (parsed values kept in a large cache would be
+        work for every full garbage collection)."""
+        values: list[dict[str, Any]] = orjson.loads(self.record)
         return values
 
-    def as_stale(self) -> Answer:
-        return Answer(self.encoded, self.ttl, stale=True)
+    def public_values(self) -> list[dict[str, Any]]:
+        values = self.values()
+        return values if self.public else [value for value in values if _public(value)]
 
-    def select(self, indexes: Sequence[int], types: Sequence[str]) -> list[dict[str, Any]]:
-        """The values matching ANY of `indexes` or `types` (a type ending in '.' matches its subtypes)."""
-        wanted_types = [t.upper() for t in types]
-        return [v for v in self.values if v["index"] in indexes or _type_matches(v["type"], wanted_types)]
+    def public_record(self) -> bytes:
+        """The JSON array of the values anyone may read."""
+        return self.record if self.public else orjson.dumps(self.public_values())
+
+    def typed(self) -> list[HandleValue]:
+        """The values as typed values, for dialects that render more than JSON (slower: parse per value)."""
+        return decode_values(self.record)
+
+    def select(self, query: Query) -> list[dict[str, Any]]:
+        """The values `query` asks for: public ones unless it may see all, then those matching ANY of its
+        indexes or types (a type ending in '.' matches its subtypes)."""
+        values = self.public_values() if query.public_only else self.values()
+        if not query.filtered:
+            return values
+        wanted = [t.upper() for t in query.types]
+        return [v for v in values if v["index"] in query.indexes or _type_matches(v["type"], wanted)]
+
+    def rendered(self, view: View) -> bytes:
+        """`view`'s rendering of this answer, made on first use and kept."""
+        for key, body in self.renderings:
+            if key == view.key:
+                return body
+        body = view.render(self)
+        self.renderings = (*self.renderings, (view.key, body))
+        return body
+
+    def as_stale(self) -> Answer:
+        return Answer(self.record, self.ttl, self.public, stale=True, renderings=self.renderings)
 
     def __repr__(self) -> str:
-        return f"Answer({self.encoded!r}, ttl={self.ttl}, stale={self.stale})"
+        return f"Answer({self.record!r}, ttl={self.ttl}, public={self.public}, stale={self.stale})"
 
 
 def _type_matches(value_type: str, wanted: Sequence[str]) -> bool:

@@ -1,46 +1,66 @@
-"""The node's ASGI application: the lean Handle REST GET lane in front of the FastAPI app."""
+"""The node's ASGI application: the HTTP edge, the lean Handle REST GET lane, and the FastAPI app behind.
+
+`build_app(settings)` opens nothing: the node is opened (`resolver.node.open_node`) when the server starts
+the application's lifespan, and closed when it stops.
+"""
 
 from __future__ import annotations
 
-import os
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, Query
-from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
-from registry.http import admin_router, handles_router, install_error_handlers
-from registry.http.responses import HandleJSONResponse
-from registry.http.snms import snms_router
-
-from .batch import batch_router
-from .limits import BodyLimit
-from .rest import STALE_WARNING, ASGIApp, HandleRestLane
-from .runtime import Runtime
+from .frontends import admin, handle_rest, snms, status
+from .frontends.context import Context
+from .frontends.edge import Edge
+from .frontends.handle_rest.render import STALE_WARNING
+from .frontends.http import ASGIApp, JSONResponse
+from .node import NotReady, open_node, safe_url, settle_garbage_collector
 from .settings import Settings
+
+log = logging.getLogger("idnode")
 
 
 def build_app(settings: Settings) -> ASGIApp:
-    """A node application for `settings`; engines and pools open when the server starts it."""
-    runtime = Runtime(settings)
+    """A node application for `settings`."""
+    holder: dict[str, Context] = {}
+
+    def context() -> Context:
+        if "context" not in holder:
+            raise NotReady("the node is not started")
+        return holder["context"]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_node(settings) as node:
+            holder["context"] = app.state.context = node.context
+            settle_garbage_collector()
+            log.info("node %s ready on %s", node.services.node.prefix, safe_url(settings.database_url))
+            try:
+                yield
+            finally:
+                holder.clear()
+
     api = FastAPI(
         title="idnode",
         summary="A secondary node of an industrial internet identifier resolution system",
-        version="0.1.0",
-        lifespan=runtime.lifespan,
-        default_response_class=HandleJSONResponse,
+        version="0.2.0",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
     )
-    api.state.runtime = runtime
-    install_error_handlers(api)
-    api.include_router(handles_router)
-    api.include_router(snms_router())
-    api.include_router(admin_router)
-    api.include_router(batch_router(runtime.pipeline))
-    lane = HandleRestLane(api, runtime.pipeline)
-    _add_documented_get(api, lane)
-    _add_operations(api, runtime)
-    return BodyLimit(lane, settings.max_body_bytes)
+    handle_rest.install_error_handlers(api)
+    api.include_router(handle_rest.router())
+    api.include_router(snms.snms_router())
+    api.include_router(admin.router)
+    api.include_router(status.router)
+    lane = handle_rest.HandleRestLane(api, context)
+    _document_get(api, lane)
+    return Edge(lane, settings.max_body_bytes, handle_rest.body_too_large)
 
 
 def create_app() -> ASGIApp:
@@ -48,7 +68,7 @@ def create_app() -> ASGIApp:
     return build_app(Settings.from_env())
 
 
-def _add_documented_get(api: FastAPI, lane: HandleRestLane) -> None:
+def _document_get(api: FastAPI, lane: handle_rest.HandleRestLane) -> None:
     # The lane in front answers these requests; the route describes them in the OpenAPI document and
     # answers the same way should a request reach the app directly.
     @api.get("/api/handles/{handle:path}", summary="Resolve a handle", tags=["Handle REST"])
@@ -62,19 +82,8 @@ def _add_documented_get(api: FastAPI, lane: HandleRestLane) -> None:
     ) -> Response:
         del handle, index, type, pretty, callback
         reply = await lane.answer(request.scope)
-        headers = {"access-control-allow-origin": "*"} | ({"warning": STALE_WARNING} if reply.stale else {})
+        headers = {"warning": STALE_WARNING} if reply.stale else None
         return Response(reply.body, status_code=reply.status, media_type=reply.media, headers=headers)
 
 
-def _add_operations(api: FastAPI, runtime: Runtime) -> None:
-    @api.get("/healthz", summary="200 once the node is ready and its database answers", tags=["Operations"])
-    async def healthz() -> Response:
-        async with runtime.registry.store.reader.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return HandleJSONResponse({"status": "ok", "node": runtime.node_prefix, "pid": os.getpid()})
-
-    @api.get(
-        "/metrics", summary="This process's counters, in the Prometheus text format", tags=["Operations"]
-    )
-    async def metrics() -> Response:
-        return PlainTextResponse(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
+__all__ = ["build_app", "create_app"]

@@ -1,25 +1,23 @@
-"""Resolution as one chain of stages shared by every front end: parse → L1 → L2 → store (→ upstream).
+"""Resolution as one chain of stages shared by every front end: cache (L1, L2) → store (→ upstream, later).
 
-Each stage answers or passes the query to the next one it was built with; `build_pipeline` fixes the order
-in one place. Front ends parse their wire format into a normalised handle name and render the `Answer`.
-A stage returns None for a handle that does not exist, and raises `StoreUnavailable` when the database
-cannot answer and no cached answer may stand in.
+Each stage answers a `Query` or passes it to the next stage it was built with; the composition root
+(`resolver.node`) fixes the order in one place. A stage returns None for a handle that does not exist, and
+raises `StoreUnavailable` when the database cannot answer and no cached answer may stand in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
+from registry import Handle, Naming, NotResponsible
 from registry.store.point_reads import PointReader
 
 from .answer import Answer
+from .health import Health
 from .metrics import Metrics
-
-log = logging.getLogger("idnode.resolver")
+from .query import Query
 
 
 class StoreUnavailable(Exception):
@@ -27,82 +25,119 @@ class StoreUnavailable(Exception):
 
 
 class Stage(Protocol):
-    async def resolve(self, name: str) -> Answer | None:
-        """The answer for the normalised handle `name`, or None when it does not exist."""
+    async def resolve(self, query: Query) -> Answer | None:
+        """The answer to `query`, or None when its handle does not exist."""
         ...
 
-    async def resolve_many(self, names: Sequence[str]) -> list[Answer | None]:
-        """Answers for distinct `names`, in their order, with one round trip per stage at most."""
+    async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | None]:
+        """Answers to queries of distinct handles, in their order, with one round trip per stage at most."""
         ...
 
 
 class StoreStage:
     """The registry's database: one indexed read per handle, concurrent reads of one handle shared.
 
-    After a failure, misses fail at once for `retry_after` seconds rather than each waiting on a database
-    that is down; then one read tries again.
+    While the database's `health` says it is not worth trying (just after a failure), misses fail at once
+    rather than each waiting on a database that is down.
     """
 
-    def __init__(
-        self,
-        reader: PointReader,
-        metrics: Metrics,
-        *,
-        retry_after: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, reader: PointReader, health: Health, metrics: Metrics) -> None:
         self._reader = reader
+        self._health = health
         self._metrics = metrics
-        self._retry_after = retry_after
-        self._clock = clock
-        self._down_until = 0.0
         self._flights: dict[str, asyncio.Task[Answer | None]] = {}
 
-    async def resolve(self, name: str) -> Answer | None:
-        flight = self._flights.get(name)
+    async def resolve(self, query: Query) -> Answer | None:
+        key = query.key
+        flight = self._flights.get(key)
         if flight is None:
             self._check_up()
-            flight = self._flights[name] = asyncio.ensure_future(self._read(name))
-            flight.add_done_callback(lambda task: self._landed(name, task))
+            flight = self._flights[key] = asyncio.ensure_future(self._read(key))
+            flight.add_done_callback(lambda task: self._landed(key, task))
         return await asyncio.shield(flight)
 
-    def _landed(self, name: str, task: asyncio.Task[Answer | None]) -> None:
-        self._flights.pop(name, None)
+    def _landed(self, key: str, task: asyncio.Task[Answer | None]) -> None:
+        self._flights.pop(key, None)
         if not task.cancelled():
             task.exception()  # whoever waited has it; nobody else need be told it went unread
 
-    async def resolve_many(self, names: Sequence[str]) -> list[Answer | None]:
+    async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | None]:
         self._check_up()
+        keys = [query.key for query in queries]
         self._metrics.store_queries += 1
         try:
-            stored = await self._reader.many(names)
+            stored = await self._reader.many(keys)
         except Exception as exc:
             raise self._failed(exc) from exc
-        self._metrics.store_reads += len(names)
-        self._up()
-        return [Answer.from_stored(stored[n]) if n in stored else None for n in names]
+        self._metrics.store_reads += len(keys)
+        self._health.succeeded()
+        return [Answer.from_stored(stored[k]) if k in stored else None for k in keys]
 
     def _check_up(self) -> None:
-        if self._down_until and self._clock() < self._down_until:
+        if not self._health.worth_trying:
             raise StoreUnavailable("the database did not answer just now")
 
-    async def _read(self, name: str) -> Answer | None:
+    async def _read(self, key: str) -> Answer | None:
         self._metrics.store_queries += 1
         try:
-            stored = await self._reader.one(name)
+            stored = await self._reader.one(key)
         except Exception as exc:
             raise self._failed(exc) from exc
         self._metrics.store_reads += 1
-        self._up()
+        self._health.succeeded()
         return None if stored is None else Answer.from_stored(stored)
 
-    def _up(self) -> None:
-        self._down_until = 0.0
-        self._metrics.store_up = 1
-
     def _failed(self, exc: Exception) -> StoreUnavailable:
-        log.warning("database read failed: %r", exc)
-        self._metrics.store_errors += 1
-        self._metrics.store_up = 0
-        self._down_until = self._clock() + self._retry_after
+        self._health.failed(exc)
         return StoreUnavailable(f"the database did not answer ({type(exc).__name__})")
+
+
+class NotHomed(NotResponsible):
+    """That prefix doesn't live here"""
+
+
+def home_of(handle: Handle) -> Handle | None:
+    """The prefix handle that must exist here for this node to answer for `handle`: `0.NA/<prefix>` of an
+    ordinary handle, the parent's prefix handle of a prefix handle (None: the root's, never homed here)."""
+    if not handle.is_prefix_handle:
+        return Handle.for_prefix(handle.prefix)
+    parent, dot, _ = handle.suffix.rpartition(".")
+    return Handle.for_prefix(parent) if dot else None
+
+
+class Pipeline:
+    """The node's resolution: its stages, first to last, and the rule of what it answers for.
+
+    A handle that is not found answers "not found" when its prefix is homed here, and `NotHomed` otherwise
+    (the upstream stage will ask the prefix's own node instead). Whether a prefix is homed is itself a
+    resolution of its prefix handle, so it is cached like any other answer."""
+
+    def __init__(self, first: Stage, naming: Naming) -> None:
+        self._first = first
+        self._naming = naming
+
+    async def resolve(self, query: Query) -> Answer | None:
+        answer = await self._first.resolve(query)
+        if answer is None and not await self._homed(query.handle):
+            raise NotHomed(handle=str(query.handle))
+        return answer
+
+    async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | NotHomed | None]:
+        """Answers to queries of distinct handles, in their order; `NotHomed` in the place of those whose
+        prefix does not live here."""
+        answers: list[Answer | NotHomed | None] = list(await self._first.resolve_many(queries))
+        missing = [n for n, answer in enumerate(answers) if answer is None]
+        homes = {n: home_of(queries[n].handle) for n in missing}
+        wanted = {self._naming.key(home): home for home in homes.values() if home is not None}
+        if not wanted and not any(home is None for home in homes.values()):
+            return answers
+        found = await self._first.resolve_many([Query(home, self._naming) for home in wanted.values()])
+        present = {key for key, answer in zip(wanted, found, strict=True) if answer is not None}
+        for n, home in homes.items():
+            if home is None or self._naming.key(home) not in present:
+                answers[n] = NotHomed(handle=str(queries[n].handle))
+        return answers
+
+    async def _homed(self, handle: Handle) -> bool:
+        home = home_of(handle)
+        return home is not None and await self._first.resolve(Query(home, self._naming)) is not None

@@ -1,13 +1,15 @@
 """The node's settings, read from `IDNODE_*` environment variables and checked once at start-up.
 
-Every default is in `Settings`; the environment variable of a field is `IDNODE_` and its name upper-cased.
+Every setting the node has is here and nowhere else; every default is in `Settings`; the environment
+variable of a field is `IDNODE_` and its name upper-cased. A bad value stops the node at start with a message
+naming the variable.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///data/idnode.db"
@@ -54,11 +56,34 @@ def _text(_name: str, text: str) -> str:
     return text
 
 
+_TRUE, _FALSE = ("yes", "true", "on", "1"), ("no", "false", "off", "0")
+
+
+def _boolean(name: str, text: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise SettingsError(f"{name} is yes or no, not {text!r}")
+
+
+def _key(name: str, text: str) -> bytes:
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise SettingsError(f"{name} must be 64 hexadecimal digits (a 256-bit key)")
+    return key
+
+
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "database_url": _text,
     "redis_url": _redis_url,
     "cache_layers": _layers,
     "log_level": _log_level,
+    "case_sensitive": _boolean,
+    "credential_key": _key,
 }
 
 
@@ -68,6 +93,11 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     db_pool_size: int = 8
+    # Whether suffixes differing only in ASCII case are different handles (the Handle.Net server: no). Fixed
+    # when the node is set up (`idnode init`); a node will not start with a value its database contradicts.
+    case_sensitive: bool = False
+    # 32 bytes (64 hex digits) sealing the SNMS dated-login verifiers; None: a key kept in the database.
+    credential_key: bytes | None = field(default=None, repr=False)
     max_body_bytes: int = 8 * 1024 * 1024
     log_level: str = "info"
     # Redis (or Redis Cluster, `redis+cluster://host:port,host:port`) for the shared cache and invalidation.

@@ -1,4 +1,7 @@
-"""SQL on the handles table. Every function takes the connection of the caller's transaction."""
+"""SQL on the handles table. Every function takes the connection of the caller's transaction.
+
+Rows are found by key (`registry.naming`); `name` is the handle as written, for listings and display.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ from .schema import handles
 
 
 def new_row(
-    prefix: str, handle: str, values_json: str, now: datetime, template: str | None = None
+    prefix: str, key: str, name: str, values_json: str, now: datetime, template: str | None = None
 ) -> dict[str, Any]:
     """The parameters of a new record's row, for `insert_new` and `upsert`."""
     return {
-        "handle": handle,
+        "handle": key,
+        "name": name,
         "prefix": prefix,
         "values_json": values_json,
         "created_at": now,
@@ -45,11 +49,18 @@ async def read_for_update(conn: AsyncConnection, handle: str) -> str | None:
     return (await conn.execute(stmt)).scalar_one_or_none()
 
 
-async def read_many(conn: AsyncConnection, names: Sequence[str]) -> dict[str, str]:
-    if not names:
+async def read_many(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, str]:
+    if not keys:
         return {}
-    stmt = select(handles.c.handle, handles.c.values_json).where(handles.c.handle.in_(names))
+    stmt = select(handles.c.handle, handles.c.values_json).where(handles.c.handle.in_(keys))
     return {row.handle: row.values_json for row in await conn.execute(stmt)}
+
+
+async def name_of(conn: AsyncConnection, key: str) -> str | None:
+    """The handle as it was written when the record under `key` was made."""
+    stmt = select(func.coalesce(handles.c.name, handles.c.handle)).where(handles.c.handle == key)
+    name: str | None = (await conn.execute(stmt)).scalar_one_or_none()
+    return name
 
 
 async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
@@ -100,8 +111,9 @@ async def count_under(conn: AsyncConnection, prefix: str) -> int:
 
 
 async def names_under(conn: AsyncConnection, prefix: str, *, offset: int, limit: int) -> list[str]:
+    """The names (as written) of the handles under `prefix`, in key order."""
     stmt = (
-        select(handles.c.handle)
+        select(func.coalesce(handles.c.name, handles.c.handle))
         .where(handles.c.prefix == prefix)
         .order_by(handles.c.handle)
         .offset(offset)

@@ -25,7 +25,7 @@ metadata = MetaData(
     }
 )
 
-# One row of settings that identify the node (its prefix).
+# Settings that identify the node: its prefix, its case rule, its keys.
 node = Table(
     "node",
     metadata,
@@ -55,11 +55,13 @@ prefixes = Table(
 )
 
 # A record is one row: its values are the JSON array that GET answers carry, so a resolution is one
-# primary-key read and no re-encoding.
+# primary-key read and no re-encoding. `handle` is the key (`registry.naming`: case folded unless the node
+# tells case apart), `name` the handle as it was written when the record was made.
 handles = Table(
     "handles",
     metadata,
     Column("handle", String(255), primary_key=True),
+    Column("name", String(255), nullable=True),
     Column("prefix", String(64), nullable=False),
     Column("values_json", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from sqlalchemy.engine import make_url
 
+from resolver.health import RedisHealth
 from resolver.metrics import Metrics
 
 from .redis_link import REDIS_FAILURES, RedisLink
@@ -113,9 +114,12 @@ class _Confirmations:
 
 
 class RedisCoherence:
-    def __init__(self, link: RedisLink, metrics: Metrics, *, namespace: str, timeout: float) -> None:
+    def __init__(
+        self, link: RedisLink, metrics: Metrics, health: RedisHealth, *, namespace: str, timeout: float
+    ) -> None:
         self._link = link
         self._metrics = metrics
+        self._health = health
         self._timeout = timeout
         self._slots = Slots()
         self._namespace = namespace
@@ -156,7 +160,7 @@ class RedisCoherence:
         except REDIS_FAILURES as exc:
             # Nobody can be told; processes that cannot reach Redis either stop serving cached answers.
             log.warning("could not announce %d changes: %s", len(keys), exc)
-            self._metrics.redis_errors += 1
+            self._health.failed(exc)
         except TimeoutError:
             self._metrics.invalidation_timeouts += 1
             log.warning("not every process confirmed changes to %s within %ss", keys[0], self._timeout)
@@ -181,12 +185,12 @@ class RedisCoherence:
                     on_remote(None)
                     self._subscribed.set()
                     delay = 0.05
-                    self._metrics.redis_up = 1
+                    self._health.succeeded()
                     await self._receive(pubsub, client, on_remote)
             except REDIS_FAILURES as exc:
                 log.warning("coherence channel lost (%s); retrying in %.2fs", exc, delay)
+                self._health.failed(exc)
             self._subscribed.clear()
-            self._metrics.redis_up = 0
             await self._link.forget_channel_client()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

@@ -5,21 +5,25 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import NamedTuple
 
-from resolver.answer import Answer
+from resolver.answer import Answer, Renderings
 
 ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its answer, roughly: key, tuple, numbers
 
 
 class Entry(NamedTuple):
-    """A cached answer (`encoded` None: the handle does not exist), until when it is fresh and until when
-    it may still be served stale, and the coherence token read before it was fetched.
+    """A cached answer (`record` None: the handle does not exist) with the renderings made of it, until when
+    it is fresh and until when it may still be served stale, and the coherence token read before it was
+    fetched.
 
-    Bytes and numbers only, one object per entry: a large cache adds little to the work of every full
-    garbage collection (parsed values would add dozens of objects per entry).
+    Bytes, numbers and tuples of them only: the garbage collector stops tracking such tuples, so a large
+    cache adds little to the work of every full collection (parsed values would add dozens of objects an
+    entry).
     """
 
-    encoded: bytes | None
+    record: bytes | None
     ttl: int
+    public: bool
+    renderings: Renderings
     fresh_until: float
     stale_until: float
     token: int
@@ -27,16 +31,21 @@ class Entry(NamedTuple):
     @classmethod
     def of(cls, answer: Answer | None, fresh_until: float, stale_until: float, token: int) -> Entry:
         if answer is None:
-            return cls(None, 0, fresh_until, stale_until, token)
-        return cls(answer.encoded, answer.ttl, fresh_until, stale_until, token)
+            return cls(None, 0, True, (), fresh_until, stale_until, token)
+        fields = (answer.record, answer.ttl, answer.public, answer.renderings)
+        return cls(*fields, fresh_until, stale_until, token)
 
     @property
     def answer(self) -> Answer | None:
-        return None if self.encoded is None else Answer(self.encoded, self.ttl)
+        if self.record is None:
+            return None
+        return Answer(self.record, self.ttl, self.public, renderings=self.renderings)
 
     @property
     def size(self) -> int:
-        return ENTRY_OVERHEAD + (len(self.encoded) if self.encoded is not None else 0)
+        if self.record is None:
+            return ENTRY_OVERHEAD
+        return ENTRY_OVERHEAD + len(self.record) + sum(len(body) for _, body in self.renderings)
 
 
 class L1Cache:

@@ -1,10 +1,10 @@
 """L2: answers shared by every process through Redis (or a Redis Cluster).
 
-A handle's entry is one hash: `v` the answer as sent (`-` for "not found"), `t` its TTL, `f` until when it
-is fresh (ms), and `g` a generation that every write increments. A reader keeps the generation it saw on a
-miss and fills the entry only if it is unchanged (one Lua script), so an answer read from the database just
-before a write can never be cached after that write's invalidation. Entries outlive their freshness by the
-stale window, to be served (marked stale) while the database is down.
+A handle's entry is one hash: `v` the canonical record (`-` for "not found"), `t` its TTL, `p` 1 when all its
+values are public, `f` until when it is fresh (ms), and `g` a generation that every write increments. A
+reader keeps the generation it saw on a miss and fills the entry only if it is unchanged (one Lua script), so
+an answer read from the database just before a write can never be cached after that write's invalidation.
+Entries outlive their freshness by the stale window, to be served (marked stale) while the database is down.
 
 Lookups made in the same instant by different requests go to Redis together, as one pipeline.
 """
@@ -25,10 +25,10 @@ from .pipelined import PipelinedConnection
 from .redis_link import RedisLink
 
 NOT_FOUND = b"-"
-_FIELDS = ("v", "t", "f", "g")
+_FIELDS = ("v", "t", "f", "g", "p")
 _FILL = """
 if (redis.call('HGET', KEYS[1], 'g') or '') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 't', ARGV[3], 'f', ARGV[4])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 't', ARGV[3], 'f', ARGV[4], 'p', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
@@ -60,11 +60,11 @@ class Lookup:
 
     @classmethod
     def parse(cls, row: Sequence[bytes | None]) -> Lookup:
-        value, ttl, fresh, generation = row
+        value, ttl, fresh, generation, public = row
         token = generation.decode() if generation else ""
         if value is None:
             return cls(False, None, 0.0, token)
-        answer = None if value == NOT_FOUND else Answer(value, int(ttl or 0))
+        answer = None if value == NOT_FOUND else Answer(value, int(ttl or 0), public == b"1")
         return cls(True, answer, int(fresh or 0) / 1000, token)
 
 
@@ -147,10 +147,11 @@ class RedisL2:
 
     def _fill_args(self, item: Fill) -> tuple[Any, ...]:
         name, generation, answer, fresh_until, now = item
-        value = NOT_FOUND if answer is None else answer.encoded
+        value = NOT_FOUND if answer is None else answer.record
         ttl = 0 if answer is None else answer.ttl
+        public = 1 if answer is None or answer.public else 0
         keep_ms = max(int((fresh_until - now) * 1000) + self._stale_ms, 1)
-        return (self.key(name), generation, value, ttl, int(fresh_until * 1000), keep_ms)
+        return (self.key(name), generation, value, ttl, int(fresh_until * 1000), keep_ms, public)
 
     async def _send_fills(
         self, sha: str, items: Sequence[tuple[str, str, Answer | None, float, float]]

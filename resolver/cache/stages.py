@@ -2,26 +2,26 @@
 
 Each stage serves a fresh entry, asks the next stage otherwise, and keeps what it is given. When the next
 stage reports the database down, an entry past its freshness but within the stale window is served,
-marked stale (RFC 8767 does the same for DNS); an entry that a write has invalidated never is.
+marked stale (RFC 8767 does the same for DNS); an entry that a write has invalidated never is. L1 also keeps
+the rendering of each answer that the query's front end asked for, so a hot hit sends ready bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable, Sequence
 
 from resolver.answer import Answer
+from resolver.health import RedisHealth
 from resolver.metrics import Metrics
 from resolver.pipeline import Stage, StoreUnavailable
+from resolver.query import Query
 
 from .coherence import Coherence
 from .l1 import Entry, L1Cache
 from .l2 import Lookup, RedisL2
 from .redis_link import REDIS_FAILURES
-
-log = logging.getLogger("idnode.cache")
 
 
 class Freshness:
@@ -41,6 +41,11 @@ def _stale(answer: Answer | None) -> Answer | None:
     return None if answer is None else answer.as_stale()
 
 
+def _render(query: Query, answer: Answer | None) -> None:
+    if answer is not None and query.view is not None:
+        answer.rendered(query.view)
+
+
 class L1Stage:
     def __init__(
         self,
@@ -58,150 +63,146 @@ class L1Stage:
         self._metrics = metrics
         self._clock = clock
 
-    def _valid(self, name: str) -> Entry | None:
-        """The entry for `name` if no write has happened to it since it was fetched."""
-        entry = self._cache.get(name)
+    def _valid(self, key: str) -> Entry | None:
+        """The entry for `key` if no write has happened to it since it was fetched."""
+        entry = self._cache.get(key)
         if entry is None:
             return None
-        if self._coherence.usable and entry.token == self._coherence.token(name):
+        if self._coherence.usable and entry.token == self._coherence.token(key):
             return entry
-        self._cache.drop(name)
+        self._cache.drop(key)
         return None
 
-    async def resolve(self, name: str) -> Answer | None:
+    def _hit(self, query: Query, entry: Entry) -> Answer | None:
+        answer = entry.answer
+        if answer is not None and query.view is not None:
+            kept = len(answer.renderings)
+            answer.rendered(query.view)
+            if len(answer.renderings) != kept:  # a rendering made for the first time: keep it too
+                self._cache.put(query.key, entry._replace(renderings=answer.renderings))
+        return answer
+
+    async def resolve(self, query: Query) -> Answer | None:
         now = self._clock()
-        entry = self._valid(name)
+        entry = self._valid(query.key)
         if entry is not None and entry.fresh_until > now:
             self._metrics.l1_hits += 1
-            return entry.answer
-        token = self._coherence.token(name)
+            return self._hit(query, entry)
+        token = self._coherence.token(query.key)
         try:
-            answer = await self._next.resolve(name)
+            answer = await self._next.resolve(query)
         except StoreUnavailable:
             if entry is not None and entry.stale_until > now:
                 self._metrics.stale_answers += 1
-                return _stale(entry.answer)
+                return _stale(self._hit(query, entry))
             raise
-        self._keep(name, answer, token, now)
+        _render(query, answer)
+        self._keep(query.key, answer, token, now)
         return answer
 
-    async def resolve_many(self, names: Sequence[str]) -> list[Answer | None]:
+    async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | None]:
         now = self._clock()
         found: dict[str, Answer | None] = {}
-        missing: list[str] = []
-        for name in names:
-            entry = self._valid(name)
+        missing: list[Query] = []
+        for query in queries:
+            entry = self._valid(query.key)
             if entry is not None and entry.fresh_until > now:
-                found[name] = entry.answer
+                found[query.key] = self._hit(query, entry)
             else:
-                missing.append(name)
+                missing.append(query)
         self._metrics.l1_hits += len(found)
         if missing:
-            tokens = [self._coherence.token(name) for name in missing]
+            tokens = [self._coherence.token(query.key) for query in missing]
             answers = await self._next.resolve_many(missing)
-            for name, token, answer in zip(missing, tokens, answers, strict=True):
-                self._keep(name, answer, token, now)
-                found[name] = answer
-        return [found[name] for name in names]
+            for query, token, answer in zip(missing, tokens, answers, strict=True):
+                _render(query, answer)
+                self._keep(query.key, answer, token, now)
+                found[query.key] = answer
+        return [found[query.key] for query in queries]
 
-    def _keep(self, name: str, answer: Answer | None, token: int, now: float) -> None:
+    def _keep(self, key: str, answer: Answer | None, token: int, now: float) -> None:
         if not self._coherence.usable or (answer is not None and answer.stale):
             return
         fresh_until = self._freshness.fresh_until(answer, now)
         stale_until = fresh_until + self._freshness.stale_seconds
-        self._cache.put(name, Entry.of(answer, fresh_until, stale_until, token))
+        self._cache.put(key, Entry.of(answer, fresh_until, stale_until, token))
 
 
 class L2Stage:
+    """Redis, used while its `health` says the shared cache is usable (answering, and caught up after an
+    outage with the changes it may have missed)."""
+
     def __init__(
         self,
         next_stage: Stage,
         l2: RedisL2,
         freshness: Freshness,
         metrics: Metrics,
+        health: RedisHealth,
         *,
-        retry_after: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._next = next_stage
         self._l2 = l2
         self._freshness = freshness
         self._metrics = metrics
-        self._retry_after = retry_after
+        self._health = health
         self._clock = clock
-        self._down_until = 0.0
-        # After Redis has failed, it may hold answers a write could not invalidate: L2 stays unused until the
-        # journal follower has invalidated every recent change again (`ready`).
-        self.ready_flag = True
-        self.lost_at = 0.0
         self._filling: set[asyncio.Task[None]] = set()
 
-    def ready(self) -> None:
-        self.ready_flag = True
-        self._down_until = 0.0
-        self._metrics.redis_up = 1
-
     @property
-    def available(self) -> bool:
-        return self.ready_flag and self._clock() >= self._down_until
+    def _usable(self) -> bool:
+        return self._health.cache_usable and self._health.worth_trying
 
-    def lost(self, exc: Exception) -> None:
-        log.warning("Redis unavailable (%r); answering from the database", exc)
-        self._metrics.redis_errors += 1
-        self._metrics.redis_up = 0
-        self.ready_flag = False
-        self.lost_at = self._clock()
-        self._down_until = self.lost_at + self._retry_after
-
-    async def resolve(self, name: str) -> Answer | None:
-        if not self.available:
-            return await self._next.resolve(name)
+    async def resolve(self, query: Query) -> Answer | None:
+        if not self._usable:
+            return await self._next.resolve(query)
         try:
-            lookup = await self._l2.lookup(name)
+            lookup = await self._l2.lookup(query.key)
         except REDIS_FAILURES as exc:
-            self.lost(exc)
-            return await self._next.resolve(name)
+            self._health.failed(exc)
+            return await self._next.resolve(query)
         now = self._clock()
         if lookup.present and lookup.fresh_until > now:
             self._metrics.l2_hits += 1
             return lookup.answer
         try:
-            answer = await self._next.resolve(name)
+            answer = await self._next.resolve(query)
         except StoreUnavailable:
             if lookup.present:
                 self._metrics.stale_answers += 1
                 return _stale(lookup.answer)
             raise
-        self._fill([(name, lookup, answer)], now)
+        self._fill([(query.key, lookup, answer)], now)
         return answer
 
-    async def resolve_many(self, names: Sequence[str]) -> list[Answer | None]:
-        if not self.available:
-            return await self._next.resolve_many(names)
+    async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | None]:
+        if not self._usable:
+            return await self._next.resolve_many(queries)
         try:
-            lookups = await self._l2.lookup_many(names)
+            lookups = await self._l2.lookup_many([query.key for query in queries])
         except REDIS_FAILURES as exc:
-            self.lost(exc)
-            return await self._next.resolve_many(names)
+            self._health.failed(exc)
+            return await self._next.resolve_many(queries)
         now = self._clock()
         found: dict[str, Answer | None] = {}
-        missing: dict[str, Lookup] = {}
-        for name, lookup in zip(names, lookups, strict=True):
+        missing: dict[str, tuple[Query, Lookup]] = {}
+        for query, lookup in zip(queries, lookups, strict=True):
             if lookup.present and lookup.fresh_until > now:
-                found[name] = lookup.answer
+                found[query.key] = lookup.answer
             else:
-                missing[name] = lookup
+                missing[query.key] = (query, lookup)
         self._metrics.l2_hits += len(found)
         if missing:
-            answers = await self._next.resolve_many(list(missing))
+            answers = await self._next.resolve_many([query for query, _ in missing.values()])
             found.update(zip(missing, answers, strict=True))
-            self._fill([(n, missing[n], a) for n, a in zip(missing, answers, strict=True)], now)
-        return [found[name] for name in names]
+            self._fill([(k, missing[k][1], a) for k, a in zip(missing, answers, strict=True)], now)
+        return [found[query.key] for query in queries]
 
     def _fill(self, items: Sequence[tuple[str, Lookup, Answer | None]], now: float) -> None:
         entries = [
-            (name, lookup.generation, answer, self._freshness.fresh_until(answer, now), now)
-            for name, lookup, answer in items
+            (key, lookup.generation, answer, self._freshness.fresh_until(answer, now), now)
+            for key, lookup, answer in items
             if answer is None or not answer.stale
         ]
         # Filling is not on the answer's way: the client need not wait for Redis to take it.
@@ -219,4 +220,4 @@ class L2Stage:
         try:
             await self._l2.fill_many(entries)
         except REDIS_FAILURES as exc:
-            self.lost(exc)
+            self._health.failed(exc)

@@ -1,4 +1,4 @@
-"""Query parameters as the Handle REST API spells them."""
+"""Query parameters and bodies as the Handle REST API spells them."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from registry.errors import InvalidInput, InvalidValue
+from registry import InvalidInput, InvalidValue
 from registry.values import decimal
 
-from .responses import JSON
+from ..http import JSON
 
 
 def flag(value: str | None, *, default: bool = False) -> bool:

@@ -7,16 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from registry.codec import parse_body
-from registry.errors import InvalidHandle, InvalidInput, InvalidValue
-from registry.handle import Handle, normalise_prefix
-from registry.principals import Principal
-from registry.service import Registry
-from registry.values import HandleValue
+from registry import Handle, HandleValue, InvalidInput, InvalidValue, Principal, normalise_prefix, parse_body
 
+from ..context import Context, ContextDep
+from ..http import JSONResponse
 from . import openapi, params
-from .auth import PrincipalDep, RegistryDep
-from .responses import HandleJSONResponse
+from .auth import PrincipalDep
+from .codes import SUCCESS
 
 router = APIRouter(tags=["Handle REST"])
 
@@ -26,7 +23,7 @@ MAX_PAGE_SIZE = 10_000
 
 
 def _ok(handle: str, status: int = 200) -> Response:
-    return HandleJSONResponse({"responseCode": 1, "handle": handle}, status_code=status)
+    return JSONResponse({"responseCode": SUCCESS, "handle": handle}, status_code=status)
 
 
 def _matching(path_handle: Handle, body_handle: str | None) -> None:
@@ -51,7 +48,7 @@ def _same_indexes(wanted: list[str], values: list[HandleValue]) -> None:
 async def put_handle(
     handle: str,
     request: Request,
-    registry: RegistryDep,
+    context: ContextDep,
     principal: PrincipalDep,
     index: Indexes = None,
     overwrite: Flag = None,
@@ -59,40 +56,44 @@ async def put_handle(
 ) -> Response:
     body_handle, values = parse_body(await params.json_body(request))
     if params.flag(mintNewSuffix):
-        return await _mint(registry, principal, handle, values)
+        return await _mint(context, principal, handle, values)
     target = Handle.parse(handle)
     _matching(target, body_handle)
     replace = params.flag(overwrite, default=True)
+    records = context.services.records
     if index:
         _same_indexes(index, values)
-        await registry.put_values(principal, target, values, overwrite=replace)
-        return _ok(handle, 200 if replace else 201)
-    created = await registry.put_record(principal, target, values, overwrite=replace)
-    return _ok(handle, 201 if created and not replace else 200)
+        replaced = await records.put_values(principal, target, values, overwrite=replace)
+        return _ok(handle, 200 if replaced else 201)
+    created = await records.put_record(principal, target, values, overwrite=replace)
+    return _ok(handle, 201 if created else 200)
 
 
-async def _mint(registry: Registry, principal: Principal, path: str, values: list[HandleValue]) -> Response:
-    if not path.endswith("/"):
-        raise InvalidHandle("with mintNewSuffix the path ends in '/' after the prefix", handle=path)
-    minted = await registry.mint(principal, normalise_prefix(path.rstrip("/")), values)
+async def _mint(context: Context, principal: Principal, path: str, values: list[HandleValue]) -> Response:
+    # `88.118.8/` lets the node choose the whole suffix; `88.118.8/SUF-` makes it SUF-<uuid>.
+    prefix, slash, stem = path.partition("/")
+    if not slash:
+        raise InvalidInput("with mintNewSuffix the path is prefix/ or prefix/stem", handle=path)
+    minted = await context.services.records.mint(principal, normalise_prefix(prefix), values, stem=stem)
     return _ok(str(minted), 201)
 
 
 @router.delete("/api/handles/{handle:path}", summary="Delete a record, or only the values at index=")
 async def delete_handle(
-    handle: str, registry: RegistryDep, principal: PrincipalDep, index: Indexes = None
+    handle: str, context: ContextDep, principal: PrincipalDep, index: Indexes = None
 ) -> Response:
     target = Handle.parse(handle)
+    records = context.services.records
     if index:
-        await registry.delete_values(principal, target, params.indexes(index))
+        await records.delete_values(principal, target, params.indexes(index))
     else:
-        await registry.delete(principal, target)
+        await records.delete(principal, target)
     return _ok(handle)
 
 
 @router.get("/api/handles", summary="List the handles under a prefix (authenticated)")
 async def list_handles(
-    registry: RegistryDep,
+    context: ContextDep,
     principal: PrincipalDep,
     prefix: Annotated[str | None, Query()] = None,
     page: Annotated[str | None, Query(description="zero-based")] = None,
@@ -103,23 +104,20 @@ async def list_handles(
     size = params.non_negative(pageSize, "pageSize", 1_000)
     if size > MAX_PAGE_SIZE:
         raise InvalidInput(f"pageSize is at most {MAX_PAGE_SIZE}")
-    found = await registry.list_handles(
-        principal,
-        normalise_prefix(prefix),
-        page=params.non_negative(page, "page", 0),
-        page_size=size,
+    found = await context.services.reads.list_handles(
+        principal, normalise_prefix(prefix), page=params.non_negative(page, "page", 0), page_size=size
     )
     body = {
-        "responseCode": 1,
+        "responseCode": SUCCESS,
         "prefix": found.prefix,
         "totalCount": str(found.total),  # a string, as the reference server sends it
         "page": found.page,
         "pageSize": found.page_size,
         "handles": found.handles,
     }
-    return HandleJSONResponse(body)
+    return JSONResponse(body)
 
 
 @router.get("/api/prefixes", summary="The prefixes homed on this node")
-async def list_prefixes(registry: RegistryDep) -> Response:
-    return HandleJSONResponse({"responseCode": 1, "prefixes": await registry.prefixes()})
+async def list_prefixes(context: ContextDep) -> Response:
+    return JSONResponse({"responseCode": SUCCESS, "prefixes": await context.services.reads.prefixes()})

@@ -8,20 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from registry.errors import AuthenticationFailed
-from registry.principals import Principal, split_basic_credentials
-from registry.service import Registry
+from registry import AuthenticationFailed, Principal
+from registry.principals import split_basic_credentials
+
+from ..context import ContextDep
 
 
-def get_registry(request: Request) -> Registry:
-    registry: Registry = request.app.state.registry
-    return registry
-
-
-RegistryDep = Annotated[Registry, Depends(get_registry)]
-
-
-async def authenticate(request: Request, registry: Registry) -> Principal:
+async def authenticate(request: Request, context: ContextDep) -> Principal:
     """The principal named by the request's `Authorization: Basic` header, or `AuthenticationFailed`."""
     header = request.headers.get("authorization")
     if not header:
@@ -34,11 +27,7 @@ async def authenticate(request: Request, registry: Registry) -> Principal:
     except (binascii.Error, UnicodeDecodeError):
         raise AuthenticationFailed("the Basic credentials are not base64 of UTF-8 text") from None
     username, secret = split_basic_credentials(decoded)
-    return await registry.authenticate(username, secret)
+    return await context.services.accounts.authenticate(username, secret)
 
 
-async def require_principal(request: Request, registry: RegistryDep) -> Principal:
-    return await authenticate(request, registry)
-
-
-PrincipalDep = Annotated[Principal, Depends(require_principal)]
+PrincipalDep = Annotated[Principal, Depends(authenticate)]

@@ -7,12 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from registry.accounts import MAX_PASSWORD, MAX_USERNAME, WRONG, login
-from registry.errors import AuthenticationFailed
-from registry.keys import TOKEN_KEY, node_key
-from registry.tokens import issue
+from registry import AuthenticationFailed
+from registry.accounts import MAX_PASSWORD, MAX_USERNAME, WRONG
 
-from ..auth import RegistryDep
+from ..context import Context, ContextDep
 from .envelope import BAD_REQUEST, FAILED, SnmsFailure, endpoint, json_body, ok
 
 router = APIRouter(tags=["SNMS"])
@@ -45,14 +43,14 @@ def _credentials(body: Any) -> tuple[str, str]:
     return username, password
 
 
-async def _token(request: Request, registry: Any, *, dated: bool) -> Response:
+async def _token(request: Request, context: Context, *, dated: bool) -> Response:
     username, password = _credentials(await json_body(request))
+    accounts = context.services.accounts
     try:
-        await login(registry, username, password, dated=dated)
+        await accounts.login(username, password, dated=dated)
     except AuthenticationFailed as exc:
         raise SnmsFailure(FAILED, WRONG if exc.message == WRONG else exc.message) from None
-    key = await node_key(registry, TOKEN_KEY)
-    return ok({"token": issue(key, username, now=registry.clock())})
+    return ok({"token": await accounts.issue_token(username)})
 
 
 @router.post(
@@ -61,8 +59,8 @@ async def _token(request: Request, registry: Any, *, dated: bool) -> Response:
     openapi_extra={"requestBody": LOGIN_BODY},
 )
 @endpoint
-async def token(request: Request, registry: RegistryDep) -> Response:
-    return await _token(request, registry, dated=False)
+async def token(request: Request, context: ContextDep) -> Response:
+    return await _token(request, context, dated=False)
 
 
 @router.post(
@@ -71,5 +69,5 @@ async def token(request: Request, registry: RegistryDep) -> Response:
     openapi_extra={"requestBody": LOGIN_BODY},
 )
 @endpoint
-async def token_v1(request: Request, registry: RegistryDep) -> Response:
-    return await _token(request, registry, dated=True)
+async def token_v1(request: Request, context: ContextDep) -> Response:
+    return await _token(request, context, dated=True)

@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from registry import errors
-from registry.tokens import verify
+
+from ...pipeline import StoreUnavailable
 
 log = logging.getLogger("idnode.snms")
 
@@ -83,6 +84,9 @@ def endpoint(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable
             return envelope(exc.status, exc.message)
         except errors.RegistryError as exc:
             return envelope(*status_of(exc))
+        except StoreUnavailable as exc:
+            log.warning("SNMS read failed: %s", exc)
+            return envelope(INTERNAL, INTERNAL_ERROR)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("SNMS request failed on the database: %r", exc)
             return envelope(INTERNAL, INTERNAL_ERROR)
@@ -106,10 +110,3 @@ def bearer(request: Request) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise SnmsFailure(NOT_LOGGED_IN, LOGIN_NEEDED)
     return token.strip()
-
-
-def token_user(token: str, key: bytes, now: float) -> str:
-    try:
-        return verify(key, token, now=now)
-    except errors.AuthenticationFailed:
-        raise SnmsFailure(NOT_LOGGED_IN, LOGIN_NEEDED) from None

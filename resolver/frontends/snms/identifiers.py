@@ -1,28 +1,38 @@
 """SNMS identifiers: detail, create, update, delete, and their batches of up to 2,000.
 
 An SNMS record is a template version (stored as the TEMPLATE value at index 1001) and business values
-(index ≥ 2000, string data); it is the same record the Handle REST API serves.
+(index ≥ 2000, string data); it is the same record the Handle REST API serves. The detail read goes through
+the resolution pipeline like every other read: cached, served stale while the database is down, counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from registry import batch as batches
-from registry.accounts import acting_principal
-from registry.codec import decode_values
-from registry.errors import HandleNotFound, InvalidInput, RegistryError
-from registry.handle import Handle
-from registry.keys import TOKEN_KEY, node_key
-from registry.principals import Principal
-from registry.service import Registry
-from registry.values import TEMPLATE, TEMPLATE_INDEX, HandleValue, OpaqueData, StringData
+from registry import (
+    Handle,
+    HandleNotFound,
+    HandleValue,
+    InvalidInput,
+    ItemResult,
+    Principal,
+    RecordInput,
+    RegistryError,
+    delete_many,
+    in_turns,
+    register_many,
+    update_many,
+)
+from registry.values import TEMPLATE, TEMPLATE_INDEX
+from registry.writes import Records
 
-from ..auth import RegistryDep
+from ...answer import Answer
+from ..context import Context, ContextDep
 from .envelope import (
     BAD_REQUEST,
     FAILED,
@@ -34,19 +44,43 @@ from .envelope import (
     json_body,
     ok,
     status_of,
-    token_user,
 )
 
 router = APIRouter(tags=["SNMS"])
 
 MAX_BATCH = 2_000
 MAX_HANDLE, MAX_TYPE, MAX_TEXT, MAX_VERSION = 255, 128, 255, 128
+BatchWrite = Callable[[Records, Principal, Sequence[RecordInput]], Awaitable[list[ItemResult]]]
 
 
-async def principal_of(request: Request, registry: Registry) -> Principal:
+async def principal_of(request: Request, context: Context) -> Principal:
     """The user a request's bearer token names, if it may still act."""
-    key = await node_key(registry, TOKEN_KEY)
-    return await acting_principal(registry, token_user(bearer(request), key, registry.clock()))
+    return await context.services.accounts.token_principal(bearer(request))
+
+
+class Detail:
+    """The SNMS view of an answer: its template version and public values, as `"templateVersion":…,
+    "value":[…]` (the prefix and handle, which depend on the request, go around it)."""
+
+    key = "snms_detail"
+
+    def render(self, answer: Answer) -> bytes:
+        values = answer.public_values()
+        version = next(
+            (
+                v["data"]["value"]
+                for v in values
+                if v["index"] == TEMPLATE_INDEX
+                and v["type"] == TEMPLATE
+                and v["data"].get("format") == "string"
+            ),
+            "",
+        )
+        shown = [{"index": v["index"], "type": v["type"], "auth": "", "data": v["data"]} for v in values]
+        return orjson.dumps({"templateVersion": version, "value": shown})[1:-1]
+
+
+DETAIL = Detail()
 
 
 def _bad(message: str) -> InvalidInput:
@@ -97,67 +131,45 @@ def record_of(obj: Any) -> tuple[str, list[HandleValue]]:
     return handle, stored
 
 
-def _snms_value(value: HandleValue) -> dict[str, Any]:
-    data = value.data
-    shown = data.value if isinstance(data, OpaqueData) else data.to_json()
-    return {
-        "index": value.index,
-        "type": value.type,
-        "auth": "",
-        "data": {"format": data.format, "value": shown},
-    }
-
-
-def detail_of(handle: Handle, values: Sequence[HandleValue]) -> dict[str, Any]:
-    public = [v for v in values if v.public_read and not v.is_secret]
-    version = next(
-        (v.data.value for v in public if v.index == TEMPLATE_INDEX and isinstance(v.data, StringData)), ""
-    )
-    return {
-        "prefix": handle.prefix,
-        "handle": str(handle),
-        "templateVersion": version,
-        "value": [_snms_value(v) for v in public],
-    }
-
-
 @router.get("/identityv2/data/detail", summary="An identifier's values")
 @endpoint
-async def detail(request: Request, registry: RegistryDep, handle: str = Query("")) -> Response:
-    await principal_of(request, registry)
+async def detail(request: Request, context: ContextDep, handle: str = Query("")) -> Response:
+    await principal_of(request, context)
     target = Handle.parse(handle)
-    stored = await registry.read(target)
-    if stored is None:
+    answer = await context.pipeline.resolve(context.query(target, view=DETAIL))
+    if answer is None:
         raise HandleNotFound(handle=str(target))
-    return ok(detail_of(target, decode_values(stored)))
+    around = orjson.dumps({"prefix": target.prefix, "handle": str(target)})[:-1]
+    data = around + b"," + answer.rendered(DETAIL) + b"}"
+    return Response(b'{"status":1,"message":"success","data":' + data + b"}", media_type="application/json")
 
 
 @router.post("/identityv2/data", summary="Create an identifier")
 @endpoint
-async def create(request: Request, registry: RegistryDep) -> Response:
-    principal = await principal_of(request, registry)
+async def create(request: Request, context: ContextDep) -> Response:
+    principal = await principal_of(request, context)
     name, values = record_of(await json_body(request))
-    await registry.put_record(principal, Handle.parse(name), values, overwrite=False)
+    await context.services.records.put_record(principal, Handle.parse(name), values, overwrite=False)
     return ok(True)
 
 
 @router.put("/identityv2/data", summary="Update an identifier's template and values")
 @endpoint
-async def update(request: Request, registry: RegistryDep) -> Response:
-    principal = await principal_of(request, registry)
+async def update(request: Request, context: ContextDep) -> Response:
+    principal = await principal_of(request, context)
     name, values = record_of(await json_body(request))
-    await registry.replace_business_values(principal, Handle.parse(name), values)
+    await context.services.records.replace_business_values(principal, Handle.parse(name), values)
     return ok(True)
 
 
 @router.delete("/identityv2/data", summary="Delete an identifier")
 @endpoint
-async def delete(request: Request, registry: RegistryDep) -> Response:
-    principal = await principal_of(request, registry)
+async def delete(request: Request, context: ContextDep) -> Response:
+    principal = await principal_of(request, context)
     body = await json_body(request)
     if not isinstance(body, dict):
         raise _bad('请求体应为 {"handle": …}')
-    await registry.delete(principal, Handle.parse(_text(body, "handle", MAX_HANDLE)))
+    await context.services.records.delete(principal, Handle.parse(_text(body, "handle", MAX_HANDLE)))
     return ok(True)
 
 
@@ -176,48 +188,48 @@ def _item_result(handle: str, error: RegistryError | None) -> dict[str, Any]:
     return {"handle": handle, "code": code, "msg": message}
 
 
-async def _batch_write(request: Request, registry: Registry, write: Any) -> Response:
-    principal = await principal_of(request, registry)
+def _label(item: Any) -> str:
+    handle = item.get("handle") if isinstance(item, dict) else None
+    return handle if isinstance(handle, str) else ""
+
+
+def _outcome(result: ItemResult) -> dict[str, Any]:
+    return _item_result(result.handle, None if result.ok else result.error)
+
+
+async def _batch_write(request: Request, context: Context, write: BatchWrite) -> Response:
+    principal = await principal_of(request, context)
     results: list[dict[str, Any] | None] = []
-    records: list[batches.RecordInput] = []
-    async for item in batches.in_turns(_items(await json_body(request))):
+    records: list[RecordInput] = []
+    async for item in in_turns(_items(await json_body(request))):
         try:
             name, values = record_of(item)
         except InvalidInput as exc:
             results.append(_item_result(_label(item), exc))
             continue
         results.append(None)
-        records.append(batches.RecordInput(name, values))
-    written = iter(await write(registry, principal, records))
+        records.append(RecordInput(name, values))
+    written = iter(await write(context.services.records, principal, records))
     return ok([r if r is not None else _outcome(next(written)) for r in results])
-
-
-def _label(item: Any) -> str:
-    handle = item.get("handle") if isinstance(item, dict) else None
-    return handle if isinstance(handle, str) else ""
-
-
-def _outcome(result: batches.ItemResult) -> dict[str, Any]:
-    return _item_result(result.handle, None if result.ok else result.error)
 
 
 @router.post("/identityv2/data/batchCreate", summary="Create up to 2,000 identifiers, each with its result")
 @endpoint
-async def batch_create(request: Request, registry: RegistryDep) -> Response:
-    return await _batch_write(request, registry, batches.register_many)
+async def batch_create(request: Request, context: ContextDep) -> Response:
+    return await _batch_write(request, context, register_many)
 
 
 @router.put("/identityv2/data/batchUpdate", summary="Update up to 2,000 identifiers, each with its result")
 @endpoint
-async def batch_update(request: Request, registry: RegistryDep) -> Response:
-    return await _batch_write(request, registry, batches.update_many)
+async def batch_update(request: Request, context: ContextDep) -> Response:
+    return await _batch_write(request, context, update_many)
 
 
 @router.delete("/identityv2/data/batchDelete", summary="Delete up to 2,000 identifiers, each with its result")
 @endpoint
-async def batch_delete(request: Request, registry: RegistryDep) -> Response:
-    principal = await principal_of(request, registry)
+async def batch_delete(request: Request, context: ContextDep) -> Response:
+    principal = await principal_of(request, context)
     handles = _items(await json_body(request))
     if not all(isinstance(h, str) for h in handles):
         raise SnmsFailure(FAILED, f"{BAD_REQUEST}：请求体必须是标识字符串的数组")
-    return ok([_outcome(r) for r in await batches.delete_many(registry, principal, handles)])
+    return ok([_outcome(r) for r in await delete_many(context.services.records, principal, handles)])

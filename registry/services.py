@@ -1,0 +1,58 @@
+"""The registry's services, wired together once for a node that has been set up.
+
+A bundle, not a facade: every operation lives on the small service that owns it (`records` writes records,
+`accounts` proves who is acting, `enterprises` onboards, `templates` keeps data templates, `reads` lists and
+counts), and they share one writer, one change feed and one clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .accounts import Accounts
+from .changes import ChangeFeed
+from .enterprise_ops import Enterprises
+from .keys import NodeKeys
+from .node import NodeInfo, read_node
+from .passwords import Passwords
+from .reads import Reads
+from .store.engine import Store
+from .template_ops import Templates
+from .writer import Writer
+from .writes import Records
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    store: Store
+    node: NodeInfo
+    feed: ChangeFeed
+    writer: Writer
+    records: Records
+    reads: Reads
+    accounts: Accounts
+    enterprises: Enterprises
+    templates: Templates
+
+    @classmethod
+    async def open(
+        cls,
+        store: Store,
+        *,
+        passwords: Passwords | None = None,
+        credential_key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Services:
+        """The services of the node whose database `store` opens (`NodeNotInitialised` if there is none)."""
+        node = await read_node(store)
+        feed = ChangeFeed(store)
+        writer = Writer(store, node, feed, clock=clock)
+        records = Records(writer, passwords or Passwords())
+        reads = Reads(store, node)
+        accounts = Accounts(records, NodeKeys(store, credential_key=credential_key))
+        return cls(
+            store, node, feed, writer, records, reads, accounts,
+            Enterprises(records, accounts, reads), Templates(writer),
+        )  # fmt: skip

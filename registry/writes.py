@@ -1,0 +1,139 @@
+"""Writing records: create, replace, add and remove values, delete, mint. Each write is one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from .authz import Operation
+from .codec import decode_values, encode_values
+from .errors import HandleExists, HandleNotFound, ValueExists, ValuesNotFound
+from .handle import Handle
+from .passwords import Passwords
+from .prepare import prepare_values
+from .principals import Principal
+from .store import journal, records
+from .values import FIRST_BUSINESS_INDEX, TEMPLATE_INDEX, HandleValue
+from .writer import WriteContext, Writer
+
+
+def is_business(value: HandleValue) -> bool:
+    """The values an SNMS client owns: the template version and the template's items."""
+    return value.index == TEMPLATE_INDEX or value.index >= FIRST_BUSINESS_INDEX
+
+
+def merge_business(current: Sequence[HandleValue], fresh: Sequence[HandleValue]) -> list[HandleValue]:
+    """`fresh` as the record's business values, with the system values of `current` it does not replace."""
+    replaced = {value.index for value in fresh}
+    return [v for v in current if not is_business(v) and v.index not in replaced] + list(fresh)
+
+
+class Records:
+    """The record writes of one node; `passwords` hashes the secret keys that records carry."""
+
+    def __init__(self, writer: Writer, passwords: Passwords) -> None:
+        self.writer = writer
+        self.passwords = passwords
+
+    async def prepare(self, values: Sequence[HandleValue]) -> list[HandleValue]:
+        """`values` as they are stored (checked; secret keys hashed)."""
+        return await prepare_values(values, self.passwords)
+
+    async def put_record(
+        self, principal: Principal, handle: Handle, values: Sequence[HandleValue], *, overwrite: bool = True
+    ) -> bool:
+        """Create the record, or replace it when `overwrite`; True when it was created."""
+        prepared = await self.prepare(values)
+        encoded = encode_values(prepared, self.writer.stamp()).decode()
+        async with self.writer.transaction(principal) as ctx:
+            key = ctx.key(handle)
+            existing = await records.read_for_update(ctx.conn, key)
+            created = existing is None
+            if created:
+                await ctx.authz.check(handle, Operation.CREATE)
+                template = await ctx.template_of(handle, prepared)
+                row = records.new_row(handle.prefix, key, str(handle), encoded, ctx.now, template)
+                created = bool(await records.insert_new(ctx.conn, [row]))
+                if not created:  # another writer created it since our read
+                    existing = await records.read_for_update(ctx.conn, key)
+            if not created:
+                if not overwrite:
+                    raise HandleExists(handle=str(handle))
+                await ctx.authz.check(handle, Operation.MODIFY, decode_values(existing or "[]"))
+                template = await ctx.template_of(handle, prepared)
+                await records.replace(ctx.conn, key, encoded, ctx.now, template)
+            await ctx.record([(key, journal.CREATE if created else journal.UPDATE)])
+        return created
+
+    async def mint(
+        self, principal: Principal, prefix: str, values: Sequence[HandleValue], *, stem: str = ""
+    ) -> Handle:
+        """Create a record under `prefix` whose suffix is `stem` and a UUID the node chooses."""
+        while True:
+            handle = Handle.parse(f"{prefix}/{stem}{uuid.uuid4()}")
+            try:
+                await self.put_record(principal, handle, values, overwrite=False)
+            except HandleExists:
+                continue
+            return handle
+
+    async def put_values(
+        self, principal: Principal, handle: Handle, values: Sequence[HandleValue], *, overwrite: bool = True
+    ) -> bool:
+        """Add values to an existing record, replacing those with the same index when `overwrite`; True when
+        a value was replaced."""
+        now = int(self.writer.clock())
+        fresh = [replace(value, timestamp=now) for value in await self.prepare(values)]
+        async with self.writer.transaction(principal) as ctx:
+            current = await _current(ctx, handle)
+            by_index = {value.index: value for value in current}
+            taken = sorted(v.index for v in fresh if v.index in by_index)
+            if taken and not overwrite:
+                raise ValueExists(f"values already exist at index {taken}", handle=str(handle))
+            by_index.update((value.index, value) for value in fresh)
+            await _store_values(ctx, handle, list(by_index.values()))
+        return bool(taken)
+
+    async def replace_business_values(
+        self, principal: Principal, handle: Handle, values: Sequence[HandleValue]
+    ) -> None:
+        """Replace the record's template and business values (index 1001 and ≥ 2000) by `values`, keeping
+        its system values (URL, HS_ADMIN…): an SNMS update."""
+        now = int(self.writer.clock())
+        fresh = [replace(value, timestamp=now) for value in await self.prepare(values)]
+        async with self.writer.transaction(principal) as ctx:
+            current = await _current(ctx, handle)
+            await _store_values(ctx, handle, merge_business(current, fresh))
+
+    async def delete_values(self, principal: Principal, handle: Handle, indexes: Iterable[int]) -> None:
+        """Remove the values at `indexes`; all of them must exist."""
+        wanted = set(indexes)
+        async with self.writer.transaction(principal) as ctx:
+            current = await _current(ctx, handle)
+            missing = sorted(wanted - {value.index for value in current})
+            if missing:
+                raise ValuesNotFound(f"no values at index {missing}", handle=str(handle))
+            await _store_values(ctx, handle, [value for value in current if value.index not in wanted])
+
+    async def delete(self, principal: Principal, handle: Handle) -> None:
+        async with self.writer.transaction(principal) as ctx:
+            await _current(ctx, handle, Operation.DELETE)
+            await records.remove(ctx.conn, ctx.key(handle))
+            await ctx.record([(ctx.key(handle), journal.DELETE)])
+
+
+async def _current(ctx: WriteContext, handle: Handle, op: Operation = Operation.MODIFY) -> list[HandleValue]:
+    stored = await records.read_for_update(ctx.conn, ctx.key(handle))
+    if stored is None:
+        raise HandleNotFound(handle=str(handle))
+    current = decode_values(stored)
+    await ctx.authz.check(handle, op, current)
+    return current
+
+
+async def _store_values(ctx: WriteContext, handle: Handle, values: Sequence[HandleValue]) -> None:
+    template = await ctx.template_of(handle, values)
+    key = ctx.key(handle)
+    await records.replace(ctx.conn, key, encode_values(values).decode(), ctx.now, template)
+    await ctx.record([(key, journal.UPDATE)])

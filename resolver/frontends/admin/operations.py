@@ -1,0 +1,114 @@
+"""The node operator's operations, in the JSON shapes the administration API answers.
+
+The HTTP routes (`routes.py`) call them for an authenticated node administrator; `idnode`'s commands on the
+node's own database call them in process (`resolver.local`). Bodies are checked here, so that both get the
+same refusals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry import (
+    EnterpriseInput,
+    InvalidInput,
+    Principal,
+    Services,
+    new_secret,
+    normalise_prefix,
+    parse_template,
+)
+from registry.accounts import DISABLED
+from registry.enterprises import ACTIVE
+
+Json = dict[str, Any]
+
+
+def text(body: Json, key: str, *, required: bool = True) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str) or (required and not value):
+        raise InvalidInput(f"{key} must be a{'' if required else 'n optional'} string")
+    return value
+
+
+async def create_enterprise(services: Services, admin: Principal, body: Json) -> Json:
+    """Onboard an enterprise: its prefix (given, or the next free one) and administrator; a secret is made
+    (and shown once) when none is given."""
+    details = EnterpriseInput(
+        text(body, "name"),
+        text(body, "creditCode"),
+        text(body, "industry", required=False),
+        text(body, "contact", required=False),
+    )
+    enterprises = services.enterprises
+    prefix = text(body, "prefix", required=False) or await enterprises.next_free_prefix()
+    given = text(body, "secret", required=False)
+    secret = given or new_secret()
+    made = await enterprises.add(admin, details, prefix=prefix, secret=secret)
+    answer: Json = {"enterprise": made.to_json(), "administrator": f"300:0.NA/{made.prefixes[0]}"}
+    return answer | ({} if given else {"secret": secret})
+
+
+async def list_enterprises(services: Services) -> Json:
+    return {"enterprises": [e.to_json() for e in await services.enterprises.all()]}
+
+
+async def show_enterprise(services: Services, prefix: str) -> Json:
+    """One enterprise, named by any of its prefixes, with its SNMS users."""
+    found = await services.enterprises.find(prefix)
+    users = await services.accounts.users_of(found.id)
+    return {**found.to_json(), "users": [{"username": u.username, "status": u.status} for u in users]}
+
+
+async def set_enterprise_status(services: Services, admin: Principal, prefix: str, *, enabled: bool) -> Json:
+    await services.accounts.set_enterprise_status(admin, prefix, ACTIVE if enabled else DISABLED)
+    return (await services.enterprises.find(prefix)).to_json()
+
+
+async def allocate_prefix(services: Services, admin: Principal, owner: str, body: Json) -> Json:
+    enterprises = services.enterprises
+    wanted = text(body, "prefix", required=False) or await enterprises.next_free_prefix()
+    return (await enterprises.add_prefix(admin, owner_prefix=owner, prefix=wanted)).to_json()
+
+
+async def set_secret(services: Services, admin: Principal, prefix: str, body: Json) -> Json:
+    given = text(body, "secret", required=False)
+    secret = given or new_secret()
+    await services.enterprises.find(prefix)
+    await services.accounts.set_admin_secret(admin, prefix, secret)
+    answer: Json = {"administrator": f"300:0.NA/{normalise_prefix(prefix)}"}
+    return answer | ({} if given else {"secret": secret})
+
+
+async def revoke_secret(services: Services, admin: Principal, prefix: str) -> None:
+    await services.enterprises.find(prefix)
+    await services.accounts.revoke_admin_secret(admin, prefix)
+
+
+async def create_user(services: Services, admin: Principal, prefix: str, body: Json) -> Json:
+    user = await services.accounts.add_user(
+        admin, prefix=prefix, username=text(body, "username"), password=text(body, "password")
+    )
+    return {"username": user.username, "actsAs": f"300:0.NA/{user.acts_as}", "status": user.status}
+
+
+async def set_user_status(services: Services, admin: Principal, username: str, *, enabled: bool) -> Json:
+    status = ACTIVE if enabled else DISABLED
+    await services.accounts.set_user_status(admin, username, status)
+    return {"username": username, "status": status}
+
+
+async def stats(services: Services) -> Json:
+    counts = await services.reads.counts()
+    prefixes = [{"prefix": c.prefix, "handles": c.handles, "templates": c.templates} for c in counts]
+    return {"total": sum(c.handles for c in counts), "prefixes": prefixes}
+
+
+async def load_template(services: Services, principal: Principal, body: Json) -> Json:
+    template = parse_template(body)
+    await services.templates.add(principal, template)
+    return template.to_json()
+
+
+async def templates(services: Services, prefix: str, version: str | None = None) -> list[Json]:
+    return [t.to_json() for t in await services.templates.get(prefix, version)]

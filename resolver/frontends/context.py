@@ -1,0 +1,48 @@
+"""What every front end is given: the registry's services, the resolution pipeline, the database's health
+and the process's metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from registry import Handle, Naming, Services
+
+from ..health import Health
+from ..metrics import Metrics
+from ..pipeline import Pipeline
+from ..query import Query, View
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    services: Services
+    pipeline: Pipeline
+    database: Health
+    metrics: Metrics
+
+    @property
+    def naming(self) -> Naming:
+        return self.services.node.naming
+
+    def query(
+        self,
+        handle: Handle,
+        *,
+        view: View | None = None,
+        indexes: Sequence[int] = (),
+        types: Sequence[str] = (),
+    ) -> Query:
+        """A public query of `handle`, to be rendered by `view`."""
+        return Query(handle, self.naming, indexes=indexes, types=types, view=view)
+
+
+def _context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[Context, Depends(_context)]

@@ -1,0 +1,24 @@
+"""The Handle System JSON REST API: the lean GET lane, PUT/DELETE, listing, prefixes and batch resolution."""
+
+from fastapi import APIRouter
+
+from .batch import router as batch_router
+from .codes import PROTOCOL_ERROR, failure
+from .errors import install_error_handlers
+from .lane import HandleRestLane
+from .writes import router as writes_router
+
+
+def router() -> APIRouter:
+    combined = APIRouter()
+    for part in (writes_router, batch_router):
+        combined.include_router(part)
+    return combined
+
+
+def body_too_large(limit: int) -> tuple[int, bytes]:
+    """The answer to a request whose declared body exceeds the node's limit."""
+    return 413, failure(PROTOCOL_ERROR, message=f"the body is larger than {limit} bytes")[1]
+
+
+__all__ = ["HandleRestLane", "body_too_large", "install_error_handlers", "router"]

@@ -1,0 +1,85 @@
+"""Batch resolution: `POST /api/resolve` with `{"handles": [...]}` answers each exactly as a GET would,
+in request order, from the caches where it can and with one database round trip for all the misses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from registry import InvalidHandle, InvalidInput
+
+from ...pipeline import NotHomed, StoreUnavailable
+from ...query import Query
+from ..context import ContextDep
+from . import params, render
+from .codes import INVALID_HANDLE, SERVER_BUSY, error_body, failure, registry_failure
+from .lane import parse_requested
+from .render import PUBLIC_VALUES, STALE_WARNING, GetParams
+
+MAX_HANDLES = 1_000
+_NO_PARAMS = GetParams(b"")
+
+BODY_SCHEMA: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["handles"],
+                "properties": {
+                    "handles": {"type": "array", "maxItems": MAX_HANDLES, "items": {"type": "string"}}
+                },
+            }
+        }
+    },
+}
+
+router = APIRouter(tags=["Resolution"])
+
+
+def _handles(body: Any) -> list[str]:
+    handles = body.get("handles") if isinstance(body, dict) else None
+    if not isinstance(handles, list) or not all(isinstance(h, str) for h in handles):
+        raise InvalidInput('the body is {"handles": ["prefix/suffix", …]}')
+    if len(handles) > MAX_HANDLES:
+        raise InvalidInput(f"at most {MAX_HANDLES} handles a call, not {len(handles)}")
+    return handles
+
+
+@router.post(
+    "/api/resolve", summary="Resolve up to 1,000 handles", openapi_extra={"requestBody": BODY_SCHEMA}
+)
+async def resolve_batch(request: Request, context: ContextDep) -> Response:
+    requested = _handles(await params.json_body(request))
+    queries: dict[int, Query] = {}
+    results: list[bytes] = [b""] * len(requested)
+    for position, text in enumerate(requested):
+        try:
+            queries[position] = context.query(parse_requested(text), view=PUBLIC_VALUES)
+        except InvalidHandle as exc:
+            results[position] = error_body(INVALID_HANDLE, text, exc.message)
+        except NotHomed as exc:
+            results[position] = registry_failure(exc, text)[1]
+    distinct = list({query.key: query for query in queries.values()}.values())
+    try:
+        answers = dict(
+            zip((q.key for q in distinct), await context.pipeline.resolve_many(distinct), strict=True)
+        )
+    except StoreUnavailable as exc:
+        status, body = failure(SERVER_BUSY, message=str(exc))
+        return Response(body, status_code=status, media_type="application/json")
+    stale = False
+    for position, query in queries.items():
+        answer = answers[query.key]
+        if answer is None:
+            results[position] = render.not_found(requested[position], _NO_PARAMS)
+        elif isinstance(answer, NotHomed):
+            results[position] = registry_failure(answer, requested[position])[1]
+        else:
+            results[position] = render.found(requested[position], answer, query, _NO_PARAMS)[1]
+            stale = stale or answer.stale
+    body = b'{"results":[' + b",".join(results) + b"]}"
+    headers = {"warning": STALE_WARNING} if stale else None
+    return Response(body, media_type="application/json", headers=headers)

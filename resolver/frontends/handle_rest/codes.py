@@ -1,0 +1,84 @@
+"""The Handle System's response codes, and the one place where failures become them (with their HTTP status).
+
+Nothing reaches a Handle REST client as an HTML page or a bare 500: registry errors map to their
+responseCode, a database that cannot be reached is "server busy" (503, responseCode 3), and anything
+unforeseen is responseCode 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from registry import errors
+
+SUCCESS = 1
+ERROR = 2
+SERVER_BUSY = 3
+PROTOCOL_ERROR = 4
+OPERATION_NOT_SUPPORTED = 5
+HANDLE_NOT_FOUND = 100
+HANDLE_ALREADY_EXISTS = 101
+INVALID_HANDLE = 102
+VALUES_NOT_FOUND = 200
+VALUE_ALREADY_EXISTS = 201
+INVALID_VALUE = 202
+SERVER_NOT_RESPONSIBLE = 301
+INVALID_ADMIN = 400
+AUTHENTICATION_NEEDED = 402
+
+# (HTTP status, responseCode) per registry error class; the first match in the class's MRO wins.
+_CODES: dict[type[errors.RegistryError], tuple[int, int]] = {
+    errors.InvalidHandle: (400, INVALID_HANDLE),
+    errors.InvalidValue: (400, INVALID_VALUE),
+    errors.InvalidInput: (400, PROTOCOL_ERROR),
+    errors.HandleNotFound: (404, HANDLE_NOT_FOUND),
+    errors.HandleExists: (409, HANDLE_ALREADY_EXISTS),
+    errors.ValueExists: (409, VALUE_ALREADY_EXISTS),
+    errors.ValuesNotFound: (400, VALUES_NOT_FOUND),
+    errors.AuthenticationFailed: (401, AUTHENTICATION_NEEDED),
+    errors.PermissionDenied: (403, INVALID_ADMIN),
+    errors.NotResponsible: (400, SERVER_NOT_RESPONSIBLE),
+    errors.Conflict: (409, HANDLE_ALREADY_EXISTS),
+    errors.NodeNotInitialised: (503, SERVER_BUSY),
+}
+
+# The HTTP status of a responseCode when nothing more particular applies.
+_STATUS = {SERVER_BUSY: 503, PROTOCOL_ERROR: 400, OPERATION_NOT_SUPPORTED: 405, ERROR: 500}
+
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="handle"'}
+
+
+def status_of(exc: errors.RegistryError) -> tuple[int, int]:
+    """The HTTP status and responseCode of a registry error."""
+    for cls in type(exc).__mro__:
+        if cls in _CODES:
+            return _CODES[cls]
+    return 500, ERROR
+
+
+def error_body(code: int, handle: str | None = None, message: str | None = None) -> bytes:
+    """`{"responseCode": code, "message": …, "handle": …}`: the Handle.Net server's order (the handle, when
+    the request named one, goes last)."""
+    body: dict[str, Any] = {"responseCode": code}
+    if message is not None:
+        body["message"] = message
+    if handle is not None:
+        body["handle"] = handle
+    return orjson.dumps(body)
+
+
+def failure(code: int, handle: str | None = None, message: str | None = None) -> tuple[int, bytes]:
+    """The HTTP status and body of a failure that is not a registry error (busy, protocol, internal)."""
+    return _STATUS.get(code, 400), error_body(code, handle, message)
+
+
+# The Handle.Net server says no more than the code for these: `{"responseCode":100,"handle":…}`.
+_BARE = (errors.HandleNotFound, errors.HandleExists)
+
+
+def registry_failure(exc: errors.RegistryError, handle: str | None = None) -> tuple[int, bytes]:
+    status, code = status_of(exc)
+    bare = type(exc) in _BARE and exc.message == (type(exc).__doc__ or "").strip()
+    return status, error_body(code, exc.handle if handle is None else handle, None if bare else exc.message)

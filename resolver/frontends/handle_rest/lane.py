@@ -1,0 +1,101 @@
+"""The Handle REST GET front end: a lean ASGI lane in front of the FastAPI app.
+
+Resolutions are the node's hot path, so `GET /api/handles/{handle}` is answered here without validation
+models, dependency injection or JSON re-encoding: the rendering kept with the cached answer is spliced into
+the reply. Everything else passes through to the application behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
+
+from registry import Handle, InvalidHandle, RegistryError
+
+from ...pipeline import NotHomed, StoreUnavailable
+from ..context import Context
+from ..http import ASGIApp, Receive, Scope, Send
+from . import render
+from .codes import ERROR, INVALID_HANDLE, PROTOCOL_ERROR, SERVER_BUSY, failure, registry_failure
+from .render import PUBLIC_VALUES, GetParams, Reply
+
+log = logging.getLogger("idnode.handle_rest")
+
+PREFIX = "/api/handles/"
+_RAW_PREFIX = PREFIX.encode()
+
+
+def requested_handle(scope: Scope) -> str:
+    """The handle as requested, percent-decoded as UTF-8 (strictly: bad bytes are a bad handle)."""
+    raw = scope.get("raw_path")
+    if not raw:
+        return str(scope["path"])[len(PREFIX) :]
+    try:
+        return unquote_to_bytes(raw.partition(b"?")[0][len(_RAW_PREFIX) :]).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidHandle("the handle is not UTF-8") from None
+
+
+def parse_requested(text: str) -> Handle:
+    """The handle a request names. As the Handle.Net server does, a name without a slash is a prefix, asked
+    for as its prefix handle (`88.118.8` is `0.NA/88.118.8`); one that cannot be a prefix lives nowhere."""
+    if "/" in text:
+        return Handle.parse(text)
+    if not text:
+        raise InvalidHandle("Empty handle invalid")
+    try:
+        return Handle.parse(f"0.NA/{text}")
+    except InvalidHandle:
+        raise NotHomed(handle=text) from None
+
+
+def _failed(code: int, requested: str | None, message: str, params: GetParams | None = None) -> Reply:
+    status, body = failure(code, requested, message)
+    return Reply(status, body, params)
+
+
+class HandleRestLane:
+    """Answers anonymous `GET /api/handles/{handle}`; passes everything else to `app`."""
+
+    def __init__(self, app: ASGIApp, context: Callable[[], Context]) -> None:
+        self._app = app
+        self._context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX):
+            reply = await self.answer(scope)
+            await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers()})
+            await send({"type": "http.response.body", "body": reply.body})
+        else:
+            await self._app(scope, receive, send)
+
+    async def answer(self, scope: Scope) -> Reply:
+        """The reply to the GET in `scope`."""
+        requested: str | None = None
+        try:
+            params = GetParams(scope["query_string"])
+        except ValueError as exc:
+            return _failed(PROTOCOL_ERROR, None, str(exc))
+        try:
+            requested = requested_handle(scope)
+            handle = parse_requested(requested)
+        except InvalidHandle as exc:
+            return Reply(400, failure(INVALID_HANDLE, requested, exc.message)[1], params)
+        except NotHomed as exc:
+            return Reply(*registry_failure(exc, requested), params)
+        context = self._context()
+        query = context.query(handle, view=PUBLIC_VALUES, indexes=params.indexes, types=params.types)
+        try:
+            answer = await context.pipeline.resolve(query)
+        except StoreUnavailable as exc:
+            return _failed(SERVER_BUSY, requested, str(exc), params)
+        except RegistryError as exc:
+            return Reply(*registry_failure(exc, requested), params)
+        except Exception:  # a bug: still an answer in the dialect's terms, and a trace in the log
+            log.exception("resolving %s failed", query.key)
+            return _failed(ERROR, requested, "internal error", params)
+        if answer is None:
+            return Reply(404, render.not_found(requested, params), params)
+        status, body = render.found(requested, answer, query, params)
+        return Reply(status, body, params, stale=answer.stale)

@@ -1,0 +1,100 @@
+"""The node opened in process by its operator's commands (`idnode init`, `migrate`, `enterprise`, `template`
+on the node's own database): setting it up, migrating it, and administering it without a running server.
+
+Administration goes through the same operations as the administration API, with the node administrator's
+rights (whoever holds the database holds the node); its writes reach running nodes' caches as theirs do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from registry import Naming, NodeSetup, Passwords, RegistryError, Services, Store, init_node, new_secret
+from registry.store.migrate import upgrade
+
+from .frontends.admin import operations as ops
+from .node import NotReady, open_writer
+from .settings import Settings, SettingsError
+
+# What the operator's commands may fail with, to be shown as one line rather than a traceback.
+FAILURES: tuple[type[Exception], ...] = (
+    RegistryError,
+    SettingsError,
+    NotReady,
+    SQLAlchemyError,
+    OSError,
+    ValueError,
+)
+
+Json = dict[str, Any]
+
+__all__ = ["FAILURES", "Operator", "initialise", "migrate", "new_secret", "node_prefix", "operate"]
+
+
+def migrate(settings: Settings) -> None:
+    """Create the database's schema, or bring it up to date (safe to repeat)."""
+    upgrade(settings.database_url)
+
+
+async def initialise(settings: Settings, node_prefix: str, admin_secret: str) -> NodeSetup:
+    """Migrate the database and set the node up once: its prefix, its case rule (`IDNODE_CASE_SENSITIVE`)
+    and its administrator."""
+    store = Store.open(settings.database_url, pool_size=1)
+    try:
+        naming = Naming(case_sensitive=settings.case_sensitive)
+        return await init_node(store, node_prefix, admin_secret, passwords=Passwords(), naming=naming)
+    finally:
+        await store.close()
+
+
+async def node_prefix(settings: Settings) -> str:
+    """The node's prefix, once its database is known to be ready to serve (else `NotReady`)."""
+    async with open_writer(settings) as node:
+        return node.services.node.prefix
+
+
+class Operator:
+    """The node administrator's operations on the node's own database, answered as the API answers them."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._admin = services.node.admin
+
+    async def create_enterprise(self, body: Json) -> Json:
+        return await ops.create_enterprise(self._services, self._admin, body)
+
+    async def allocate_prefix(self, owner: str, body: Json) -> Json:
+        return await ops.allocate_prefix(self._services, self._admin, owner, body)
+
+    async def enterprises(self) -> list[Json]:
+        found: list[Json] = (await ops.list_enterprises(self._services))["enterprises"]
+        return found
+
+    async def enterprise(self, prefix: str) -> Json:
+        return await ops.show_enterprise(self._services, prefix)
+
+    async def disable(self, prefix: str) -> Json:
+        return await ops.set_enterprise_status(self._services, self._admin, prefix, enabled=False)
+
+    async def create_user(self, prefix: str, body: Json) -> Json:
+        return await ops.create_user(self._services, self._admin, prefix, body)
+
+    async def load_template(self, body: Json) -> Json:
+        return await ops.load_template(self._services, self._admin, body)
+
+    async def templates(self, prefix: str, version: str | None = None) -> list[Json]:
+        return await ops.templates(self._services, prefix, version)
+
+    async def prefixes(self) -> list[str]:
+        return await self._services.reads.prefixes()
+
+
+@asynccontextmanager
+async def operate(settings: Settings) -> AsyncIterator[Operator]:
+    """The operator's access to the node whose database `settings` names."""
+    async with open_writer(settings) as node:
+        yield Operator(node.services)

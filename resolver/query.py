@@ -1,0 +1,64 @@
+"""What a front end asks the pipeline: a typed query, the same for every dialect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from registry import Handle, Naming
+
+if TYPE_CHECKING:
+    from .answer import Answer
+
+# How many more nodes a query may pass through on its way to an answer (the upstream stage spends it).
+DEFAULT_BUDGET = 8
+
+
+class View(Protocol):
+    """One dialect's rendering of an answer, made once per cached entry and kept with it.
+
+    `key` names the rendering among those an entry keeps; `render` must depend on the answer alone (never on
+    the request), since every request for that handle gets the same bytes."""
+
+    key: str
+
+    def render(self, answer: Answer) -> bytes: ...
+
+
+class Query:
+    """A resolution: the handle (and its `key`: how the node tells handles apart), the values wanted (those
+    matching ANY of `indexes` or `types`; all when both are empty), whether non-public values may be
+    returned, how many more nodes it may pass through, whether a signed answer is wanted, and the `view` the
+    front end will render."""
+
+    __slots__ = ("budget", "handle", "indexes", "key", "public_only", "signature", "types", "view")
+
+    def __init__(
+        self,
+        handle: Handle,
+        naming: Naming,
+        *,
+        indexes: Sequence[int] = (),
+        types: Sequence[str] = (),
+        public_only: bool = True,
+        budget: int = DEFAULT_BUDGET,
+        signature: bool = False,
+        view: View | None = None,
+    ) -> None:
+        self.handle = handle
+        self.key = naming.key(handle)
+        self.indexes = tuple(indexes)
+        self.types = tuple(types)
+        self.public_only = public_only
+        self.budget = budget
+        self.signature = signature
+        self.view = view
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.indexes or self.types)
+
+    def __repr__(self) -> str:
+        return (
+            f"Query({self.key!r}, indexes={self.indexes}, types={self.types}, public_only={self.public_only})"
+        )
