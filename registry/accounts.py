@@ -137,10 +137,13 @@ class Accounts:
         """A bearer token for `username`, good for 24 hours."""
         return tokens.issue(await self._keys.token_key(), username, now=self._clock())
 
+    async def token_user(self, token: str) -> str:
+        """The user a valid, unexpired bearer token names (its signature checked; not the user's status)."""
+        return tokens.verify(await self._keys.token_key(), token, now=self._clock())
+
     async def token_principal(self, token: str) -> Principal:
         """Whom a bearer token's user acts as, if the token is valid and the user may still act."""
-        username = tokens.verify(await self._keys.token_key(), token, now=self._clock())
-        return await self.acting_principal(username)
+        return await self.acting_principal(await self.token_user(token))
 
     async def acting_principal(self, username: str) -> Principal:
         """Whom a logged-in user acts as, if the user and its enterprise may still act."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from .authz import Authoriser, Operation
 from .handle import Handle
@@ -56,6 +56,11 @@ class Reads:
                 await records.names_under(conn, prefix, offset=offset, limit=page_size) if page_size else []
             )
         return HandlePage(prefix, total, page, page_size, names)
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a query now."""
+        async with self._store.reader.connect() as conn:
+            await conn.execute(text("SELECT 1"))
 
     async def prefixes(self) -> list[str]:
         """The prefixes homed on this node: its own and its enterprises'."""

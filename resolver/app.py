@@ -18,8 +18,7 @@ from starlette.responses import Response
 from .frontends import admin, handle_rest, snms, status
 from .frontends.context import Context
 from .frontends.edge import Edge
-from .frontends.handle_rest.render import STALE_WARNING
-from .frontends.http import ASGIApp, JSONResponse
+from .frontends.http import STALE_WARNING, ASGIApp, JSONResponse
 from .node import NotReady, open_node, safe_url, settle_garbage_collector
 from .settings import Settings
 

@@ -91,10 +91,11 @@ class Invalidator:
     async def invalidate_l2(self, keys: Sequence[str]) -> bool:
         """Invalidate in Redis; False when Redis failed (its health then keeps the shared cache unused until
         the journal follower has invalidated the recent changes again)."""
-        if self._l2 is None or not keys:
+        if self._l2 is None:
             return True
         try:
-            await self._l2.invalidate(keys)
+            # Even with nothing to invalidate, Redis must answer: the caller takes True for "Redis is back".
+            await (self._l2.invalidate(keys) if keys else self._l2.ping())
         except REDIS_FAILURES as exc:
             log.warning(
                 "could not invalidate %d answers in Redis (%r); the journal will retry", len(keys), exc

@@ -173,6 +173,10 @@ class RedisL2:
             self._script_sha = str(await self._link.data.script_load(_FILL))
         return self._script_sha
 
+    async def ping(self) -> None:
+        """Raise unless Redis answers now."""
+        await self._link.data.ping()
+
     async def invalidate(self, names: Sequence[str]) -> None:
         """Make every entry of `names` a miss and every fill begun before now fail. Raises on Redis errors."""
         if not names:

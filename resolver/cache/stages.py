@@ -68,10 +68,21 @@ class L1Stage:
         entry = self._cache.get(key)
         if entry is None:
             return None
-        if self._coherence.usable and entry.token == self._coherence.token(key):
+        if self._unchanged(key, entry):
             return entry
         self._cache.drop(key)
         return None
+
+    def _unchanged(self, key: str, entry: Entry) -> bool:
+        return self._coherence.usable and entry.token == self._coherence.token(key)
+
+    def _stale(self, query: Query, entry: Entry | None, now: float) -> Answer | None:
+        """`entry` served stale, if it may stand in for a database that is down: within the stale window, and
+        not changed by a write while the database was being asked."""
+        if entry is None or entry.stale_until <= now or not self._unchanged(query.key, entry):
+            raise StoreUnavailable("the database is down and nothing cached may stand in")
+        self._metrics.stale_answers += 1
+        return _stale(self._hit(query, entry))
 
     def _hit(self, query: Query, entry: Entry) -> Answer | None:
         answer = entry.answer
@@ -91,11 +102,11 @@ class L1Stage:
         token = self._coherence.token(query.key)
         try:
             answer = await self._next.resolve(query)
-        except StoreUnavailable:
-            if entry is not None and entry.stale_until > now:
-                self._metrics.stale_answers += 1
-                return _stale(self._hit(query, entry))
-            raise
+        except StoreUnavailable as exc:
+            try:
+                return self._stale(query, entry, now)
+            except StoreUnavailable:
+                raise exc from None
         _render(query, answer)
         self._keep(query.key, answer, token, now)
         return answer
@@ -104,8 +115,9 @@ class L1Stage:
         now = self._clock()
         found: dict[str, Answer | None] = {}
         missing: list[Query] = []
+        held: dict[str, Entry | None] = {}
         for query in queries:
-            entry = self._valid(query.key)
+            entry = held[query.key] = self._valid(query.key)
             if entry is not None and entry.fresh_until > now:
                 found[query.key] = self._hit(query, entry)
             else:
@@ -113,7 +125,12 @@ class L1Stage:
         self._metrics.l1_hits += len(found)
         if missing:
             tokens = [self._coherence.token(query.key) for query in missing]
-            answers = await self._next.resolve_many(missing)
+            try:
+                answers = await self._next.resolve_many(missing)
+            except StoreUnavailable:
+                # All or nothing: the batch is answered stale only if every miss may stand in.
+                stale = {query.key: self._stale(query, held[query.key], now) for query in missing}
+                return [found.get(query.key, stale.get(query.key)) for query in queries]
             for query, token, answer in zip(missing, tokens, answers, strict=True):
                 _render(query, answer)
                 self._keep(query.key, answer, token, now)
@@ -169,12 +186,22 @@ class L2Stage:
         try:
             answer = await self._next.resolve(query)
         except StoreUnavailable:
-            if lookup.present:
+            if lookup.present and await self._still(query.key, lookup):
                 self._metrics.stale_answers += 1
                 return _stale(lookup.answer)
             raise
         self._fill([(query.key, lookup, answer)], now)
         return answer
+
+    async def _still(self, key: str, lookup: Lookup) -> bool:
+        """Whether Redis still holds what `lookup` found: no write invalidated it while the database was being
+        asked (only on the way to a stale answer, when the database is down)."""
+        try:
+            again = await self._l2.lookup(key)
+        except REDIS_FAILURES as exc:
+            self._health.failed(exc)
+            return False
+        return again.present and again.generation == lookup.generation
 
     async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | None]:
         if not self._usable:

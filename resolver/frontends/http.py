@@ -15,6 +15,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON = "application/json"
+# An answer from a cache past its freshness, served while the database is down (RFC 8767's way, in HTTP).
+STALE_WARNING = '110 - "Response is Stale"'
 
 
 class JSONResponse(Response):

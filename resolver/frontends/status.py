@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from fastapi import APIRouter
-from sqlalchemy import text
 from starlette.responses import Response
 
 from ..pipeline import StoreUnavailable
@@ -28,8 +27,7 @@ HEALTH_SCHEMA = {
 )
 async def healthz(context: ContextDep) -> Response:
     try:
-        async with context.services.store.reader.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await context.services.reads.ping()
     except Exception as exc:
         context.database.failed(exc)
         raise StoreUnavailable("the database does not answer") from exc

@@ -24,7 +24,7 @@ AUTH = (ACME_USER, ACME_SECRET)
 def put(url: str, handle: str, value: str) -> None:
     body = [{"index": 2000, "type": "batchNo", "data": value}]
     response = httpx.put(f"{url}/api/handles/{handle}", json=body, auth=AUTH, timeout=10)
-    assert response.status_code == 200, response.text
+    assert response.status_code in (200, 201), response.text  # replaced, or created
 
 
 def value_at(url: str, handle: str) -> str | None:
@@ -229,5 +229,46 @@ def test_a_node_answering_from_redis_alone_serves_hits_and_new_writes(
         assert [r["responseCode"] for r in batch.json()["results"]] == [1, 100]
         assert value_at(node.url, PART) == "second"
         assert metrics(node.url)["idnode_l2_hits_total"] >= 2
+    finally:
+        node.stop()
+
+
+def test_an_snms_detail_is_served_from_the_cache_and_stale_while_the_database_is_down(
+    pg_database: str, tmp_path: Path, metrics: Callable[[str], dict[str, float]]
+) -> None:
+    env = {
+        "IDNODE_DATABASE_URL": pg_database,
+        "IDNODE_CACHE_MAX_TTL": "1",
+        "IDNODE_STORE_RETRY_MS": "300",
+    }
+    set_up_node(env)
+    node = NodeProcess(env).start(tmp_path)
+    try:
+        put(node.url, PART, "from-snms")
+        login = httpx.post(
+            f"{node.url}/identity/token", json={"username": "88.999.1", "password": ACME_SECRET}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['data']['token']}"}
+
+        def detail() -> httpx.Response:
+            return httpx.get(f"{node.url}/identityv2/data/detail", params={"handle": PART}, headers=headers)
+
+        first = detail()
+        hits = metrics(node.url)["idnode_l1_hits_total"]
+        second = detail()
+        assert metrics(node.url)["idnode_l1_hits_total"] == hits + 1
+        assert second.content == first.content
+        # The token was checked just now; past the answer's freshness, the database goes away.
+        time.sleep(1.5)
+        database_down(pg_database)
+        try:
+            stale = detail()
+        finally:
+            database_up(pg_database)
+
+        assert first.json()["data"]["value"][0]["data"]["value"] == "from-snms"
+        assert stale.json() == first.json()
+        assert stale.headers["warning"].startswith("110")
+        assert metrics(node.url)["idnode_stale_answers_total"] >= 1
     finally:
         node.stop()

@@ -140,7 +140,7 @@ def test_a_record_made_through_handle_rest_reads_through_snms(
         auth=(STEEL_PREFIX.join(["300%3A0.NA/", ""]), STEEL_SECRET),
     )
 
-    assert put.status_code == 200, put.text
+    assert put.status_code == 201, put.text  # a new handle
     detail = supplier.call("GET", "/identityv2/data/detail", handle=f"{STEEL_PREFIX}/COIL-REST")["data"]
     assert (detail["templateVersion"], len(detail["value"])) == ("1.0", 6)
 

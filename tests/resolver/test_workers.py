@@ -21,7 +21,7 @@ def test_two_workers_share_one_port_and_one_database(database: str, tmp_path: Pa
                 # A new connection each time, so the kernel spreads them over both workers.
                 body = [{"index": 2000, "type": "serialNo", "data": f"SN-{n}"}]
                 put = httpx.put(f"{node.url}/api/handles/88.999.1/W-{n}", json=body, auth=http.auth)
-                assert put.status_code == 200
+                assert put.status_code == 201
                 got = httpx.get(f"{node.url}/api/handles/88.999.1/W-{n}").json()
                 assert got["values"][0]["data"]["value"] == f"SN-{n}"
             pids: set[int] = set()

@@ -13,10 +13,11 @@ from registry import InvalidHandle, InvalidInput
 from ...pipeline import NotHomed, StoreUnavailable
 from ...query import Query
 from ..context import ContextDep
+from ..http import STALE_WARNING
 from . import params, render
 from .codes import INVALID_HANDLE, SERVER_BUSY, error_body, failure, registry_failure
 from .lane import parse_requested
-from .render import PUBLIC_VALUES, STALE_WARNING, GetParams
+from .render import PUBLIC_VALUES, GetParams
 
 MAX_HANDLES = 1_000
 _NO_PARAMS = GetParams(b"")

@@ -16,11 +16,11 @@ from registry.values import decimal
 
 from ...answer import Answer
 from ...query import Query
+from ..http import STALE_WARNING
 from .codes import SUCCESS, VALUES_NOT_FOUND
 
 _CALLBACK = re.compile(r"[A-Za-z_$][\w$.]{0,63}\Z")
 _TRUE = ("", "true", "yes", "1")
-STALE_WARNING = '110 - "Response is Stale"'
 
 
 class PublicValues:
@@ -104,6 +104,5 @@ class Reply:
         if self.status == 200:
             headers.append((b"vary", b"Accept-Encoding"))  # the edge compresses it for clients that ask
         if self.stale:
-            # The database is down and this answer comes from a cache past its freshness (RFC 8767's way).
             headers.append((b"warning", STALE_WARNING.encode()))
         return headers

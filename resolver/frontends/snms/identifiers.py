@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
 from registry import (
@@ -33,6 +34,7 @@ from registry.writes import Records
 
 from ...answer import Answer
 from ..context import Context, ContextDep
+from ..http import STALE_WARNING
 from .envelope import (
     BAD_REQUEST,
     FAILED,
@@ -56,6 +58,20 @@ BatchWrite = Callable[[Records, Principal, Sequence[RecordInput]], Awaitable[lis
 async def principal_of(request: Request, context: Context) -> Principal:
     """The user a request's bearer token names, if it may still act."""
     return await context.services.accounts.token_principal(bearer(request))
+
+
+async def check_reader(request: Request, context: Context) -> None:
+    """A read needs a valid token of a user who may still act. While the database is down the user's status
+    cannot be read; the token's signature alone then lets the read through, since a read shows only what
+    anyone may read, and cached answers are to stand in for a database that is down."""
+    accounts = context.services.accounts
+    username = await accounts.token_user(bearer(request))
+    if not context.database.worth_trying:
+        return
+    try:
+        await accounts.acting_principal(username)
+    except (SQLAlchemyError, OSError) as exc:
+        context.database.failed(exc)
 
 
 class Detail:
@@ -134,14 +150,16 @@ def record_of(obj: Any) -> tuple[str, list[HandleValue]]:
 @router.get("/identityv2/data/detail", summary="An identifier's values")
 @endpoint
 async def detail(request: Request, context: ContextDep, handle: str = Query("")) -> Response:
-    await principal_of(request, context)
+    await check_reader(request, context)
     target = Handle.parse(handle)
     answer = await context.pipeline.resolve(context.query(target, view=DETAIL))
     if answer is None:
         raise HandleNotFound(handle=str(target))
     around = orjson.dumps({"prefix": target.prefix, "handle": str(target)})[:-1]
     data = around + b"," + answer.rendered(DETAIL) + b"}"
-    return Response(b'{"status":1,"message":"success","data":' + data + b"}", media_type="application/json")
+    headers = {"warning": STALE_WARNING} if answer.stale else None
+    body = b'{"status":1,"message":"success","data":' + data + b"}"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post("/identityv2/data", summary="Create an identifier")

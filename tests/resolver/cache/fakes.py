@@ -1,12 +1,18 @@
-"""Fakes passed into the cache stages: a clock, a next stage and a point reader under the test's control."""
+"""Fakes passed into the cache stages: a clock, a next stage, a point reader and a view under the test's
+control, and the queries the stages take."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 
+from registry import Handle, Naming
 from resolver.answer import Answer
+from resolver.metrics import Metrics
 from resolver.pipeline import StoreUnavailable
+from resolver.query import Query, View
+
+NAMING = Naming()  # the default rule: ASCII case does not tell handles apart
 
 
 class Clock:
@@ -20,29 +26,58 @@ class Clock:
         self.now += seconds
 
 
+def query(handle: str, view: View | None = None, *, public_only: bool = True) -> Query:
+    """The query a front end makes for `handle` (as written), to be rendered with `view`."""
+    return Query(Handle.parse(handle), NAMING, view=view, public_only=public_only)
+
+
 def answer(value: str, ttl: int = 60) -> Answer:
     return Answer.from_stored(f'[{{"index":1,"type":"URL","data":"{value}","ttl":{ttl}}}]')
 
 
+class CountingView:
+    """A front end's rendering that counts how often it is made: kept renderings are made once."""
+
+    def __init__(self, key: str = "test") -> None:
+        self.key = key
+        self.renders = 0
+
+    def render(self, answer: Answer) -> bytes:
+        self.renders += 1
+        return self.key.encode() + b":" + answer.public_record()
+
+
 class FakeStore:
-    """A next stage holding answers in a dict; `down` makes it fail as a database that is down would."""
+    """A next stage holding answers by handle key; `down` makes it fail as a database that is down would.
+
+    `calls` lists the keys it was asked for, in order, so a test sees which resolutions reached it."""
 
     def __init__(self, answers: dict[str, Answer] | None = None) -> None:
         self.answers = answers or {}
         self.down = False
         self.calls: list[str] = []
 
-    async def resolve(self, name: str) -> Answer | None:
-        self.calls.append(name)
+    async def resolve(self, query: Query) -> Answer | None:
+        self.calls.append(query.key)
         if self.down:
             raise StoreUnavailable("down")
-        return self.answers.get(name)
+        return self.answers.get(query.key)
 
-    async def resolve_many(self, names: Sequence[str]) -> list[Answer | None]:
-        self.calls.extend(names)
+    async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | None]:
+        self.calls.extend(query.key for query in queries)
         if self.down:
             raise StoreUnavailable("down")
-        return [self.answers.get(name) for name in names]
+        return [self.answers.get(query.key) for query in queries]
+
+
+def rendered_metrics(metrics: Metrics) -> dict[str, float]:
+    """`metrics.render()` read back as a scraper would: {name: value}, labels left out."""
+    found: dict[str, float] = {}
+    for line in metrics.render().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            found[name.split("{")[0]] = float(value)
+    return found
 
 
 class SlowReader:

@@ -8,13 +8,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 
+from resolver.answer import Answer
 from resolver.cache.coherence import RedisCoherence
 from resolver.cache.l2 import INVALIDATE_CHUNK, RedisL2
 from resolver.cache.redis_link import RedisLink
 from resolver.cache.stages import Freshness, L2Stage
+from resolver.health import RedisHealth
 from resolver.metrics import Metrics
+from resolver.pipeline import StoreUnavailable
+from resolver.query import Query
 from tests.redis_servers import RedisServer
-from tests.resolver.cache.fakes import FakeStore, answer
+from tests.resolver.cache.fakes import CountingView, FakeStore, answer, query, rendered_metrics
 
 PART = "88.999.1/PART-1"
 FRESHNESS = Freshness(max_ttl=600, negative_ttl=5, stale_seconds=60)
@@ -43,9 +47,12 @@ class Parts:
         self.l2s.append(RedisL2(self.link(), namespace=self.ns, stale_seconds=60))
         return self.l2s[-1]
 
-    def stage(self, store: FakeStore, metrics: Metrics | None = None) -> L2Stage:
-        self.stages.append(L2Stage(store, self.l2(), FRESHNESS, metrics or Metrics()))
-        return self.stages[-1]
+    def stage(
+        self, store: FakeStore, metrics: Metrics | None = None, health: RedisHealth | None = None
+    ) -> L2Stage:
+        stage = L2Stage(store, self.l2(), FRESHNESS, metrics or Metrics(), health or RedisHealth())
+        self.stages.append(stage)
+        return stage
 
     async def close(self) -> None:
         for stage in self.stages:
@@ -88,12 +95,12 @@ async def test_an_answer_one_process_fetched_is_a_hit_for_another(parts: Parts) 
     first_store, second_store = FakeStore({PART: answer("v1")}), FakeStore()
     first, second = parts.stage(first_store), parts.stage(second_store)
 
-    await first.resolve(PART)
+    await first.resolve(query(PART))
     await eventually(held(parts.l2(), PART))
-    found = await second.resolve(PART)
+    found = await second.resolve(query(PART))
 
     assert found is not None
-    assert b"v1" in found.encoded
+    assert b"v1" in found.record
     assert second_store.calls == []
 
 
@@ -101,14 +108,14 @@ async def test_not_found_is_shared_too_and_a_write_ends_it(parts: Parts) -> None
     store = FakeStore()
     stage, l2 = parts.stage(store), parts.l2()
 
-    assert await stage.resolve(PART) is None
+    assert await stage.resolve(query(PART)) is None
     await eventually(held(l2, PART))
     store.answers[PART] = answer("created")
     await l2.invalidate([PART])
-    created = await stage.resolve(PART)
+    created = await stage.resolve(query(PART))
 
     assert created is not None
-    assert b"created" in created.encoded
+    assert b"created" in created.record
 
 
 async def test_a_fill_begun_before_an_invalidation_is_refused(parts: Parts) -> None:
@@ -150,14 +157,14 @@ async def test_lookups_of_one_instant_are_answered_together_and_right(parts: Par
     found = await asyncio.gather(*(l2.lookup(names[n % 50]) for n in range(200)))
 
     assert all(
-        f.answer is not None and names[n % 50].encode() in f.answer.encoded for n, f in enumerate(found)
+        f.answer is not None and names[n % 50].encode() in f.answer.record for n, f in enumerate(found)
     )
 
 
 async def coherent_pair(parts: Parts) -> tuple[RedisCoherence, RedisCoherence, list[Sequence[str] | None]]:
     heard: list[Sequence[str] | None] = []
-    writer = RedisCoherence(parts.link(), Metrics(), namespace=parts.ns, timeout=5.0)
-    reader = RedisCoherence(parts.link(), Metrics(), namespace=parts.ns, timeout=5.0)
+    writer = RedisCoherence(parts.link(), Metrics(), RedisHealth(), namespace=parts.ns, timeout=5.0)
+    reader = RedisCoherence(parts.link(), Metrics(), RedisHealth(), namespace=parts.ns, timeout=5.0)
     await writer.start(lambda _keys: None)
     await reader.start(heard.append)
     await eventually(flag(lambda: writer.usable and reader.usable))
@@ -193,25 +200,111 @@ async def test_announce_does_not_wait_for_a_process_that_is_gone(parts: Parts) -
 async def test_when_redis_dies_answers_come_from_the_store_and_l2_returns_once_caught_up(
     parts: Parts, redis_server: RedisServer
 ) -> None:
-    store, metrics = FakeStore({PART: answer("v1")}), Metrics()
-    stage = parts.stage(store, metrics)
-    await stage.resolve(PART)
+    # The old stage kept Redis's state itself (`available`, `ready()`, `metrics.redis_up`); now the stage
+    # reports to Redis's health, which decides when the shared cache may serve and what the metrics say.
+    store, health = FakeStore({PART: answer("v1")}), RedisHealth()
+    metrics = Metrics(health=[health])
+    stage = parts.stage(store, metrics, health)
+    await stage.resolve(query(PART))
 
     redis_server.kill()
-    during = await stage.resolve(PART)
+    during = await stage.resolve(query(PART))
     assert during is not None
-    assert b"v1" in during.encoded
-    assert (metrics.redis_up, stage.available) == (0, False)
+    assert b"v1" in during.record
+    assert (rendered_metrics(metrics)["idnode_redis_up"], health.cache_usable) == (0, False)
 
     redis_server.restart()
-    stage.ready()  # what the journal follower does once it has invalidated recent changes again
-    await stage.resolve(PART)  # fills Redis again
+    health.caught_up()  # what the journal follower does once it has invalidated recent changes again
+    await stage.resolve(query(PART))  # fills Redis again
     await eventually(held(parts.l2(), PART))
     before = len(store.calls)
-    await stage.resolve(PART)
+    await stage.resolve(query(PART))
 
     assert len(store.calls) == before
-    assert (metrics.l2_hits, metrics.redis_up) == (1, 1)
+    assert (metrics.l2_hits, rendered_metrics(metrics)["idnode_redis_up"]) == (1, 1)
+
+
+@pytest.mark.parametrize("redis_url", ["server"], indirect=True)
+async def test_redis_answering_again_is_not_enough_to_serve_from_it(
+    parts: Parts, redis_server: RedisServer
+) -> None:
+    # It may hold answers whose invalidation it missed while it was unreachable: until caught up, every
+    # resolution goes past it to the store, even once Redis answers (and its health says up) again.
+    store, health = FakeStore({PART: answer("v1")}), RedisHealth(retry_after=0.0)
+    stage = parts.stage(store, Metrics(), health)
+    await stage.resolve(query(PART))
+    await eventually(held(parts.l2(), PART))
+
+    redis_server.kill()
+    await stage.resolve(query(PART))
+    redis_server.restart()
+    health.succeeded()  # the coherence channel subscribed again, say
+    calls = len(store.calls)
+    await stage.resolve(query(PART))
+    await stage.resolve_many([query(PART)])
+
+    assert (health.up, health.cache_usable) == (True, False)
+    assert len(store.calls) == calls + 2
+
+
+@pytest.mark.parametrize("redis_url", ["server"], indirect=True)
+async def test_an_answer_invalidated_while_the_store_fails_is_not_served_stale_from_l2(parts: Parts) -> None:
+    l2 = parts.l2()
+
+    class InvalidatedThenDown(FakeStore):
+        async def resolve(self, asked: Query) -> Answer | None:
+            if self.down:
+                await l2.invalidate([asked.key])  # a write commits while this read waits on the database
+                raise StoreUnavailable("down")
+            return await super().resolve(asked)
+
+    store = InvalidatedThenDown({PART: answer("old", ttl=0)})  # never fresh: every resolution asks the store
+    stage = parts.stage(store)
+    await stage.resolve(query(PART))
+    await eventually(held(l2, PART))
+    store.down = True
+
+    with pytest.raises(StoreUnavailable):
+        await stage.resolve(query(PART))
+
+
+async def test_a_record_with_non_public_values_stays_non_public_through_l2(parts: Parts) -> None:
+    # The canonical record keeps non-public values (secret keys never reach a cache): the "all public" flag
+    # must survive Redis, or another process would render the internal value publicly.
+    stored = (
+        '[{"index":1,"type":"URL","data":"a"},'
+        '{"index":2,"type":"NOTE","data":"internal","permissions":"1100"}]'
+    )
+    first, second_store = parts.stage(FakeStore({PART: Answer.from_stored(stored)})), FakeStore()
+    second = parts.stage(second_store)
+
+    await first.resolve(query(PART))
+    await eventually(held(parts.l2(), PART))
+    found = await second.resolve(query(PART))
+
+    assert found is not None
+    assert second_store.calls == []
+    assert (found.public, found.record) == (False, stored.encode())
+    assert b"internal" not in found.public_record()
+    assert b"internal" not in found.rendered(CountingView())
+
+
+async def test_resolve_many_answers_hits_from_redis_and_misses_from_the_store(parts: Parts) -> None:
+    names = [PART, "88.999.1/B", "88.999.1/NONE"]
+    filler = parts.stage(FakeStore({PART: answer("v1")}))
+    await filler.resolve(query(PART))
+    await eventually(held(parts.l2(), PART))
+    store, metrics = FakeStore({PART: answer("not asked"), "88.999.1/B": answer("b")}), Metrics()
+    stage = parts.stage(store, metrics)
+
+    found = await stage.resolve_many([query(name) for name in names])
+
+    assert [a.record if a else None for a in found] == [
+        answer("v1").record,
+        answer("b").record,
+        None,
+    ]
+    assert (store.calls, metrics.l2_hits) == (names[1:], 1)
 
 
 @pytest.mark.parametrize("redis_url", ["server"], indirect=True)
@@ -219,16 +312,20 @@ async def test_coherence_survives_a_redis_restart_and_forgets_everything_on_retu
     parts: Parts, redis_server: RedisServer
 ) -> None:
     heard: list[Sequence[str] | None] = []
-    coherence = RedisCoherence(parts.link(), Metrics(), namespace=parts.ns, timeout=1.0)
+    health = RedisHealth()
+    coherence = RedisCoherence(parts.link(), Metrics(), health, namespace=parts.ns, timeout=1.0)
     await coherence.start(heard.append)
     await eventually(flag(lambda: coherence.usable))
     token = coherence.token(PART)
 
     redis_server.kill()
     await eventually(flag(lambda: not coherence.usable))
+    assert (health.up, health.cache_usable) == (False, False)  # the channel reports to Redis's health
     redis_server.restart()
     await eventually(flag(lambda: coherence.usable), within=10)
 
     assert heard.count(None) == 2  # at the first subscription and again after the restart
     assert coherence.token(PART) != token
+    # Subscribed again: Redis is up, but the shared cache waits until the missed changes are invalidated.
+    assert (health.up, health.cache_usable) == (True, False)
     await coherence.close()
