@@ -10,18 +10,17 @@ from importlib import resources
 from registry import (
     EnterpriseInput,
     HandleValue,
+    Naming,
+    Passwords,
     Principal,
     RecordInput,
-    Registry,
+    Services,
     Store,
-    add_enterprise,
     init_node,
-    node_admin,
+    parse_template,
     register_many,
 )
 from registry.store.migrate import upgrade
-from registry.template_ops import add_template
-from registry.templates import parse_template
 
 from .data import Record
 
@@ -35,16 +34,17 @@ def migrate(url: str) -> None:
 
 
 @asynccontextmanager
-async def bench_registry(url: str) -> AsyncIterator[tuple[Registry, Principal]]:
-    """The registry on `url` with the node and its enterprise set up, and that enterprise's administrator."""
+async def bench_services(url: str) -> AsyncIterator[tuple[Services, Principal]]:
+    """The services of the node on `url`, once the node (with the default case rule) and its enterprise
+    are set up, and that enterprise's administrator."""
     store = Store.open(url)
     try:
-        registry = Registry(store)
-        await init_node(registry, "88.999", "bench-admin")
-        await add_enterprise(
-            registry, EnterpriseInput("Bench Parts", "91420700MA4K8XQ3T3"), prefix=PREFIX, secret=SECRET
-        )
-        yield registry, Principal.parse(f"300:0.NA/{PREFIX}")
+        passwords = Passwords()
+        await init_node(store, "88.999", "bench-admin", passwords=passwords, naming=Naming())
+        services = await Services.open(store, passwords=passwords)
+        details = EnterpriseInput("Bench Parts", "91420700MA4K8XQ3T3")
+        await services.enterprises.add(services.node.admin, details, prefix=PREFIX, secret=SECRET)
+        yield services, Principal.parse(f"300:0.NA/{PREFIX}")
     finally:
         await store.close()
 
@@ -54,14 +54,14 @@ def as_input(record: Record) -> RecordInput:
     return RecordInput(handle, [HandleValue.text(index, kind, text) for index, kind, text in fields])
 
 
-async def load_steel_coil(registry: Registry) -> None:
+async def load_steel_coil(services: Services) -> None:
     """The shipped steel-coil template (version 1.0) for the bench enterprise: what `coil()` records match."""
     body = json.loads(resources.files("registry.template_data").joinpath("steel-coil.json").read_text())
-    await add_template(registry, await node_admin(registry), parse_template(body | {"prefix": PREFIX}))
+    await services.templates.add(services.node.admin, parse_template(body | {"prefix": PREFIX}))
 
 
 async def register_records(
-    registry: Registry, principal: Principal, records: Iterable[Record], batch: int = BATCH
+    services: Services, principal: Principal, records: Iterable[Record], batch: int = BATCH
 ) -> list[str]:
     """Register `records` `batch` at a time, as seeding does (no template); their handles."""
     handles: list[str] = []
@@ -70,8 +70,8 @@ async def register_records(
         pending.append(as_input(record))
         handles.append(record[0])
         if len(pending) == batch:
-            await register_many(registry, principal, pending)
+            await register_many(services.records, principal, pending)
             pending = []
     if pending:
-        await register_many(registry, principal, pending)
+        await register_many(services.records, principal, pending)
     return handles

@@ -18,17 +18,17 @@ from registry import register_many
 from .data import records
 from .databases import scratch_database
 from .machine import describe
-from .node_setup import PREFIX, as_input, bench_registry, migrate
+from .node_setup import PREFIX, as_input, bench_services, migrate
 
 
 async def _measure(url: str, count: int, batch: int, values: int) -> dict[str, object]:
     items = [as_input(record) for record in records(count, PREFIX, values=values)]
     latencies, failed = [], 0
-    async with bench_registry(url) as (registry, principal):
+    async with bench_services(url) as (services, principal):
         started = time.perf_counter()
         for first in range(0, count, batch):
             t0 = time.perf_counter()
-            results = await register_many(registry, principal, items[first : first + batch])
+            results = await register_many(services.records, principal, items[first : first + batch])
             latencies.append(time.perf_counter() - t0)
             failed += sum(not r.ok for r in results)
         elapsed = time.perf_counter() - started

@@ -23,13 +23,13 @@ from sdk import NodeClient, Retries
 from .data import coil
 from .databases import scratch_database
 from .machine import describe, free_port
-from .node_setup import PREFIX, SECRET, bench_registry, load_steel_coil, migrate
+from .node_setup import PREFIX, SECRET, bench_services, load_steel_coil, migrate
 from .services import ROOT, child, node_env, wait_until_up
 
 
 async def _set_up(url: str) -> None:
-    async with bench_registry(url) as (registry, _):
-        await load_steel_coil(registry)
+    async with bench_services(url) as (services, _):
+        await load_steel_coil(services)
 
 
 def _coils(start: int, count: int) -> list[tuple[str, dict[str, str]]]:

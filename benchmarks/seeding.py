@@ -19,7 +19,7 @@ from pathlib import Path
 from .data import Record, records
 from .databases import scratch_database, settle
 from .machine import source_digest
-from .node_setup import PREFIX, bench_registry, load_steel_coil, migrate, register_records
+from .node_setup import PREFIX, bench_services, load_steel_coil, migrate, register_records
 from .workload import VALUES
 
 CACHE = Path(tempfile.gettempdir()) / "idnode-bench-cache"
@@ -47,11 +47,11 @@ async def seed(
 ) -> list[str]:
     """`count` records of 5 to 8 values under the bench enterprise (after the steel-coil template, when
     `template`); their handles. A few of the records are added to `samples`, when given."""
-    async with bench_registry(url) as (registry, principal):
+    async with bench_services(url) as (services, principal):
         if template:
-            await load_steel_coil(registry)
+            await load_steel_coil(services)
         kept = samples if samples is not None else []
-        return await register_records(registry, principal, _sampled(count, kept))
+        return await register_records(services, principal, _sampled(count, kept))
 
 
 def _cache_file(count: int, template: bool) -> Path:

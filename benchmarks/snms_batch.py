@@ -24,15 +24,15 @@ import httpx
 from .data import as_snms, coil
 from .databases import scratch_database
 from .machine import describe
-from .node_setup import PREFIX, SECRET, bench_registry, load_steel_coil, migrate
+from .node_setup import PREFIX, SECRET, bench_services, load_steel_coil, migrate
 from .services import node_env, node_serving
 
 BATCH = 2_000
 
 
 async def _set_up(url: str) -> None:
-    async with bench_registry(url) as (registry, _):
-        await load_steel_coil(registry)
+    async with bench_services(url) as (services, _):
+        await load_steel_coil(services)
 
 
 def _calls(count: int) -> list[list[dict[str, Any]]]:

@@ -88,7 +88,11 @@ class Accounts:
         self._writer = records.writer
         self._store: Store = records.writer.store
         self._keys = keys
-        self._clock = clock or records.writer.clock
+        self._own_clock = clock
+
+    def _clock(self) -> float:
+        """The accounts' own clock if given one, else the writer's (so tokens and writes agree on the time)."""
+        return (self._own_clock or self._writer.clock)()
 
     @property
     def passwords(self) -> Passwords:

@@ -1,6 +1,7 @@
 """Handles: `prefix/suffix`, parsed once into an immutable value.
 
-The prefix is case-insensitive and stored upper-cased; the suffix is case-sensitive. A handle is at most 255
+The prefix is case-insensitive and kept upper-cased; the suffix is kept as written (whether its case tells
+handles apart is the node's rule: `registry.naming`). A handle is at most 255
 characters, its prefix at most 64, and neither may hold control characters. A prefix is made of dot-separated
 segments of ASCII letters, digits, `-` and `_` (`88.118.8`, `86.100`, `0.NA`).
 """

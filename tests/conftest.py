@@ -1,10 +1,12 @@
-"""Shared fixtures: a registry on SQLite and on a real PostgreSQL, with a node and two enterprises."""
+"""Shared fixtures: the registry's services on SQLite and on a real PostgreSQL, with a node and two
+enterprises."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from argon2 import PasswordHasher
 from hypothesis import settings
 from sqlalchemy import text
 
-from registry import EnterpriseInput, Passwords, Principal, Registry, Store, add_enterprise, init_node
+from registry import EnterpriseInput, Naming, Passwords, Principal, Services, Store, init_node
 from registry.store.migrate import upgrade
 from tests.support import create_database, drop_database
 
@@ -23,6 +25,7 @@ NODE_PREFIX = "88.999"
 ACME = "88.999.1"  # the reserved test prefix: a commercial-vehicle parts supplier
 OTHER = "88.999.2"  # another enterprise, which must never write under ACME
 ADMIN_SECRET, ACME_SECRET, OTHER_SECRET = "node-admin-secret", "acme-secret", "other-secret"
+# Every table the migrations create but Alembic's own (0003 added a column, `handles.name`, not a table).
 TABLES = "node, enterprises, prefixes, handles, journal, templates, users"
 
 
@@ -70,22 +73,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     return url
 
 
-@pytest.fixture
-async def registry(database_url: str) -> AsyncIterator[Registry]:
-    """Node 88.999 with enterprises 88.999.1 and 88.999.2."""
-    store = Store.open(database_url, pool_size=2)
-    registry = Registry(store, passwords=fast_passwords())
-    await init_node(registry, NODE_PREFIX, ADMIN_SECRET)
-    await add_enterprise(
-        registry, EnterpriseInput("Acme Parts", "91420700MA4K8XQ3T3"), prefix=ACME, secret=ACME_SECRET
-    )
-    await add_enterprise(
-        registry, EnterpriseInput("Other Steel", "91420300MA49K2Q7NE"), prefix=OTHER, secret=OTHER_SECRET
-    )
+@asynccontextmanager
+async def node_services(url: str, naming: Naming | None = None) -> AsyncIterator[Services]:
+    """Node 88.999 (with `naming`, by default ASCII case ignored) and enterprises 88.999.1 and 88.999.2 on
+    the database at `url`, and the services of that node."""
+    store = Store.open(url, pool_size=2)
+    passwords = fast_passwords()
     try:
-        yield registry
+        await init_node(store, NODE_PREFIX, ADMIN_SECRET, passwords=passwords, naming=naming or Naming())
+        services = await Services.open(store, passwords=passwords)
+        admin = services.node.admin
+        acme = EnterpriseInput("Acme Parts", "91420700MA4K8XQ3T3")
+        other = EnterpriseInput("Other Steel", "91420300MA49K2Q7NE")
+        await services.enterprises.add(admin, acme, prefix=ACME, secret=ACME_SECRET)
+        await services.enterprises.add(admin, other, prefix=OTHER, secret=OTHER_SECRET)
+        yield services
     finally:
         await store.close()
+
+
+@pytest.fixture
+async def services(database_url: str) -> AsyncIterator[Services]:
+    """Node 88.999 with enterprises 88.999.1 and 88.999.2."""
+    async with node_services(database_url) as services:
+        yield services
 
 
 @pytest.fixture

@@ -18,20 +18,10 @@ from registry import (
     InvalidInput,
     PermissionDenied,
     Principal,
-    Registry,
+    Services,
     tokens,
 )
-from registry.accounts import (
-    DISABLED,
-    WRONG,
-    acting_principal,
-    add_user,
-    login,
-    revoke_admin_secret,
-    set_admin_secret,
-    set_enterprise_status,
-    set_user_status,
-)
+from registry.accounts import DISABLED, WRONG
 from registry.enterprises import ACTIVE
 from registry.keys import sha256_hex
 from tests.conftest import ACME, ACME_SECRET, OTHER_SECRET
@@ -46,194 +36,242 @@ def dated(password: str, day: datetime) -> str:
     return sha256_hex(sha256_hex(password) + day.astimezone(CHINA).strftime("%Y-%m-%d"))
 
 
-async def refused_login(registry: Registry, username: str, password: str, *, dated: bool = False) -> str:
+async def refused_login(services: Services, username: str, password: str, *, dated: bool = False) -> str:
     with pytest.raises(AuthenticationFailed) as refused:
-        await login(registry, username, password, dated=dated)
+        await services.accounts.login(username, password, dated=dated)
     return refused.value.message
 
 
-async def refused_basic(registry: Registry, secret: str) -> None:
+async def refused_basic(services: Services, secret: str) -> None:
     with pytest.raises(AuthenticationFailed):
-        await registry.authenticate(BASIC_USER, secret)
+        await services.accounts.authenticate(BASIC_USER, secret)
 
 
 # -- the enterprise administrator ------------------------------------------------------------------------
 
 
-async def test_the_administrator_logs_in_with_the_prefix_and_its_secret(registry: Registry) -> None:
-    principal = await login(registry, ACME, ACME_SECRET)
+async def test_the_administrator_logs_in_with_the_prefix_and_its_secret(services: Services) -> None:
+    principal = await services.accounts.login(ACME, ACME_SECRET)
 
     assert principal == ACME_ADMIN
     assert str(principal) == "300:0.NA/88.999.1"
 
 
-async def test_a_wrong_password_or_an_unknown_user_is_refused_alike(registry: Registry) -> None:
-    assert await refused_login(registry, ACME, OTHER_SECRET) == "用户名或密码错误"
-    assert await refused_login(registry, ACME, "") == WRONG
-    assert await refused_login(registry, "88.999.7", ACME_SECRET) == WRONG
-    assert await refused_login(registry, "nobody", ACME_SECRET) == WRONG
+async def test_a_wrong_password_or_an_unknown_user_is_refused_alike(services: Services) -> None:
+    assert await refused_login(services, ACME, OTHER_SECRET) == "用户名或密码错误"
+    assert await refused_login(services, ACME, "") == WRONG
+    assert await refused_login(services, "88.999.7", ACME_SECRET) == WRONG
+    assert await refused_login(services, "nobody", ACME_SECRET) == WRONG
 
 
-async def test_the_dated_login_takes_the_hash_of_today_in_china(registry: Registry) -> None:
+async def test_the_dated_login_takes_the_hash_of_today_in_china(services: Services) -> None:
     now = datetime.now(CHINA)
 
-    assert await login(registry, ACME, dated(ACME_SECRET, now), dated=True) == ACME_ADMIN
-    assert await login(registry, ACME, dated(ACME_SECRET, now).upper(), dated=True) == ACME_ADMIN
+    assert await services.accounts.login(ACME, dated(ACME_SECRET, now), dated=True) == ACME_ADMIN
+    assert await services.accounts.login(ACME, dated(ACME_SECRET, now).upper(), dated=True) == ACME_ADMIN
 
 
 async def test_the_dated_login_refuses_an_old_hash_a_plain_password_and_another_secret(
-    registry: Registry,
+    services: Services,
 ) -> None:
     now = datetime.now(CHINA)
     three_days_old = dated(ACME_SECRET, now - timedelta(days=3))
 
-    assert await refused_login(registry, ACME, three_days_old, dated=True) == WRONG
-    assert await refused_login(registry, ACME, ACME_SECRET, dated=True) == WRONG
-    assert await refused_login(registry, ACME, sha256_hex(ACME_SECRET), dated=True) == WRONG
-    assert await refused_login(registry, ACME, dated(OTHER_SECRET, now), dated=True) == WRONG
+    assert await refused_login(services, ACME, three_days_old, dated=True) == WRONG
+    assert await refused_login(services, ACME, ACME_SECRET, dated=True) == WRONG
+    assert await refused_login(services, ACME, sha256_hex(ACME_SECRET), dated=True) == WRONG
+    assert await refused_login(services, ACME, dated(OTHER_SECRET, now), dated=True) == WRONG
 
 
-async def test_the_plain_login_refuses_the_dated_hash(registry: Registry) -> None:
-    assert await refused_login(registry, ACME, dated(ACME_SECRET, datetime.now(CHINA))) == WRONG
+async def test_the_plain_login_refuses_the_dated_hash(services: Services) -> None:
+    assert await refused_login(services, ACME, dated(ACME_SECRET, datetime.now(CHINA))) == WRONG
 
 
 # -- further users ---------------------------------------------------------------------------------------
 
 
 async def test_a_user_added_by_the_node_administrator_acts_as_the_enterprise_administrator(
-    registry: Registry, node_admin: Principal
+    services: Services, node_admin: Principal
 ) -> None:
-    user = await add_user(registry, node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+    user = await services.accounts.add_user(
+        node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!"
+    )
 
-    principal = await login(registry, "zhang.wei", "Qc-2026!")
+    principal = await services.accounts.login("zhang.wei", "Qc-2026!")
 
     assert (user.username, user.acts_as, user.status) == ("zhang.wei", ACME, ACTIVE)
     assert principal == ACME_ADMIN
     assert "zhang.wei" in str(principal)
     assert str(principal).startswith("300:0.NA/88.999.1")
     today = dated("Qc-2026!", datetime.now(CHINA))
-    assert await login(registry, "zhang.wei", today, dated=True) == ACME_ADMIN
-    assert await acting_principal(registry, "zhang.wei") == ACME_ADMIN
-    assert await refused_login(registry, "zhang.wei", ACME_SECRET) == WRONG
+    assert await services.accounts.login("zhang.wei", today, dated=True) == ACME_ADMIN
+    assert await services.accounts.acting_principal("zhang.wei") == ACME_ADMIN
+    assert await refused_login(services, "zhang.wei", ACME_SECRET) == WRONG
 
 
-async def test_only_the_node_administrator_adds_users(registry: Registry, acme: Principal) -> None:
+async def test_only_the_node_administrator_adds_users(services: Services, acme: Principal) -> None:
     with pytest.raises(PermissionDenied):
-        await add_user(registry, acme, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+        await services.accounts.add_user(acme, prefix=ACME, username="zhang.wei", password="Qc-2026!")
 
-    await refused_login(registry, "zhang.wei", "Qc-2026!")
+    await refused_login(services, "zhang.wei", "Qc-2026!")
 
 
 @pytest.mark.parametrize("username", ["88.1", "88.999.3", "2026", ""])
 async def test_a_prefix_like_or_empty_username_is_refused(
-    registry: Registry, node_admin: Principal, username: str
+    services: Services, node_admin: Principal, username: str
 ) -> None:
     with pytest.raises(InvalidInput):
-        await add_user(registry, node_admin, prefix=ACME, username=username, password="Qc-2026!")
+        await services.accounts.add_user(node_admin, prefix=ACME, username=username, password="Qc-2026!")
 
 
-async def test_a_username_is_taken_once(registry: Registry, node_admin: Principal) -> None:
-    await add_user(registry, node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+async def test_a_username_is_taken_once(services: Services, node_admin: Principal) -> None:
+    await services.accounts.add_user(node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
 
     with pytest.raises(Conflict):
-        await add_user(registry, node_admin, prefix="88.999.2", username="zhang.wei", password="other")
+        await services.accounts.add_user(
+            node_admin, prefix="88.999.2", username="zhang.wei", password="other"
+        )
 
-    assert await login(registry, "zhang.wei", "Qc-2026!") == ACME_ADMIN
+    assert await services.accounts.login("zhang.wei", "Qc-2026!") == ACME_ADMIN
 
 
-async def test_a_disabled_user_can_neither_log_in_nor_act(registry: Registry, node_admin: Principal) -> None:
-    await add_user(registry, node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+async def test_a_disabled_user_can_neither_log_in_nor_act(services: Services, node_admin: Principal) -> None:
+    await services.accounts.add_user(node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
 
-    await set_user_status(registry, node_admin, "zhang.wei", DISABLED)
+    await services.accounts.set_user_status(node_admin, "zhang.wei", DISABLED)
 
-    await refused_login(registry, "zhang.wei", "Qc-2026!")
+    await refused_login(services, "zhang.wei", "Qc-2026!")
     with pytest.raises(AuthenticationFailed):
-        await acting_principal(registry, "zhang.wei")
-    assert await login(registry, ACME, ACME_SECRET) == ACME_ADMIN  # the administrator is not touched
-    await set_user_status(registry, node_admin, "zhang.wei", ACTIVE)
-    assert await login(registry, "zhang.wei", "Qc-2026!") == ACME_ADMIN
+        await services.accounts.acting_principal("zhang.wei")
+    assert await services.accounts.login(ACME, ACME_SECRET) == ACME_ADMIN  # the administrator is not touched
+    await services.accounts.set_user_status(node_admin, "zhang.wei", ACTIVE)
+    assert await services.accounts.login("zhang.wei", "Qc-2026!") == ACME_ADMIN
 
 
 # -- the enterprise's status and the administrator's secret ----------------------------------------------
 
 
 async def test_a_disabled_enterprise_can_neither_log_in_nor_act_nor_authenticate_until_enabled(
-    registry: Registry, node_admin: Principal
+    services: Services, node_admin: Principal
 ) -> None:
-    await add_user(registry, node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+    await services.accounts.add_user(node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
 
-    await set_enterprise_status(registry, node_admin, ACME, DISABLED)
+    await services.accounts.set_enterprise_status(node_admin, ACME, DISABLED)
 
-    await refused_login(registry, ACME, ACME_SECRET)
-    await refused_login(registry, "zhang.wei", "Qc-2026!")
+    await refused_login(services, ACME, ACME_SECRET)
+    await refused_login(services, "zhang.wei", "Qc-2026!")
     for username in (ACME, "zhang.wei"):
         with pytest.raises(AuthenticationFailed):
-            await acting_principal(registry, username)
-    await refused_basic(registry, ACME_SECRET)
-    assert await login(registry, "88.999.2", OTHER_SECRET)  # another enterprise goes on
+            await services.accounts.acting_principal(username)
+    await refused_basic(services, ACME_SECRET)
+    assert await services.accounts.login("88.999.2", OTHER_SECRET)  # another enterprise goes on
 
-    await set_enterprise_status(registry, node_admin, ACME, ACTIVE)
+    await services.accounts.set_enterprise_status(node_admin, ACME, ACTIVE)
 
-    assert await login(registry, ACME, ACME_SECRET) == ACME_ADMIN
-    assert await login(registry, "zhang.wei", "Qc-2026!") == ACME_ADMIN
-    assert await acting_principal(registry, ACME) == ACME_ADMIN
-    assert await registry.authenticate(BASIC_USER, ACME_SECRET) == ACME_ADMIN
+    assert await services.accounts.login(ACME, ACME_SECRET) == ACME_ADMIN
+    assert await services.accounts.login("zhang.wei", "Qc-2026!") == ACME_ADMIN
+    assert await services.accounts.acting_principal(ACME) == ACME_ADMIN
+    assert await services.accounts.authenticate(BASIC_USER, ACME_SECRET) == ACME_ADMIN
 
 
 async def test_only_the_node_administrator_disables_an_enterprise(
-    registry: Registry, other: Principal
+    services: Services, other: Principal
 ) -> None:
     with pytest.raises(PermissionDenied):
-        await set_enterprise_status(registry, other, ACME, DISABLED)
+        await services.accounts.set_enterprise_status(other, ACME, DISABLED)
 
-    assert await login(registry, ACME, ACME_SECRET) == ACME_ADMIN
+    assert await services.accounts.login(ACME, ACME_SECRET) == ACME_ADMIN
 
 
 async def test_a_new_admin_secret_serves_login_and_basic_authentication_and_the_old_one_neither(
-    registry: Registry, node_admin: Principal
+    services: Services, node_admin: Principal
 ) -> None:
-    await set_admin_secret(registry, node_admin, ACME, "rotated-2026")
+    await services.accounts.set_admin_secret(node_admin, ACME, "rotated-2026")
 
-    assert await login(registry, ACME, "rotated-2026") == ACME_ADMIN
-    assert await login(registry, ACME, dated("rotated-2026", datetime.now(CHINA)), dated=True) == ACME_ADMIN
-    assert await registry.authenticate(BASIC_USER, "rotated-2026") == ACME_ADMIN
-    await refused_login(registry, ACME, ACME_SECRET)
-    await refused_login(registry, ACME, dated(ACME_SECRET, datetime.now(CHINA)), dated=True)
-    await refused_basic(registry, ACME_SECRET)
+    assert await services.accounts.login(ACME, "rotated-2026") == ACME_ADMIN
+    assert (
+        await services.accounts.login(ACME, dated("rotated-2026", datetime.now(CHINA)), dated=True)
+        == ACME_ADMIN
+    )
+    assert await services.accounts.authenticate(BASIC_USER, "rotated-2026") == ACME_ADMIN
+    await refused_login(services, ACME, ACME_SECRET)
+    await refused_login(services, ACME, dated(ACME_SECRET, datetime.now(CHINA)), dated=True)
+    await refused_basic(services, ACME_SECRET)
 
 
 async def test_a_refused_admin_secret_leaves_the_old_one_working_everywhere(
-    registry: Registry, node_admin: Principal
+    services: Services, node_admin: Principal
 ) -> None:
     too_long = "s" * 65  # SNMS passwords have at most 64 characters
 
     with pytest.raises(InvalidInput):
-        await set_admin_secret(registry, node_admin, ACME, too_long)
+        await services.accounts.set_admin_secret(node_admin, ACME, too_long)
 
-    assert await login(registry, ACME, ACME_SECRET) == ACME_ADMIN
-    assert await registry.authenticate(BASIC_USER, ACME_SECRET) == ACME_ADMIN
-    await refused_basic(registry, too_long)
+    assert await services.accounts.login(ACME, ACME_SECRET) == ACME_ADMIN
+    assert await services.accounts.authenticate(BASIC_USER, ACME_SECRET) == ACME_ADMIN
+    await refused_basic(services, too_long)
 
 
 async def test_a_revoked_admin_secret_serves_neither_login_nor_basic_authentication(
-    registry: Registry, node_admin: Principal
+    services: Services, node_admin: Principal
 ) -> None:
-    await revoke_admin_secret(registry, node_admin, ACME)
+    await services.accounts.revoke_admin_secret(node_admin, ACME)
 
-    await refused_login(registry, ACME, ACME_SECRET)
-    await refused_login(registry, ACME, dated(ACME_SECRET, datetime.now(CHINA)), dated=True)
-    await refused_basic(registry, ACME_SECRET)
+    await refused_login(services, ACME, ACME_SECRET)
+    await refused_login(services, ACME, dated(ACME_SECRET, datetime.now(CHINA)), dated=True)
+    await refused_basic(services, ACME_SECRET)
 
-    await set_admin_secret(registry, node_admin, ACME, "fresh-2026")
+    await services.accounts.set_admin_secret(node_admin, ACME, "fresh-2026")
 
-    assert await login(registry, ACME, "fresh-2026") == ACME_ADMIN
-    assert await registry.authenticate(BASIC_USER, "fresh-2026") == ACME_ADMIN
+    assert await services.accounts.login(ACME, "fresh-2026") == ACME_ADMIN
+    assert await services.accounts.authenticate(BASIC_USER, "fresh-2026") == ACME_ADMIN
+
+
+async def test_the_users_of_an_enterprise_are_listed_administrator_first(
+    services: Services, node_admin: Principal
+) -> None:
+    await services.accounts.add_user(node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+    acme = await services.enterprises.find(ACME)
+
+    users = await services.accounts.users_of(acme.id)
+
+    assert [(u.username, u.acts_as, u.status) for u in users] == [
+        (ACME, ACME, ACTIVE),
+        ("zhang.wei", ACME, ACTIVE),
+    ]
 
 
 # -- tokens ----------------------------------------------------------------------------------------------
 
 KEY = bytes(range(32))
 NOW = 1_795_000_000.0  # 2026-11-18
+
+
+async def test_a_token_acts_as_its_user_until_the_user_is_disabled(
+    services: Services, node_admin: Principal
+) -> None:
+    await services.accounts.add_user(node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+    token = await services.accounts.issue_token("zhang.wei")
+
+    assert await services.accounts.token_principal(token) == ACME_ADMIN
+
+    await services.accounts.set_user_status(node_admin, "zhang.wei", DISABLED)
+
+    with pytest.raises(AuthenticationFailed):
+        await services.accounts.token_principal(token)
+
+
+async def test_a_token_expires_by_the_nodes_clock(services: Services) -> None:
+    now = [NOW]
+    # Services of the same node whose clock the test moves: every process of a node checks its tokens alike.
+    later = await Services.open(services.store, passwords=services.accounts.passwords, clock=lambda: now[0])
+    token = await later.accounts.issue_token(ACME)
+
+    now[0] += tokens.LIFETIME - 1
+    assert await later.accounts.token_principal(token) == ACME_ADMIN
+    now[0] += 1
+    with pytest.raises(AuthenticationFailed):
+        await later.accounts.token_principal(token)
 
 
 def test_a_token_names_its_user_until_it_expires() -> None:

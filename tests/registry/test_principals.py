@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from registry import AuthenticationFailed, Handle, Principal, Reference
+from registry import AuthenticationFailed, Handle, Naming, Principal, Reference
 from registry.principals import split_basic_credentials
 from registry.values import MAX_INDEX
 
@@ -142,33 +142,64 @@ def test_both_user_name_forms_give_the_same_principal_and_secret(
 
 # --- Principal.matches ------------------------------------------------------------------------------
 
-
-def test_a_reference_to_the_same_handle_and_index_names_the_principal() -> None:
-    assert Principal(ACME_KEYS, 300).matches(Reference("0.NA/88.999.1", 300))
-
-
-def test_a_reference_with_index_0_names_any_index_of_the_handle() -> None:
-    assert Principal(ACME_KEYS, 301).matches(Reference("0.NA/88.999.1", 0))
+# The node's rules for telling handles apart (registry.naming): ASCII case ignored, the default, or kept.
+IGNORING_CASE, TELLING_CASE = Naming(), Naming(case_sensitive=True)
+namings = pytest.mark.parametrize("naming", [IGNORING_CASE, TELLING_CASE], ids=["insensitive", "sensitive"])
 
 
-def test_a_reference_to_another_index_does_not_name_the_principal() -> None:
-    assert not Principal(ACME_KEYS, 300).matches(Reference("0.NA/88.999.1", 301))
+@namings
+def test_a_reference_to_the_same_handle_and_index_names_the_principal(naming: Naming) -> None:
+    assert Principal(ACME_KEYS, 300).matches(Reference("0.NA/88.999.1", 300), naming)
 
 
+@namings
+def test_a_reference_with_index_0_names_any_index_of_the_handle(naming: Naming) -> None:
+    assert Principal(ACME_KEYS, 301).matches(Reference("0.NA/88.999.1", 0), naming)
+
+
+@namings
+def test_a_reference_to_another_index_does_not_name_the_principal(naming: Naming) -> None:
+    assert not Principal(ACME_KEYS, 300).matches(Reference("0.NA/88.999.1", 301), naming)
+
+
+@namings
 @pytest.mark.parametrize("handle", ["0.NA/88.999.2", "0.NA/88.999.1.7", "88.999.1/ADMIN"])
-def test_a_reference_to_another_handle_does_not_name_the_principal(handle: str) -> None:
-    assert not Principal(ACME_KEYS, 300).matches(Reference(handle, 0))
+def test_a_reference_to_another_handle_does_not_name_the_principal(naming: Naming, handle: str) -> None:
+    assert not Principal(ACME_KEYS, 300).matches(Reference(handle, 0), naming)
 
 
-def test_a_reference_written_in_lower_case_names_the_prefix_handle() -> None:
-    # Prefixes are case-insensitive, and a stored reference keeps the case its author wrote.
-    assert Principal(ACME_KEYS, 300).matches(Reference("0.na/88.999.1", 300))
+@namings
+def test_a_reference_written_in_lower_case_names_the_prefix_handle(naming: Naming) -> None:
+    # Prefixes are case-insensitive whatever the node's rule, and a stored reference keeps the case its
+    # author wrote.
+    assert Principal(ACME_KEYS, 300).matches(Reference("0.na/88.999.1", 300), naming)
 
 
-def test_a_reference_to_a_suffix_differing_only_in_case_names_another_principal() -> None:
-    # Suffixes are case-sensitive: 88.999.1/alice and 88.999.1/ALICE are two handles with their own keys,
-    # so the holder of one must not get the rights granted to the other.
+@namings
+def test_a_reference_that_is_not_a_handle_names_nobody(naming: Naming) -> None:
+    assert not Principal(ACME_KEYS, 300).matches(Reference("not a prefix/ADMIN", 300), naming)
+
+
+def test_a_reference_to_a_suffix_differing_only_in_case_names_the_same_principal_by_default() -> None:
+    # Changed by the redesign: a node ignores ASCII case by default, so 88.999.1/alice and 88.999.1/ALICE
+    # are one handle with one key, and a grant to either is a grant to its holder.
     alice = Principal(Handle.parse("88.999.1/alice"), 300)
 
-    assert alice.matches(Reference("88.999.1/alice", 300))
-    assert not alice.matches(Reference("88.999.1/ALICE", 300))
+    assert alice.matches(Reference("88.999.1/ALICE", 300), IGNORING_CASE)
+
+
+def test_a_reference_to_a_suffix_differing_only_in_case_names_another_principal_when_case_counts() -> None:
+    # On a node that tells case apart, 88.999.1/alice and 88.999.1/ALICE are two handles with their own
+    # keys, so the holder of one must not get the rights granted to the other.
+    alice = Principal(Handle.parse("88.999.1/alice"), 300)
+
+    assert alice.matches(Reference("88.999.1/alice", 300), TELLING_CASE)
+    assert not alice.matches(Reference("88.999.1/ALICE", 300), TELLING_CASE)
+
+
+def test_only_ascii_letters_fold_when_matching() -> None:
+    # As in the Handle System: `ß` is not `SS`, so a grant to 88.999.1/STRASSE is not one to straße.
+    strasse = Principal(Handle.parse("88.999.1/straße"), 300)
+
+    assert strasse.matches(Reference("88.999.1/STRAßE", 300), IGNORING_CASE)
+    assert not strasse.matches(Reference("88.999.1/STRASSE", 300), IGNORING_CASE)
