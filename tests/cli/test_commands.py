@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support import NodeProcess, cli
@@ -140,3 +141,31 @@ def test_enterprises_are_managed_through_a_running_node(env: dict[str, str], tmp
     assert "91420700MA4K8XQ3T3\t88.999.1\tactive\t十堰车桥" in listed.stdout
     assert refused.returncode != 0
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_a_case_sensitive_node_keeps_case_variants_apart_and_wont_start_against_its_rule(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    sensitive = env | {"IDNODE_CASE_SENSITIVE": "yes"}
+    cli(["init", "--node-prefix", "88.999", "--admin-secret", "s"], sensitive)
+    cli(["enterprise", "add", "--prefix", "88.999.1", "--name", "Acme", "--credit-code", "91420700MA4K8XQ3T3",
+         "--secret", "acme"], sensitive)  # fmt: skip
+
+    refused = cli(["serve", "--port", "1"], env, check=False)
+    bad_value = cli(["serve", "--port", "1"], env | {"IDNODE_CASE_SENSITIVE": "perhaps"}, check=False)
+    node = NodeProcess(sensitive).start(tmp_path)
+    try:
+        auth = ("300%3A0.NA/88.999.1", "acme")
+        body = [{"index": 1, "type": "URL", "data": "https://x"}]
+        upper = httpx.put(f"{node.url}/api/handles/88.999.1/PART-1", json=body, auth=auth)
+        lower = httpx.put(
+            f"{node.url}/api/handles/88.999.1/part-1", json=body, auth=auth, params={"overwrite": "false"}
+        )
+    finally:
+        node.stop()
+
+    assert refused.returncode == 2
+    assert "IDNODE_CASE_SENSITIVE=yes" in refused.stderr
+    assert bad_value.returncode == 2
+    assert "IDNODE_CASE_SENSITIVE" in bad_value.stderr
+    assert (upper.status_code, lower.status_code) == (201, 201)  # two records
