@@ -91,7 +91,7 @@ class Accounts:
         self._own_clock = clock
 
     def _clock(self) -> float:
-        """The accounts' own clock if given one, else the writer's (so tokens and writes agree on the time)."""
+        """The accounts' own clock if given one, else the writer's (tokens and writes agree on the time)."""
         return (self._own_clock or self._writer.clock)()
 
     @property

@@ -32,6 +32,22 @@ def _has_forbidden_characters(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
 
 
+# Prefixes already checked, as the hot path meets the same few hundred again and again (bounded: a flood of
+# made-up prefixes empties it rather than growing it).
+_CHECKED: dict[str, str] = {}
+_CHECKED_MAX = 4096
+
+
+def _checked_prefix(text: str) -> str:
+    found = _CHECKED.get(text)
+    if found is None:
+        found = normalise_prefix(text)
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[text] = found
+    return found
+
+
 def normalise_prefix(text: str) -> str:
     """Validate a prefix (`88.118.8`) and return it upper-cased."""
     if not text:
@@ -69,7 +85,7 @@ class Handle:
             raise InvalidHandle("the suffix is empty", handle=text)
         if _has_forbidden_characters(suffix):
             raise InvalidHandle("the suffix holds control characters", handle=text)
-        prefix = normalise_prefix(prefix)
+        prefix = _checked_prefix(prefix)
         if prefix == NA_PREFIX:
             # The suffix of a prefix handle is itself a prefix, so it is case-insensitive too.
             suffix = normalise_prefix(suffix)

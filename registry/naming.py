@@ -29,8 +29,11 @@ class Naming:
 
     def key(self, handle: Handle) -> str:
         """The key `handle` is stored, cached and journalled under."""
-        text = str(handle)
-        return text if self.case_sensitive else ascii_upper(text)
+        if self.case_sensitive:
+            return f"{handle.prefix}/{handle.suffix}"
+        # The prefix is upper-cased already; only the suffix needs folding.
+        suffix = handle.suffix
+        return f"{handle.prefix}/{suffix.upper() if suffix.isascii() else ascii_upper(suffix)}"
 
     def key_of(self, text: str) -> str:
         """The key of the handle `text` (parsed, so a malformed one raises `InvalidHandle`)."""

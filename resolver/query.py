@@ -45,10 +45,11 @@ class Query:
         signature: bool = False,
         view: View | None = None,
     ) -> None:
+        # Built for every request: plain assignments, no copies (callers do not change what they pass).
         self.handle = handle
         self.key = naming.key(handle)
-        self.indexes = tuple(indexes)
-        self.types = tuple(types)
+        self.indexes = indexes
+        self.types = types
         self.public_only = public_only
         self.budget = budget
         self.signature = signature

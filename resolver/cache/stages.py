@@ -68,7 +68,7 @@ class L1Stage:
         entry = self._cache.get(key)
         if entry is None:
             return None
-        if self._unchanged(key, entry):
+        if self._coherence.usable and entry.token == self._coherence.token(key):
             return entry
         self._cache.drop(key)
         return None

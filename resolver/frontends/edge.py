@@ -48,11 +48,12 @@ def _preflight_headers(origin: bytes, method: bytes, asked: bytes) -> list[tuple
 
 class Edge:
     def __init__(self, app: ASGIApp, max_bytes: int, refuse: Callable[[int], tuple[int, bytes]]) -> None:
-        self._app = BodyLimit(app, max_bytes, refuse)
+        self._plain = app  # GET and HEAD have no body to limit: one call fewer on the hot path
+        self._limited = BodyLimit(app, max_bytes, refuse)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self._app(scope, receive, send)
+            await self._plain(scope, receive, send)
             return
         origin = accept = preflight = asked = None
         for name, value in scope["headers"]:
@@ -65,16 +66,17 @@ class Edge:
             elif name == b"access-control-request-headers":
                 asked = value
         method = scope["method"]
+        app = self._plain if method in ("GET", "HEAD") else self._limited
         if method == "OPTIONS" and origin is not None and preflight is not None:
             await _answer_preflight(send, _preflight_headers(origin, preflight, asked or b""))
             return
         if origin is None and method != "HEAD" and (method != "GET" or accept is None):
-            await self._app(scope, receive, send)
+            await app(scope, receive, send)
             return
         zipped = method == "GET" and accept is not None and _accepts_gzip(accept)
         if method == "HEAD":
             scope = dict(scope, method="GET")
-        await self._app(
+        await app(
             scope,
             receive,
             _Reply(send, origin=origin, head=method == "HEAD", gzip=zipped, get=method in ("GET", "HEAD")),
