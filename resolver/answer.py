@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 
-from registry import HandleValue, decode_values
 from registry.values import DEFAULT_PERMISSIONS, DEFAULT_TTL, HS_SECKEY, publicly_readable
 
 from .query import Query, View
@@ -62,10 +61,6 @@ class Answer:
     def public_record(self) -> bytes:
         """The JSON array of the values anyone may read."""
         return self.record if self.public else orjson.dumps(self.public_values())
-
-    def typed(self) -> list[HandleValue]:
-        """The values as typed values, for dialects that render more than JSON (slower: parse per value)."""
-        return decode_values(self.record)
 
     def select(self, query: Query) -> list[dict[str, Any]]:
         """The values `query` asks for: public ones unless it may see all, then those matching ANY of its

@@ -136,8 +136,3 @@ class Settings:
     @property
     def l2(self) -> bool:
         return "l2" in self.cache_layers and self.redis_url is not None
-
-    @staticmethod
-    def variables() -> list[str]:
-        """The environment variables the node reads."""
-        return [f"IDNODE_{f.name.upper()}" for f in fields(Settings)]

@@ -56,12 +56,6 @@ async def read_many(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, str
     return {row.handle: row.values_json for row in await conn.execute(stmt)}
 
 
-async def name_of(conn: AsyncConnection, key: str) -> str | None:
-    """The handle as it was written when the record under `key` was made."""
-    stmt = select(func.coalesce(handles.c.name, handles.c.handle)).where(handles.c.handle == key)
-    name: str | None = (await conn.execute(stmt)).scalar_one_or_none()
-    return name
-
 
 async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert the rows whose handle is free; returns the handles inserted (a taken one is skipped)."""

@@ -45,10 +45,6 @@ class RedisLink:
             return cls(url, RedisCluster(startup_nodes=startup, **_TIMEOUTS), _startup=startup)
         return cls(url, Redis.from_url(url, **_TIMEOUTS))
 
-    @property
-    def is_cluster(self) -> bool:
-        return isinstance(self.data, RedisCluster)
-
     async def channel_client(self, channel: str) -> Redis:
         """A connection to publish and subscribe on `channel` (it waits for messages: no read timeout)."""
         if self._listener is None:
