@@ -139,8 +139,24 @@ def values_from_json(items: Iterable[JsonValue]) -> list[HandleValue]:
     return values
 
 
+def whole_numbers(body: JsonValue) -> JsonValue:
+    """`body` with its whole numbers spelled as floats (`2.0`) made integers: JSON does not tell `2.0` from
+    `2`, and indexes and TTLs are integers. The value of data in a format kept as sent (`site`, `key`) is
+    left as it came."""
+    if isinstance(body, float) and body.is_integer():
+        return int(body)
+    if isinstance(body, list):
+        return [whole_numbers(item) for item in body]
+    if isinstance(body, dict):
+        fmt = body.get("format")
+        opaque = isinstance(fmt, str) and fmt in OPAQUE_FORMATS
+        return {key: item if opaque and key == "value" else whole_numbers(item) for key, item in body.items()}
+    return body
+
+
 def parse_body(body: JsonValue) -> tuple[str | None, list[HandleValue]]:
     """A PUT body: an array of values, `{"values": […], "handle": …}`, or a single value."""
+    body = whole_numbers(body)
     if isinstance(body, list):
         return None, values_from_json(body)
     if isinstance(body, dict) and "values" in body:

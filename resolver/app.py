@@ -15,7 +15,7 @@ from fastapi import FastAPI, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .frontends import admin, handle_rest, snms, status
+from .frontends import admin, handle_rest, openapi, snms, status
 from .frontends.context import Context
 from .frontends.edge import Edge
 from .frontends.http import STALE_WARNING, ASGIApp, JSONResponse
@@ -51,6 +51,7 @@ def build_app(settings: Settings) -> ASGIApp:
         version="0.2.0",
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        openapi_url=None,  # served by `openapi.install`, for the node's prefixes
     )
     handle_rest.install_error_handlers(api)
     api.include_router(handle_rest.router())
@@ -59,6 +60,13 @@ def build_app(settings: Settings) -> ASGIApp:
     api.include_router(status.router)
     lane = handle_rest.HandleRestLane(api, context)
     _document_get(api, lane)
+
+    async def site() -> openapi.Site:
+        services = context().services
+        return openapi.Site(services.node.prefix, tuple(await services.reads.prefixes()))
+
+    tables = [handle_rest.OPENAPI, admin.OPENAPI, snms.OPENAPI, status.OPENAPI]
+    openapi.install(api, tables, site, title=api.title)
     return Edge(lane, settings.max_body_bytes, handle_rest.body_too_large)
 
 
@@ -70,7 +78,7 @@ def create_app() -> ASGIApp:
 def _document_get(api: FastAPI, lane: handle_rest.HandleRestLane) -> None:
     # The lane in front answers these requests; the route describes them in the OpenAPI document and
     # answers the same way should a request reach the app directly.
-    @api.get("/api/handles/{handle:path}", summary="Resolve a handle", tags=["Handle REST"])
+    @api.get("/api/handles/{handle:handle}", summary="Resolve a handle", tags=["Handle REST"])
     async def resolve_handle(
         handle: str,
         request: Request,

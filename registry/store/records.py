@@ -56,7 +56,6 @@ async def read_many(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, str
     return {row.handle: row.values_json for row in await conn.execute(stmt)}
 
 
-
 async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert the rows whose handle is free; returns the handles inserted (a taken one is skipped)."""
     if not rows:

@@ -9,7 +9,9 @@ from starlette.responses import Response
 
 from ..pipeline import StoreUnavailable
 from .context import ContextDep
+from .handle_rest.openapi import failures
 from .http import JSONResponse
+from .openapi import Operation, json_response
 
 router = APIRouter(tags=["Operations"])
 
@@ -20,11 +22,21 @@ HEALTH_SCHEMA = {
 }
 
 
-@router.get(
-    "/healthz",
-    summary="200 once the node is ready and its database answers; 503 while it does not",
-    responses={200: {"content": {"application/json": {"schema": HEALTH_SCHEMA}}}},
-)
+METRICS_MEDIA = "text/plain; version=0.0.4"
+OPENAPI = {
+    "GET /healthz": Operation({200: json_response("ready", HEALTH_SCHEMA), **failures(503)}),
+    "GET /metrics": Operation(
+        {
+            200: {
+                "description": "this process's counters",
+                "content": {METRICS_MEDIA: {"schema": {"type": "string"}}},
+            }
+        }
+    ),
+}
+
+
+@router.get("/healthz", summary="200 once the node is ready and its database answers; 503 while it does not")
 async def healthz(context: ContextDep) -> Response:
     try:
         await context.services.reads.ping()
@@ -39,7 +51,6 @@ async def healthz(context: ContextDep) -> Response:
     "/metrics",
     summary="This process's counters, in the Prometheus text format",
     response_class=Response,
-    responses={200: {"content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}}},
 )
 async def metrics(context: ContextDep) -> Response:
-    return Response(context.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(context.metrics.render(), media_type=METRICS_MEDIA)

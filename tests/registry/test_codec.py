@@ -492,3 +492,15 @@ stored_values = st.builds(
 @given(st.lists(stored_values, max_size=5, unique_by=lambda v: v.index))
 def test_decoding_encoded_values_gives_back_the_same_values_in_index_order(values: list[HandleValue]) -> None:
     assert decode_values(encode_values(values)) == sorted(values, key=lambda v: v.index)
+
+
+def test_whole_numbers_written_as_floats_are_read_as_the_integers_they_are() -> None:
+    site = {"format": "site", "value": {"version": 2.0}}
+    _, values = parse_body(
+        [{"index": 2.0, "type": "URL", "data": "x", "ttl": 3600.0}, {"index": 3, "type": "S", "data": site}]
+    )
+
+    assert (values[0].index, values[0].ttl) == (2, 3600)
+    assert values[1].data == OpaqueData("site", {"version": 2.0})  # kept as it came
+    with pytest.raises(InvalidValue):
+        parse_body([{"index": 2.5, "type": "URL", "data": "x"}])

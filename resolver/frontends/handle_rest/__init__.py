@@ -6,6 +6,7 @@ from .batch import router as batch_router
 from .codes import PROTOCOL_ERROR, failure
 from .errors import install_error_handlers
 from .lane import HandleRestLane
+from .openapi import OPERATIONS as OPENAPI
 from .writes import router as writes_router
 
 
@@ -21,4 +22,4 @@ def body_too_large(limit: int) -> tuple[int, bytes]:
     return 413, failure(PROTOCOL_ERROR, message=f"the body is larger than {limit} bytes")[1]
 
 
-__all__ = ["HandleRestLane", "body_too_large", "install_error_handlers", "router"]
+__all__ = ["OPENAPI", "HandleRestLane", "body_too_large", "install_error_handlers", "router"]

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from registry import errors
 
@@ -46,13 +47,34 @@ async def _on_validation(_request: Request, exc: Exception) -> Response:
     return _json(*failure(PROTOCOL_ERROR, message=f"invalid request: {problems}"))
 
 
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _allowed(request: Request) -> str:
+    """The methods the requested path answers, for a 405's `Allow`: each is tried against the routes
+    (Starlette's `Allow` names only the methods of one route, and here a path has a route per method)."""
+    path, root_path = request.scope["path"], request.scope.get("root_path", "")
+    allowed = []
+    for method in _METHODS:
+        probe = {"type": "http", "path": path, "root_path": root_path, "method": method}
+        if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    if "GET" in allowed:
+        allowed.insert(allowed.index("GET") + 1, "HEAD")  # the edge answers HEAD as GET
+    return ", ".join(allowed)
+
+
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404 and request.url.path.startswith("/api/"):
         # The Handle REST API answers unknown resources under /api/ as unsupported operations.
         return _json(*failure(OPERATION_NOT_SUPPORTED, message="no such operation"))
     code = OPERATION_NOT_SUPPORTED if exc.status_code == 405 else PROTOCOL_ERROR
-    return _json(exc.status_code, failure(code, message=str(exc.detail))[1])
+    response = _json(exc.status_code, failure(code, message=str(exc.detail))[1])
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed(request)
+    return response
 
 
 async def _on_too_large(_request: Request, exc: Exception) -> Response:

@@ -1,55 +1,125 @@
-"""JSON Schemas of Handle REST bodies, for the OpenAPI document (the routes parse bodies themselves, so
-that every error is answered in the Handle REST shape)."""
+"""The Handle REST API in the OpenAPI document: per operation, the bodies it takes and answers and the form of
+its parameters (the routes parse bodies themselves, so that every error is answered in the Handle REST shape;
+`..openapi` writes this table over FastAPI's document)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-REFERENCE: dict[str, Any] = {
+from registry.handle import MAX_HANDLE_LENGTH, MAX_PREFIX_LENGTH
+from registry.prepare import MAX_VALUES_PER_RECORD
+from registry.values import MAX_DATA_LENGTH, MAX_INDEX, MAX_TTL, MAX_TYPE_LENGTH
+
+from ..openapi import Operation, Site, case_insensitive, json_response
+from .codes import CHALLENGE
+
+Schema = dict[str, Any]
+
+# Patterns are anchored with ^…$ and exclude line breaks themselves (a Python `$` also matches before a final
+# newline). A suffix may hold anything but C0 and C1 control characters.
+_SUFFIX_CHARS = r"[^\x00-\x1f\x7f-\x9f]"
+_SEGMENT = "[A-Za-z0-9_-]+"
+_BITS = "[01]"
+
+POSITIVE_INDEX: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_INDEX}
+
+REFERENCE: Schema = {
     "type": "object",
-    "required": ["handle", "index"],
-    "properties": {"handle": {"type": "string"}, "index": {"type": "integer", "minimum": 0}},
+    "required": ["handle"],
+    "properties": {
+        "handle": {"type": "string", "pattern": "/", "description": "prefix/suffix"},
+        "index": {"type": "integer", "minimum": 0, "maximum": MAX_INDEX, "description": "0: any index"},
+    },
 }
 
-VALUE: dict[str, Any] = {
+
+def _data(fmt: str, value: Schema, *, optional_format: bool = False) -> Schema:
+    return {
+        "type": "object",
+        "required": ["value"] if optional_format else ["format", "value"],
+        "properties": {"format": {"const": fmt}, "value": value},
+    }
+
+
+_TEXT: Schema = {"type": "string", "maxLength": MAX_DATA_LENGTH}
+_BASE64 = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+# yyyy-MM-ddTHH:mm:ssZ from 1970 on (days to the 28th: every month has them)
+_TIME = (
+    "^(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$"
+)
+
+VALUE: Schema = {
     "type": "object",
     "required": ["index", "type", "data"],
     "properties": {
-        "index": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-        "type": {"type": "string", "minLength": 1, "maxLength": 255},
+        "index": POSITIVE_INDEX,
+        "type": {
+            "type": "string",
+            "pattern": f"^[\\x20-\\x7e]{{1,{MAX_TYPE_LENGTH}}}$",
+            "description": "printable characters (the pattern says which in ASCII)",
+        },
         "data": {
-            "oneOf": [
-                {"type": "string", "description": "a string value"},
+            "anyOf": [
+                {**_TEXT, "description": "a string value"},
+                _data("string", _TEXT, optional_format=True),
+                _data("base64", {"type": "string", "pattern": _BASE64, "maxLength": MAX_DATA_LENGTH}),
+                _data(
+                    "hex",
+                    {"type": "string", "pattern": "^(?:[0-9A-Fa-f]{2})*$", "maxLength": MAX_DATA_LENGTH},
+                ),
+                _data(
+                    "admin",
+                    {
+                        **REFERENCE,
+                        "properties": {
+                            **REFERENCE["properties"],
+                            "permissions": {"type": "string", "pattern": f"^{_BITS}{{12}}$"},
+                        },
+                    },
+                ),
+                _data("vlist", {"type": "array", "items": REFERENCE}),
                 {
                     "type": "object",
                     "required": ["format", "value"],
-                    "properties": {
-                        "format": {"enum": ["string", "base64", "hex", "admin", "vlist", "site", "key"]},
-                        "value": {},
-                    },
+                    "properties": {"format": {"enum": ["site", "key"]}, "value": {}},
+                    "description": "kept as sent",
                 },
             ]
         },
-        "ttl": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "format": "date-time"}]},
-        "permissions": {"type": "string", "pattern": "^[01]{4}$"},
+        "ttl": {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_TTL, "description": "seconds"},
+                {"type": "string", "pattern": _TIME, "description": "an absolute time"},
+            ]
+        },
+        "permissions": {
+            "type": "string",
+            "pattern": f"^{_BITS}{{4}}$",
+            "description": "admin read, admin write, public read, public write",
+        },
         "references": {"type": "array", "items": REFERENCE},
     },
 }
 
-PUT_BODY: dict[str, Any] = {
+VALUES: Schema = {
+    "type": "array",
+    "items": VALUE,
+    "maxItems": MAX_VALUES_PER_RECORD,
+    "description": "each at an index of its own",
+}
+PUT_BODY: Schema = {
     "required": True,
     "content": {
         "application/json": {
             "schema": {
-                "oneOf": [
-                    {"type": "array", "items": VALUE},
+                "anyOf": [
+                    VALUES,
                     {
                         "type": "object",
                         "required": ["values"],
-                        "properties": {
-                            "handle": {"type": "string"},
-                            "values": {"type": "array", "items": VALUE},
-                        },
+                        "properties": {"values": VALUES},
+                        "description": "a `handle` member, if sent, names the handle of the path",
                     },
                     VALUE,
                 ]
@@ -58,10 +128,208 @@ PUT_BODY: dict[str, Any] = {
     },
 }
 
-HANDLE_PATH: dict[str, Any] = {
-    "name": "handle",
-    "in": "path",
-    "required": True,
-    "description": "prefix/suffix, e.g. 88.118.8/PART-0001 (the slash is kept)",
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}/.+$"},
+
+def homed_handle(site: Site) -> Schema:
+    """The handle path parameter: `prefix/suffix` under a prefix homed on the node."""
+    prefixes = "|".join(case_insensitive(prefix) for prefix in site.homed)
+    example = next((p for p in site.homed if p != site.node_prefix), site.node_prefix)
+    return {
+        "description": "prefix/suffix under a prefix homed here (the slash is kept, or sent as %2F); a "
+        "prefix handle (0.NA/88.118.8) or a bare prefix (88.118.8, for its prefix handle) is answered too",
+        "example": f"{example}/PART-0001",
+        "schema": {
+            "type": "string",
+            "pattern": f"^(?:{prefixes})/{_SUFFIX_CHARS}+$",
+            "maxLength": MAX_HANDLE_LENGTH,
+        },
+    }
+
+
+def prefix_here(site: Site) -> Schema:
+    """A prefix at or under the node's prefix."""
+    return {
+        "required": True,
+        "schema": {
+            "type": "string",
+            "pattern": f"^{case_insensitive(site.node_prefix)}(?:\\.{_SEGMENT})*$",
+            "maxLength": MAX_PREFIX_LENGTH,
+        },
+    }
+
+
+# --- answers ------------------------------------------------------------------------------------------------
+
+CODES = [1, 2, 3, 4, 5, 100, 101, 102, 200, 201, 202, 301, 400, 402]
+FAILURE: Schema = {
+    "type": "object",
+    "required": ["responseCode"],
+    "properties": {
+        "responseCode": {"enum": CODES},
+        "message": {"type": "string"},
+        "handle": {"type": "string"},
+    },
+}
+_FAILURES = {
+    400: "refused: 4 bad request, 102 bad handle, 202 bad value, 200 values not found, 301 not homed here",
+    401: "authentication needed (402)",
+    403: "not permitted (400)",
+    404: "not found (100)",
+    409: "already exists (101, 201)",
+    413: "the body is larger than the node accepts (4)",
+    500: "internal error (2)",
+    503: "busy: the database is unavailable (3)",
+}
+_CHALLENGE_HEADER = {
+    "WWW-Authenticate": {
+        "description": CHALLENGE["WWW-Authenticate"],
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+
+
+def failures(*statuses: int) -> dict[int, Schema]:
+    """Handle REST failure answers, `{"responseCode", "message"?, "handle"?}`, at these statuses."""
+    return {
+        status: json_response(
+            _FAILURES[status], FAILURE, headers=_CHALLENGE_HEADER if status == 401 else None
+        )
+        for status in statuses
+    }
+
+
+STORED_VALUE: Schema = {
+    "type": "object",
+    "required": ["index", "type", "data", "ttl"],
+    "properties": {
+        "index": {"type": "integer"},
+        "type": {"type": "string"},
+        "data": {
+            "type": "object",
+            "required": ["format", "value"],
+            "properties": {"format": {"type": "string"}, "value": {}},
+        },
+        "ttl": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+        "timestamp": {"type": "string"},
+        "permissions": {"type": "string"},
+        "references": {"type": "array", "items": REFERENCE},
+    },
+}
+RESOLVED: Schema = {
+    "type": "object",
+    "required": ["responseCode", "handle", "values"],
+    "properties": {
+        "responseCode": {"enum": [1, 200], "description": "200: no value matches index= or type="},
+        "handle": {"type": "string"},
+        "values": {"type": "array", "items": STORED_VALUE},
+    },
+}
+WRITTEN: Schema = {
+    "type": "object",
+    "required": ["responseCode", "handle"],
+    "properties": {"responseCode": {"const": 1}, "handle": {"type": "string"}},
+}
+LISTING: Schema = {
+    "type": "object",
+    "required": ["responseCode", "prefix", "totalCount", "page", "pageSize", "handles"],
+    "properties": {
+        "responseCode": {"const": 1},
+        "prefix": {"type": "string"},
+        "totalCount": {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": "a string, as Handle.Net sends",
+        },
+        "page": {"type": "integer"},
+        "pageSize": {"type": "integer"},
+        "handles": {"type": "array", "items": {"type": "string"}},
+    },
+}
+PREFIXES: Schema = {
+    "type": "object",
+    "required": ["responseCode", "prefixes"],
+    "properties": {"responseCode": {"const": 1}, "prefixes": {"type": "array", "items": {"type": "string"}}},
+}
+BATCH: Schema = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "array",
+            "description": "each handle's answer as GET gives it, in request order",
+            "items": {"anyOf": [RESOLVED, FAILURE]},
+        }
+    },
+}
+
+
+def _resolution(status: int, description: str, schema: Schema) -> Schema:
+    # With ?callback= every answer (but the refusal of the callback itself) is JSONP.
+    response = json_response(description, schema)
+    response["content"]["application/javascript"] = {"schema": {"type": "string"}}
+    return response
+
+
+def _resolutions() -> dict[int, Schema]:
+    answers = {status: _resolution(status, _FAILURES[status], FAILURE) for status in (400, 404, 500, 503)}
+    return {200: _resolution(200, "the handle's public values", RESOLVED), **answers}
+
+
+# --- parameters ---------------------------------------------------------------------------------------------
+
+_REPEATED = {"style": "form", "explode": True}
+_GET_INDEXES = {**_REPEATED, "schema": {"type": "array", "items": POSITIVE_INDEX}}
+# The indexes of a PUT must be exactly those of the body's values, which a schema cannot say: it admits
+# `various` ("whatever they are"), and the description the explicit form.
+_PUT_INDEXES = {
+    **_REPEATED,
+    "schema": {"type": "array", "items": {"const": "various"}, "minItems": 1, "maxItems": 1},
+    "description": "`various`: put the body's values at their indexes, keeping the others (without index=, "
+    "the body replaces the record); or, repeated, exactly the indexes of the body's values",
+}
+_FLAG = {"schema": {"type": "string"}, "description": "true when present bare, or true/yes/1"}
+_PAGE = {"schema": {"type": "string", "pattern": "^[0-9]{0,9}$"}, "description": "zero-based; empty: 0"}
+_PAGE_SIZE = {
+    "schema": {"type": "string", "pattern": "^(?:0{0,5}[0-9]{0,4}|0{0,4}10000)$"},
+    "description": "at most 10000, 0 gives only the count; empty: 1000",
+}
+_CALLBACK = {
+    "schema": {"type": "string", "pattern": "^[A-Za-z_$][\\w$.]{0,63}$"},
+    "description": "JSONP: the answer as callback(…);",
+}
+
+HANDLE = "/api/handles/{handle}"
+OPERATIONS: dict[str, Operation] = {
+    f"GET {HANDLE}": Operation(
+        _resolutions(),
+        {
+            "handle": homed_handle,
+            "index": _GET_INDEXES,
+            "type": {**_REPEATED, "schema": {"type": "array", "items": {"type": "string"}}},
+            "pretty": _FLAG,
+            "callback": _CALLBACK,
+        },
+    ),
+    f"PUT {HANDLE}": Operation(
+        {
+            200: json_response("replaced", WRITTEN),
+            201: json_response("created (with mintNewSuffix, under the handle minted)", WRITTEN),
+            **failures(400, 401, 403, 404, 409, 413, 500, 503),
+        },
+        {"handle": homed_handle, "index": _PUT_INDEXES, "overwrite": _FLAG, "mintNewSuffix": _FLAG},
+    ),
+    f"DELETE {HANDLE}": Operation(
+        {200: json_response("deleted", WRITTEN), **failures(400, 401, 403, 404, 500, 503)},
+        {"handle": homed_handle, "index": {**_GET_INDEXES, "description": "repeatable: delete only these"}},
+    ),
+    "GET /api/handles": Operation(
+        {200: json_response("a page of the prefix's handles", LISTING), **failures(400, 401, 403, 500, 503)},
+        {"prefix": prefix_here, "page": _PAGE, "pageSize": _PAGE_SIZE},
+    ),
+    "GET /api/prefixes": Operation(
+        {200: json_response("the prefixes homed here", PREFIXES), **failures(500, 503)}
+    ),
+    "POST /api/resolve": Operation(
+        {200: json_response("each handle's answer", BATCH), **failures(400, 413, 500, 503)}
+    ),
 }

@@ -6,12 +6,29 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
 from registry import InvalidInput, InvalidValue
 from registry.values import decimal
 
 from ..http import JSON
+
+
+class HandleConvertor(Convertor[str]):
+    """`{handle:handle}` in a route: the rest of the path, line breaks included. (Starlette's `path` stops at
+    one, so that a PUT or DELETE of a handle holding one missed its route; it is a bad handle, 400.)"""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("handle", HandleConvertor())
 
 
 def flag(value: str | None, *, default: bool = False) -> bool:

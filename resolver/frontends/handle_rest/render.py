@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from registry.values import decimal
+from registry.values import MAX_INDEX, decimal
 
 from ...answer import Answer
 from ...query import Query
@@ -52,7 +52,7 @@ class GetParams:
         for key, value in parse_qsl(text, keep_blank_values=True):
             if key == "index":
                 index = decimal(value)
-                if index is None:
+                if index is None or not 0 < index <= MAX_INDEX:
                     raise ValueError(f"index {value!r} is not a positive integer")
                 self.indexes.append(index)
             elif key == "type":

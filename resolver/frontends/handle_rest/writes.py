@@ -41,7 +41,7 @@ def _same_indexes(wanted: list[str], values: list[HandleValue]) -> None:
 
 
 @router.put(
-    "/api/handles/{handle:path}",
+    "/api/handles/{handle:handle}",
     summary="Create or replace a record, or some of its values",
     openapi_extra={"requestBody": openapi.PUT_BODY},
 )
@@ -56,7 +56,7 @@ async def put_handle(
 ) -> Response:
     body_handle, values = parse_body(await params.json_body(request))
     if params.flag(mintNewSuffix):
-        return await _mint(context, principal, handle, values)
+        return await _mint(context, principal, handle, values, index)
     target = Handle.parse(handle)
     _matching(target, body_handle)
     replace = params.flag(overwrite, default=True)
@@ -69,16 +69,21 @@ async def put_handle(
     return _ok(handle, 201 if created else 200)
 
 
-async def _mint(context: Context, principal: Principal, path: str, values: list[HandleValue]) -> Response:
+async def _mint(
+    context: Context, principal: Principal, path: str, values: list[HandleValue], index: list[str] | None
+) -> Response:
     # `88.118.8/` lets the node choose the whole suffix; `88.118.8/SUF-` makes it SUF-<uuid>.
     prefix, slash, stem = path.partition("/")
     if not slash:
         raise InvalidInput("with mintNewSuffix the path is prefix/ or prefix/stem", handle=path)
-    minted = await context.services.records.mint(principal, normalise_prefix(prefix), values, stem=stem)
+    home = normalise_prefix(prefix)
+    if index:  # as without mintNewSuffix, index= names the body's indexes (or is `various`)
+        _same_indexes(index, values)
+    minted = await context.services.records.mint(principal, home, values, stem=stem)
     return _ok(str(minted), 201)
 
 
-@router.delete("/api/handles/{handle:path}", summary="Delete a record, or only the values at index=")
+@router.delete("/api/handles/{handle:handle}", summary="Delete a record, or only the values at index=")
 async def delete_handle(
     handle: str, context: ContextDep, principal: PrincipalDep, index: Indexes = None
 ) -> Response:

@@ -4,6 +4,7 @@ templates, every answer an HTTP 200 envelope `{"status", "message", "data"}`."""
 from fastapi import APIRouter
 
 from .identifiers import router as identifiers_router
+from .openapi import OPERATIONS as OPENAPI
 from .templates import router as templates_router
 from .tokens import router as tokens_router
 
@@ -15,4 +16,4 @@ def snms_router() -> APIRouter:
     return router
 
 
-__all__ = ["snms_router"]
+__all__ = ["OPENAPI", "snms_router"]

@@ -1,0 +1,149 @@
+"""The administration API in the OpenAPI document: per operation, its success body and its refusals (in the
+Handle REST shape: `..handle_rest.openapi.failures`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..handle_rest.openapi import failures
+from ..openapi import Operation, json_response
+
+Schema = dict[str, Any]
+
+_TEXT: Schema = {"type": "string"}
+_STATUS: Schema = {"enum": ["active", "disabled"]}
+_ADMINISTRATOR: Schema = {"type": "string", "description": "300:0.NA/<prefix>, for Basic authentication"}
+_SECRET: Schema = {"type": "string", "description": "the secret made for it, shown this once"}
+
+ENTERPRISE: Schema = {
+    "type": "object",
+    "required": ["id", "name", "creditCode", "industry", "contact", "status", "prefixes"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": _TEXT,
+        "creditCode": _TEXT,
+        "industry": _TEXT,
+        "contact": _TEXT,
+        "status": _STATUS,
+        "prefixes": {"type": "array", "items": _TEXT},
+    },
+}
+_USER: Schema = {
+    "type": "object",
+    "required": ["username", "status"],
+    "properties": {"username": _TEXT, "status": _STATUS},
+}
+
+
+def _object(required: list[str], **properties: Schema) -> Schema:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _body(schema: Schema, *, required: bool = True) -> Schema:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _answers(status: int, description: str, schema: Schema | None, *refusals: int) -> dict[int, Schema]:
+    success = json_response(description, schema) if schema is not None else {"description": description}
+    return {status: success, **failures(400, 401, 403, *refusals, 500, 503)}
+
+
+_OPTIONAL_SECRET = _body(
+    _object([], secret={**_TEXT, "description": "none or empty: one is made"}), required=False
+)
+ENTERPRISES = "/api/admin/enterprises"
+ONE = f"{ENTERPRISES}/{{prefix}}"
+
+OPERATIONS: dict[str, Operation] = {
+    f"POST {ENTERPRISES}": Operation(
+        _answers(
+            201,
+            "onboarded",
+            _object(
+                ["enterprise", "administrator"],
+                enterprise=ENTERPRISE,
+                administrator=_ADMINISTRATOR,
+                secret=_SECRET,
+            ),
+            409,
+            413,
+        ),
+        body=_body(
+            _object(
+                ["name", "creditCode"],
+                name=_TEXT,
+                creditCode={**_TEXT, "description": "the unified social credit code (18 characters)"},
+                industry=_TEXT,
+                contact=_TEXT,
+                prefix={**_TEXT, "description": "none or empty: the next free one under the node's prefix"},
+                secret={**_TEXT, "description": "none or empty: one is made"},
+            )
+        ),
+    ),
+    f"GET {ENTERPRISES}": Operation(
+        _answers(
+            200,
+            "every enterprise",
+            _object(["enterprises"], enterprises={"type": "array", "items": ENTERPRISE}),
+        )
+    ),
+    f"GET {ONE}": Operation(
+        _answers(
+            200,
+            "the enterprise and its SNMS users",
+            {
+                **ENTERPRISE,
+                "required": [*ENTERPRISE["required"], "users"],
+                "properties": {**ENTERPRISE["properties"], "users": {"type": "array", "items": _USER}},
+            },
+            404,
+        )
+    ),
+    f"POST {ONE}/disable": Operation(_answers(200, "the enterprise, disabled", ENTERPRISE, 404)),
+    f"POST {ONE}/enable": Operation(_answers(200, "the enterprise, enabled", ENTERPRISE, 404)),
+    f"POST {ONE}/prefixes": Operation(
+        _answers(201, "the enterprise with its further prefix", ENTERPRISE, 404, 409, 413),
+        body=_body(
+            _object([], prefix={**_TEXT, "description": "none or empty: the next free one"}), required=False
+        ),
+    ),
+    f"PUT {ONE}/secret": Operation(
+        _answers(
+            200, "set", _object(["administrator"], administrator=_ADMINISTRATOR, secret=_SECRET), 404, 413
+        ),
+        body=_OPTIONAL_SECRET,
+    ),
+    f"DELETE {ONE}/secret": Operation(_answers(204, "revoked", None, 404)),
+    f"POST {ONE}/users": Operation(
+        _answers(
+            201,
+            "created",
+            _object(["username", "actsAs", "status"], username=_TEXT, actsAs=_ADMINISTRATOR, status=_STATUS),
+            404,
+            409,
+            413,
+        ),
+        body=_body(_object(["username", "password"], username=_TEXT, password=_TEXT)),
+    ),
+    "POST /api/admin/users/{username}/disable": Operation(_answers(200, "disabled", _USER, 404)),
+    "POST /api/admin/users/{username}/enable": Operation(_answers(200, "enabled", _USER, 404)),
+    "GET /api/admin/stats": Operation(
+        _answers(
+            200,
+            "handles by prefix",
+            _object(
+                ["total", "prefixes"],
+                total={"type": "integer"},
+                prefixes={
+                    "type": "array",
+                    "items": _object(
+                        ["prefix", "handles", "templates"],
+                        prefix=_TEXT,
+                        handles={"type": "integer"},
+                        templates={"type": "object", "additionalProperties": {"type": "integer"}},
+                    ),
+                },
+            ),
+        )
+    ),
+}
