@@ -17,7 +17,7 @@ from registry.values import MAX_INDEX, decimal
 from ...answer import Answer
 from ...query import Query
 from ..http import STALE_WARNING
-from .codes import SUCCESS, VALUES_NOT_FOUND
+from .codes import HANDLE_NOT_FOUND, SUCCESS, VALUES_NOT_FOUND
 
 _CALLBACK = re.compile(r"[A-Za-z_$][\w$.]{0,63}\Z")
 _TRUE = ("", "true", "yes", "1")
@@ -70,7 +70,7 @@ def _dumps(body: dict[str, Any], params: GetParams) -> bytes:
 
 
 def not_found(requested: str, params: GetParams) -> bytes:
-    return _dumps({"responseCode": 100, "handle": requested}, params)
+    return _dumps({"responseCode": HANDLE_NOT_FOUND, "handle": requested}, params)
 
 
 def found(requested: str, answer: Answer, query: Query, params: GetParams) -> tuple[int, bytes]:
