@@ -9,7 +9,7 @@ caller sees is the front end's choice, by `publicly_readable`, the one rule of e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -20,16 +20,22 @@ from .query import Query, View
 Renderings = tuple[tuple[str, bytes], ...]
 
 
+class Keeper(Protocol):
+    """Where an answer came from, to be told of a rendering made of it (a cache keeps it with the entry)."""
+
+    def kept(self, key: str, answer: Answer) -> None: ...
+
+
 def _public(value: dict[str, Any]) -> bool:
     return publicly_readable(value["type"], value.get("permissions", DEFAULT_PERMISSIONS))
 
 
 class Answer:
     """`record` (the canonical JSON array), its smallest TTL, whether every value in it is `public`, whether
-    it is served `stale` (from a cache past its freshness, while the database is down), and the renderings
-    made of it so far."""
+    it is served `stale` (from a cache past its freshness, while the database is down), the renderings made
+    of it so far, and the `keeper` to tell of new ones (with the `key` it keeps the answer under)."""
 
-    __slots__ = ("public", "record", "renderings", "stale", "ttl")
+    __slots__ = ("keeper", "key", "public", "record", "renderings", "stale", "ttl")
 
     def __init__(
         self, record: bytes, ttl: int, public: bool, *, stale: bool = False, renderings: Renderings = ()
@@ -39,6 +45,8 @@ class Answer:
         self.public = public
         self.stale = stale
         self.renderings = renderings
+        self.keeper: Keeper | None = None
+        self.key = ""
 
     @classmethod
     def from_stored(cls, stored: str | bytes) -> Answer:
@@ -72,12 +80,18 @@ class Answer:
         return [v for v in values if v["index"] in query.indexes or _type_matches(v["type"], wanted)]
 
     def rendered(self, view: View) -> bytes:
-        """`view`'s rendering of this answer, made on first use and kept."""
+        """`view`'s rendering of this answer, made on first use and kept — unless it is the record itself
+        (Handle REST's view of a record whose values are all public), which is kept already."""
         for key, body in self.renderings:
             if key == view.key:
                 return body
         body = view.render(self)
-        self.renderings = (*self.renderings, (view.key, body))
+        if body is not self.record:
+            # A cached entry then holds tuples, which the garbage collector tracks until it has looked at
+            # them once: kept renderings are for the views that differ from the record.
+            self.renderings = (*self.renderings, (view.key, body))
+            if self.keeper is not None:
+                self.keeper.kept(self.key, self)
         return body
 
     def as_stale(self) -> Answer:

@@ -126,6 +126,8 @@ class Pipeline:
         """Answers to queries of distinct handles, in their order; `NotHomed` in the place of those whose
         prefix does not live here."""
         answers: list[Answer | NotHomed | None] = list(await self._first.resolve_many(queries))
+        if None not in answers:  # the common case, in one pass of C
+            return answers
         missing = [n for n, answer in enumerate(answers) if answer is None]
         homes = {n: home_of(queries[n].handle) for n in missing}
         wanted = {self._naming.key(home): home for home in homes.values() if home is not None}

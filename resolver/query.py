@@ -15,7 +15,7 @@ DEFAULT_BUDGET = 8
 
 
 class View(Protocol):
-    """One dialect's rendering of an answer, made once per cached entry and kept with it.
+    """One dialect's rendering of an answer, made once per cached entry and kept with it (`Answer.rendered`).
 
     `key` names the rendering among those an entry keeps; `render` must depend on the answer alone (never on
     the request), since every request for that handle gets the same bytes."""
@@ -28,10 +28,9 @@ class View(Protocol):
 class Query:
     """A resolution: the handle (and its `key`: how the node tells handles apart), the values wanted (those
     matching ANY of `indexes` or `types`; all when both are empty), whether non-public values may be
-    returned, how many more nodes it may pass through, whether a signed answer is wanted, and the `view` the
-    front end will render."""
+    returned, how many more nodes it may pass through, and whether a signed answer is wanted."""
 
-    __slots__ = ("budget", "handle", "indexes", "key", "public_only", "signature", "types", "view")
+    __slots__ = ("budget", "handle", "indexes", "key", "public_only", "signature", "types")
 
     def __init__(
         self,
@@ -43,7 +42,6 @@ class Query:
         public_only: bool = True,
         budget: int = DEFAULT_BUDGET,
         signature: bool = False,
-        view: View | None = None,
     ) -> None:
         # Built for every request: plain assignments, no copies (callers do not change what they pass).
         self.handle = handle
@@ -53,7 +51,6 @@ class Query:
         self.public_only = public_only
         self.budget = budget
         self.signature = signature
-        self.view = view
 
     @property
     def filtered(self) -> bool:

@@ -41,11 +41,6 @@ def _stale(answer: Answer | None) -> Answer | None:
     return None if answer is None else answer.as_stale()
 
 
-def _render(query: Query, answer: Answer | None) -> None:
-    if answer is not None and query.view is not None:
-        answer.rendered(query.view)
-
-
 class L1Stage:
     def __init__(
         self,
@@ -86,12 +81,15 @@ class L1Stage:
 
     def _hit(self, query: Query, entry: Entry) -> Answer | None:
         answer = entry.answer
-        if answer is not None and query.view is not None:
-            kept = len(answer.renderings)
-            answer.rendered(query.view)
-            if len(answer.renderings) != kept:  # a rendering made for the first time: keep it too
-                self._cache.put(query.key, entry._replace(renderings=answer.renderings))
+        if answer is not None:
+            answer.keeper, answer.key = self, query.key
         return answer
+
+    def kept(self, key: str, answer: Answer) -> None:
+        """A front end made a rendering of `answer`: keep it with the entry, if that still holds `answer`."""
+        entry = self._cache.peek(key)
+        if entry is not None and entry.record is answer.record:
+            self._cache.put(key, entry._replace(renderings=answer.renderings))
 
     async def resolve(self, query: Query) -> Answer | None:
         now = self._clock()
@@ -107,7 +105,6 @@ class L1Stage:
                 return self._stale(query, entry, now)
             except StoreUnavailable:
                 raise exc from None
-        _render(query, answer)
         self._keep(query.key, answer, token, now)
         return answer
 
@@ -132,7 +129,6 @@ class L1Stage:
                 stale = {query.key: self._stale(query, held[query.key], now) for query in missing}
                 return [found.get(query.key, stale.get(query.key)) for query in queries]
             for query, token, answer in zip(missing, tokens, answers, strict=True):
-                _render(query, answer)
                 self._keep(query.key, answer, token, now)
                 found[query.key] = answer
         return [found[query.key] for query in queries]
@@ -143,6 +139,8 @@ class L1Stage:
         fresh_until = self._freshness.fresh_until(answer, now)
         stale_until = fresh_until + self._freshness.stale_seconds
         self._cache.put(key, Entry.of(answer, fresh_until, stale_until, token))
+        if answer is not None:
+            answer.keeper, answer.key = self, key
 
 
 class L2Stage:

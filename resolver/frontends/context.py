@@ -14,7 +14,7 @@ from registry import Handle, Naming, Services
 from ..health import Health
 from ..metrics import Metrics
 from ..pipeline import Pipeline
-from ..query import Query, View
+from ..query import Query
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +32,15 @@ class Context:
         self,
         handle: Handle,
         *,
-        view: View | None = None,
         indexes: Sequence[int] = (),
         types: Sequence[str] = (),
     ) -> Query:
-        """A public query of `handle`, to be rendered by `view`."""
-        return Query(handle, self.naming, indexes=indexes, types=types, view=view)
+        """A public query of `handle`."""
+        return Query(handle, self.naming, indexes=indexes, types=types)
 
 
-def _context(request: Request) -> Context:
+async def _context(request: Request) -> Context:
+    # A coroutine: FastAPI runs a plain function dependency in a worker thread, a round trip per request.
     context: Context = request.app.state.context
     return context
 

@@ -17,7 +17,7 @@ from ..http import STALE_WARNING
 from . import params, render
 from .codes import INVALID_HANDLE, SERVER_BUSY, error_body, failure, registry_failure
 from .lane import parse_requested
-from .render import PUBLIC_VALUES, GetParams
+from .render import GetParams
 
 MAX_HANDLES = 1_000
 _NO_PARAMS = GetParams(b"")
@@ -54,25 +54,31 @@ def _handles(body: Any) -> list[str]:
 )
 async def resolve_batch(request: Request, context: ContextDep) -> Response:
     requested = _handles(await params.json_body(request))
-    queries: dict[int, Query] = {}
-    results: list[bytes] = [b""] * len(requested)
-    for position, text in enumerate(requested):
+    naming = context.naming
+    results: list[bytes] = []
+    queries: list[Query | None] = []  # in request order; None where the answer is already in `results`
+    for text in requested:
         try:
-            queries[position] = context.query(parse_requested(text), view=PUBLIC_VALUES)
+            queries.append(Query(parse_requested(text), naming))
+            results.append(b"")
         except InvalidHandle as exc:
-            results[position] = error_body(INVALID_HANDLE, text, exc.message)
+            queries.append(None)
+            results.append(error_body(INVALID_HANDLE, text, exc.message))
         except NotHomed as exc:
-            results[position] = registry_failure(exc, text)[1]
-    distinct = list({query.key: query for query in queries.values()}.values())
+            queries.append(None)
+            results.append(registry_failure(exc, text)[1])
+    distinct = {query.key: query for query in queries if query is not None}
     try:
         answers = dict(
-            zip((q.key for q in distinct), await context.pipeline.resolve_many(distinct), strict=True)
+            zip(distinct, await context.pipeline.resolve_many(list(distinct.values())), strict=True)
         )
     except StoreUnavailable as exc:
         status, body = failure(SERVER_BUSY, message=str(exc))
         return Response(body, status_code=status, media_type="application/json")
     stale = False
-    for position, query in queries.items():
+    for position, query in enumerate(queries):
+        if query is None:
+            continue
         answer = answers[query.key]
         if answer is None:
             results[position] = render.not_found(requested[position], _NO_PARAMS)

@@ -14,11 +14,12 @@ from urllib.parse import unquote_to_bytes
 from registry import Handle, InvalidHandle, RegistryError
 
 from ...pipeline import NotHomed, StoreUnavailable
+from ...query import Query
 from ..context import Context
 from ..http import ASGIApp, Receive, Scope, Send
 from . import render
 from .codes import ERROR, INVALID_HANDLE, PROTOCOL_ERROR, SERVER_BUSY, failure, registry_failure
-from .render import PUBLIC_VALUES, GetParams, Reply
+from .render import GetParams, Reply
 
 log = logging.getLogger("idnode.handle_rest")
 
@@ -85,7 +86,7 @@ class HandleRestLane:
         except NotHomed as exc:
             return Reply(*registry_failure(exc, requested), params)
         context = self._context()
-        query = context.query(handle, view=PUBLIC_VALUES, indexes=params.indexes, types=params.types)
+        query = Query(handle, context.naming, indexes=params.indexes, types=params.types)
         try:
             answer = await context.pipeline.resolve(query)
         except StoreUnavailable as exc:

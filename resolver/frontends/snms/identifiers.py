@@ -152,7 +152,7 @@ def record_of(obj: Any) -> tuple[str, list[HandleValue]]:
 async def detail(request: Request, context: ContextDep, handle: str = Query("")) -> Response:
     await check_reader(request, context)
     target = Handle.parse(handle)
-    answer = await context.pipeline.resolve(context.query(target, view=DETAIL))
+    answer = await context.pipeline.resolve(context.query(target))
     if answer is None:
         raise HandleNotFound(handle=str(target))
     around = orjson.dumps({"prefix": target.prefix, "handle": str(target)})[:-1]

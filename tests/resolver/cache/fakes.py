@@ -10,7 +10,7 @@ from registry import Handle, Naming
 from resolver.answer import Answer
 from resolver.metrics import Metrics
 from resolver.pipeline import StoreUnavailable
-from resolver.query import Query, View
+from resolver.query import Query
 
 NAMING = Naming()  # the default rule: ASCII case does not tell handles apart
 
@@ -26,9 +26,9 @@ class Clock:
         self.now += seconds
 
 
-def query(handle: str, view: View | None = None, *, public_only: bool = True) -> Query:
-    """The query a front end makes for `handle` (as written), to be rendered with `view`."""
-    return Query(Handle.parse(handle), NAMING, view=view, public_only=public_only)
+def query(handle: str, *, public_only: bool = True) -> Query:
+    """The query a front end makes for `handle` (as written)."""
+    return Query(Handle.parse(handle), NAMING, public_only=public_only)
 
 
 def answer(value: str, ttl: int = 60) -> Answer:

@@ -286,14 +286,14 @@ async def test_a_hit_sends_the_rendering_made_on_the_miss_without_rendering_agai
 ) -> None:
     view = CountingView("json")
 
-    first = await l1.resolve(query(PART, view))
-    second = await l1.resolve(query(PART, view))
-
+    first = await l1.resolve(query(PART))
     assert first is not None
+    made = first.rendered(view)  # the front end renders the answer of the miss
+    second = await l1.resolve(query(PART))
+
     assert second is not None
-    assert view.renders == 1  # made on the miss, by the stage, before the front end asks
-    assert second.rendered(view) == first.rendered(view) == b"json:" + first.record
-    assert second.rendered(view) is first.rendered(view)  # the bytes the entry kept, not a copy
+    assert second.rendered(view) is made  # the bytes the entry kept, not a copy
+    assert made == b"json:" + first.record
     assert view.renders == 1
     assert store.calls == [PART]
 
@@ -302,11 +302,10 @@ async def test_another_views_rendering_is_made_once_and_kept_beside_the_first(
     l1: L1Stage, store: FakeStore, cache: L1Cache
 ) -> None:
     json_view, snms_view = CountingView("json"), CountingView("snms")
-    await l1.resolve(query(PART, json_view))
 
     for _ in range(3):
         for view in (json_view, snms_view):
-            found = await l1.resolve(query(PART, view))
+            found = await l1.resolve(query(PART))
             assert found is not None
             assert found.rendered(view) == view.key.encode() + b":" + found.record
 
@@ -320,29 +319,46 @@ async def test_another_views_rendering_is_made_once_and_kept_beside_the_first(
     assert entry.size == ENTRY_OVERHEAD + len(entry.record or b"") + sum(len(b) for _, b in entry.renderings)
 
 
+async def test_a_rendering_that_is_the_record_itself_is_not_kept_twice(l1: L1Stage, cache: L1Cache) -> None:
+    class Record:
+        key = "record"
+
+        def render(self, answer: Answer) -> bytes:
+            return answer.public_record()  # an all-public record: the record's own bytes
+
+    found = await l1.resolve(query(PART))
+    assert found is not None
+
+    assert found.rendered(Record()) is found.record
+    entry = cache.peek(PART)
+    assert entry is not None
+    assert entry.renderings == ()  # nothing more for the garbage collector to look at
+
+
 async def test_resolve_many_keeps_the_renderings_of_hits_and_misses(l1: L1Stage, store: FakeStore) -> None:
     store.answers["88.999.1/B"] = answer("b")
     view = CountingView("json")
     names = [PART, "88.999.1/B", "88.999.1/NONE"]
 
-    first = await l1.resolve_many([query(name, view) for name in names])
-    second = await l1.resolve_many([query(name, view) for name in names])
+    first = await l1.resolve_many([query(name) for name in names])
+    made = [a.rendered(view) if a else None for a in first]
+    second = await l1.resolve_many([query(name) for name in names])
 
     assert view.renders == 2  # the two found records; "not found" has nothing to render
-    assert [a.rendered(view) if a else None for a in second] == [
-        a.rendered(view) if a else None for a in first
-    ]
+    assert [a.rendered(view) if a else None for a in second] == made
     assert view.renders == 2
     assert store.calls == names
 
 
 async def test_a_stale_answer_brings_its_kept_rendering(l1: L1Stage, store: FakeStore, clock: Clock) -> None:
     view = CountingView("json")
-    await l1.resolve(query(PART, view))
+    fresh = await l1.resolve(query(PART))
+    assert fresh is not None
+    fresh.rendered(view)
     clock.advance(120)
     store.down = True
 
-    stale = await l1.resolve(query(PART, view))
+    stale = await l1.resolve(query(PART))
 
     assert stale is not None
     assert stale.stale
@@ -354,15 +370,18 @@ async def test_a_changed_record_is_rendered_anew(
     l1: L1Stage, store: FakeStore, coherence: LocalCoherence
 ) -> None:
     view = CountingView("json")
-    await l1.resolve(query(PART, view))
+    old = await l1.resolve(query(PART))
+    assert old is not None
+    old.rendered(view)
     store.answers[PART] = answer("v2")
 
     coherence.changed_here([PART])
-    again = await l1.resolve(query(PART, view))
+    again = await l1.resolve(query(PART))
 
     assert again is not None
     assert b"v2" in again.rendered(view)
     assert view.renders == 2
+    assert old.rendered(view) != again.rendered(view)
 
 
 async def test_a_batch_is_answered_stale_while_the_store_is_down_when_every_miss_may_stand_in(
