@@ -38,11 +38,24 @@ def requested_handle(scope: Scope) -> str:
         raise InvalidHandle("the handle is not UTF-8") from None
 
 
+# Handles asked for lately, parsed: the hot set is asked for again and again, and a parse costs more than the
+# rest of a cache hit. Bounded: a flood of distinct names empties it rather than growing it.
+_PARSED: dict[str, Handle] = {}
+_PARSED_MAX = 16_384
+
+
 def parse_requested(text: str) -> Handle:
     """The handle a request names. As the Handle.Net server does, a name without a slash is a prefix, asked
     for as its prefix handle (`88.118.8` is `0.NA/88.118.8`); one that cannot be a prefix lives nowhere."""
+    handle = _PARSED.get(text)
+    if handle is not None:
+        return handle
     if "/" in text:
-        return Handle.parse(text)
+        handle = Handle.parse(text)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[text] = handle
+        return handle
     if not text:
         raise InvalidHandle("Empty handle invalid")
     try:

@@ -75,8 +75,9 @@ def not_found(requested: str, params: GetParams) -> bytes:
 
 def found(requested: str, answer: Answer, query: Query, params: GetParams) -> tuple[int, bytes]:
     """The status and body of the GET answer of a handle that exists."""
-    if not query.filtered and not params.pretty:
-        values = answer.rendered(PUBLIC_VALUES)
+    if not (query.indexes or query.types or params.pretty):
+        # The view of an all-public record is the record itself: no lookup among the renderings for it.
+        values = answer.record if answer.public else answer.rendered(PUBLIC_VALUES)
         return 200, b'{"responseCode":1,"handle":' + orjson.dumps(requested) + b',"values":' + values + b"}"
     selected = answer.select(query)
     if not selected:  # the Handle.Net server's order for this answer: the handle last
