@@ -45,6 +45,8 @@ class Entry(NamedTuple):
     def size(self) -> int:
         if self.record is None:
             return ENTRY_OVERHEAD
+        if not self.renderings:  # the usual case, and every miss's
+            return ENTRY_OVERHEAD + len(self.record)
         return ENTRY_OVERHEAD + len(self.record) + sum(len(body) for _, body in self.renderings)
 
 
