@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ACME_SECRET
 from tests.resolver.conftest import ACME_USER, RunningNode
 
@@ -18,26 +20,41 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def test_the_node_answers_as_its_openapi_document_says(node: RunningNode, tmp_path: Path) -> None:
+    _fuzz(node, tmp_path, examples=25)
+
+
+@pytest.mark.long
+@pytest.mark.timeout(6000)
+def test_ten_thousand_cases_find_nothing(node: RunningNode, tmp_path: Path) -> None:
+    """The long run (`pytest -m long`): at least 10,000 generated cases, still no failure."""
+    generated = _fuzz(node, tmp_path, examples=160, timeout=5400)
+    assert generated >= 10_000, generated
+
+
+def _fuzz(node: RunningNode, tmp_path: Path, *, examples: int, timeout: int = 600) -> int:
+    """Run schemathesis with every check; the number of cases it generated (all of which passed)."""
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert schemathesis, "schemathesis is a test dependency"
     command = [
         schemathesis, "--config-file", str(CONFIG), "run", f"{node.url}/openapi.json",
         "--checks", "all",
         "--auth", f"{ACME_USER}:{ACME_SECRET}",
-        "--max-examples", "25",
+        "--max-examples", str(examples),
         "--workers", "1",  # hypothesis parses lambdas unsafely across threads
         "--generation-database", "none",
         "--suppress-health-check", "all",  # slow or filtered generation is not the node's failure
         "--no-color",
     ]  # fmt: skip
 
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
 
     report = tmp_path / "schemathesis.out"
     report.write_text(run.stdout + run.stderr)
     assert run.returncode == 0, f"{_digest(run.stdout)}\n{run.stderr[-2000:]}\n(all of it: {report})"
-    assert re.search(r"\b(\d+) generated, \1 passed\b", run.stdout), run.stdout[-2000:]
+    passed = re.search(r"\b(\d+) generated, \1 passed\b", run.stdout)
+    assert passed, run.stdout[-2000:]
     assert "Traceback" not in (node.process.log.read_text() if node.process.log else "")
+    return int(passed.group(1))
 
 
 def _digest(output: str) -> str:
