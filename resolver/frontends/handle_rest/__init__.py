@@ -1,4 +1,5 @@
-"""The Handle System JSON REST API: the lean GET lane, PUT/DELETE, listing, prefixes and batch resolution."""
+"""The Handle System JSON REST API: the lean GET lane, PUT/DELETE, listing, prefixes, batch resolution and
+sessions."""
 
 from fastapi import APIRouter
 
@@ -7,12 +8,13 @@ from .codes import PROTOCOL_ERROR, failure
 from .errors import install_error_handlers
 from .lane import HandleRestLane
 from .openapi import OPERATIONS as OPENAPI
+from .sessions import router as sessions_router
 from .writes import router as writes_router
 
 
 def router() -> APIRouter:
     combined = APIRouter()
-    for part in (writes_router, batch_router):
+    for part in (writes_router, batch_router, sessions_router):
         combined.include_router(part)
     return combined
 
