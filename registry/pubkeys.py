@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -35,6 +36,7 @@ from .errors import InvalidValue
 RSA_PUB_KEY, DSA_PUB_KEY, ED25519_PUB_KEY = b"RSA_PUB_KEY", b"DSA_PUB_KEY", b"ED25519_PUB_KEY"
 MIN_RSA_BITS, MAX_KEY_BITS = 512, 16_384
 ED25519_SIZE = 32
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # Hash names as Handle.Net's clients spell them in `alg=` (its `constructSignedResponse`).
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     **dict.fromkeys(("SHA", "SHA1", "SHA-1"), hashes.SHA1),
@@ -51,12 +53,11 @@ def _b64url(raw: bytes) -> str:
 
 
 def _from_b64(text: object, name: str) -> bytes:
-    """Base64 or base64url, padded or not, as Handle.Net's decoder takes it."""
-    if not isinstance(text, str) or not text.isascii():
-        raise InvalidValue(f"the key's {name} must be a base64url string")
-    cleaned = text.strip().rstrip("=").replace("+", "-").replace("/", "_")
+    """Unpadded base64url, as JWKs write their members (RFC 7515) and Handle.Net writes them."""
+    if not isinstance(text, str) or not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise InvalidValue(f"the key's {name} must be unpadded base64url")
     try:
-        return base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise InvalidValue(f"the key's {name} is not base64url") from None
 

@@ -185,19 +185,27 @@ class Sessions:
         if answer.type != HS_PUBKEY:
             raise AuthenticationFailed(f"type={answer.type[:32]!r}: challenges are answered with HS_PUBKEY")
         principal = Principal.parse(answer.id)
+        signed = session.nonce + b64decode(answer.cnonce, "cnonce")
+        signature = b64decode(answer.signature, "the signature")
+        value = await self.prove(principal, signed, signature, answer.alg)
+        return await self._authenticated(session, principal, value)
+
+    async def prove(self, principal: Principal, signed: bytes, signature: bytes, alg: str) -> HandleValue:
+        """The HS_PUBKEY value of `principal` whose key made `signature` over `signed`, if its enterprise may
+        act; `AuthenticationFailed` otherwise. (The native protocol's challenge–response signs a nonce and the
+        request's digest the same way.)"""
         value = await self._credential(principal)
         key = key_of(value) if value is not None else None
         if value is None or key is None:
             raise AuthenticationFailed(f"{principal} holds no public key")
-        signed = session.nonce + b64decode(answer.cnonce, "cnonce")
         try:
-            good = pubkeys.verifies(key, b64decode(answer.signature, "the signature"), signed, answer.alg)
+            good = pubkeys.verifies(key, signature, signed, alg)
         except InvalidValue as exc:  # an alg the node does not know
             raise AuthenticationFailed(exc.message) from None
         if not good:
             raise AuthenticationFailed(f"the signature does not verify with the key of {principal}")
         await self._check_active(principal)
-        return await self._authenticated(session, principal, value)
+        return value
 
     async def with_secret(self, session: Session, principal: Principal) -> Session:
         """The session, authenticated as `principal`, who has just proved its secret (Basic)."""

@@ -179,7 +179,7 @@ class KeyCore(Core):
 
     def register_chunk(self, writes: Sequence[Write]) -> Op[list[WriteResult]]:
         """Each record with a PUT of its own (Handle REST has no batch create), each with its result."""
-        results = []
+        results: list[WriteResult] = []
         for write in writes:
             try:
                 values = _values_back(write.values)

@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import functools
 import struct
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
 from registry import InvalidValue, pubkeys
 from registry.pubkeys import DsaKey, Ed25519Key, RsaKey
-
-KINDS = ["RSA", "DSA", "Ed25519"]
-
-
-@functools.cache
-def private_key(kind: str) -> Any:
-    """A key of each kind, made once (DSA parameters take a while)."""
-    if kind == "RSA":
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if kind == "DSA":
-        return dsa.generate_private_key(key_size=2048)
-    return ed25519.Ed25519PrivateKey.generate()
-
-
-def sign(private: Any, data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
-    if isinstance(private, rsa.RSAPrivateKey):
-        return private.sign(data, padding.PKCS1v15(), algorithm)
-    if isinstance(private, dsa.DSAPrivateKey):
-        return private.sign(data, algorithm)
-    assert isinstance(private, ed25519.Ed25519PrivateKey)
-    return private.sign(data)
-
-
-def pem_of(private: Any) -> bytes:
-    public = private.public_key()
-    return bytes(
-        public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-
+from tests.keys import KINDS, private_key, public_pem, sign
 
 # -- the binary form, byte for byte as Handle.Net writes it -------------------------------------------------
 
@@ -143,12 +112,15 @@ def test_an_ed25519_jwk_is_rfc_8037s() -> None:
     assert (jwk["kty"], jwk["crv"], len(jwk["x"])) == ("OKP", "Ed25519", 43)
 
 
-def test_a_jwk_in_padded_standard_base64_and_with_extra_members_is_read_too() -> None:
+def test_a_jwk_with_other_members_is_read_as_handle_net_reads_it() -> None:
     key = pubkeys.from_crypto(private_key("RSA").public_key())
-    assert isinstance(key, RsaKey)
-    n = base64.b64encode(key.n.to_bytes(256, "big")).decode()
+    jwk = key.to_jwk()
 
-    assert pubkeys.from_jwk({"kty": "rsa", "n": n, "e": "AQAB", "kid": "k1", "use": "sig"}) == key
+    assert pubkeys.from_jwk({**jwk, "kty": "rsa", "kid": "k1", "use": "sig"}) == key
+    with pytest.raises(InvalidValue):
+        pubkeys.from_jwk({**jwk, "n": jwk["n"] + "=="})  # JWK members are unpadded base64url
+    with pytest.raises(InvalidValue):
+        pubkeys.from_jwk({**jwk, "n": "/" + jwk["n"][1:]})  # nor standard base64
 
 
 @pytest.mark.parametrize(
@@ -175,14 +147,14 @@ def test_what_is_not_an_rsa_dsa_or_ed25519_key_is_refused(jwk: object) -> None:
 def test_a_pem_public_key_is_read(kind: str) -> None:
     private = private_key(kind)
 
-    assert pubkeys.from_pem(pem_of(private)) == pubkeys.from_crypto(private.public_key())
+    assert pubkeys.from_pem(public_pem(private)) == pubkeys.from_crypto(private.public_key())
 
 
 def test_a_private_key_or_an_ec_key_is_not_a_public_key_file() -> None:
     private_pem = private_key("Ed25519").private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    ec_pem = pem_of(ec.generate_private_key(ec.SECP256R1()))
+    ec_pem = public_pem(ec.generate_private_key(ec.SECP256R1()))
 
     with pytest.raises(InvalidValue):
         pubkeys.from_pem(private_pem)
@@ -208,8 +180,7 @@ def test_a_signature_over_the_data_verifies_and_over_other_data_does_not(
 
 
 def test_a_signature_by_another_key_does_not_verify() -> None:
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    signature = sign(other, b"data", hashes.SHA256())
+    signature = sign(private_key("RSA", 1), b"data", hashes.SHA256())
 
     assert not pubkeys.verifies(
         pubkeys.from_crypto(private_key("RSA").public_key()), signature, b"data", "SHA-256"

@@ -3,6 +3,7 @@ sessions."""
 
 from fastapi import APIRouter
 
+from .auth import AuthenticationInfo
 from .batch import router as batch_router
 from .codes import PROTOCOL_ERROR, failure
 from .errors import install_error_handlers
@@ -24,4 +25,11 @@ def body_too_large(limit: int) -> tuple[int, bytes]:
     return 413, failure(PROTOCOL_ERROR, message=f"the body is larger than {limit} bytes")[1]
 
 
-__all__ = ["OPENAPI", "HandleRestLane", "body_too_large", "install_error_handlers", "router"]
+__all__ = [
+    "OPENAPI",
+    "AuthenticationInfo",
+    "HandleRestLane",
+    "body_too_large",
+    "install_error_handlers",
+    "router",
+]

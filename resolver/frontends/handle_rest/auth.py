@@ -10,7 +10,8 @@
 Either way the principal is the same `Principal`, so authorisation does not care how it was proved. Each
 scheme has its small function (`basic_principal`, `handle_principal`). A refusal is a 401 with both
 challenges: `WWW-Authenticate: Basic realm="handle"` and `Handle sessionId="…", nonce="…"` (`challenges`).
-When a request answers a challenge, the answer carries the authenticated session in `Authentication-Info`.
+When a request answers a challenge, the answer carries the authenticated session in `Authentication-Info`
+(`AuthenticationInfo`, around the application behind the GET lane).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry import AuthenticationFailed, Principal, RegistryError, Session
@@ -30,12 +31,14 @@ from registry.principals import split_basic_credentials
 from registry.sessions import Answer
 
 from ..context import Context, ContextDep
+from ..http import ASGIApp, Message, Receive, Scope, Send
 from .codes import BASIC_CHALLENGE
 
 _TOKEN = r"[-A-Za-z0-9!#$%&'*+.`^_|~]+"
 # name=value, the value a quoted string or (more leniently than Handle.Net) any run without spaces or commas.
 _PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]*)\s*(?:,\s*|$)')
 _ANSWER_FIELDS = ("id", "type", "cnonce", "alg", "signature")
+_INFO = "authentication_info"  # the request state's name for the session a request authenticated
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,7 @@ def session_header(session: Session) -> str:
     return f'Handle sessionId="{session.id}", nonce="{session.nonce_text}"'
 
 
-async def authenticate(request: Request, context: ContextDep, response: Response) -> Principal:
+async def authenticate(request: Request, context: ContextDep) -> Principal:
     """The principal of the request's `Authorization` header, or `AuthenticationFailed`."""
     scheme, rest = scheme_of(request)
     if scheme == "basic":
@@ -121,7 +124,7 @@ async def authenticate(request: Request, context: ContextDep, response: Response
     if scheme == "handle":
         principal, session = await handle_principal(handle_credentials(rest), context)
         if session is not None:
-            response.headers["Authentication-Info"] = session_header(session)
+            setattr(request.state, _INFO, session_header(session).encode())
         return principal
     if not scheme:
         raise AuthenticationFailed("authentication needed")
@@ -149,6 +152,30 @@ async def _fresh(context: Context) -> Session | None:
         return await context.services.sessions.open()
     except (RegistryError, SQLAlchemyError, OSError):
         return None
+
+
+class AuthenticationInfo:
+    """Adds `Authentication-Info: Handle sessionId="…", nonce="…"` to the answer of a request that answered
+    a challenge (FastAPI keeps no header a dependency sets when the route answers with a `Response`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            info = scope.get("state", {}).get(_INFO)
+            if info is not None and message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), (b"authentication-info", info)],
+                }
+            await send(message)
+
+        await self._app(scope, receive, sending)
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
