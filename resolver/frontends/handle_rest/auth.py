@@ -133,18 +133,19 @@ async def authenticate(request: Request, context: ContextDep) -> Principal:
 
 async def challenges(request: Request) -> list[str]:
     """The `WWW-Authenticate` values of a 401: Basic, and a Handle session to answer — the request's own
-    when it names one that is still good, else a new one."""
+    when it names one that is still good, else a new one (Basic alone if the node's key cannot be read)."""
+    session = await _named(request) or await _fresh(request.app.state.context)
+    return [BASIC_CHALLENGE] if session is None else [BASIC_CHALLENGE, session_header(session)]
+
+
+async def _named(request: Request) -> Session | None:
     context: Context = request.app.state.context
-    sessions = context.services.sessions
     try:
         scheme, rest = scheme_of(request)
         named = handle_credentials(rest).session_id if scheme == "handle" else None
-        session = await sessions.read(named) if named else await sessions.open()
-    except AuthenticationFailed:
-        session = await _fresh(context)
-    except (RegistryError, SQLAlchemyError, OSError):  # the node's key cannot be read: Basic only
-        return [BASIC_CHALLENGE]
-    return [BASIC_CHALLENGE] if session is None else [BASIC_CHALLENGE, session_header(session)]
+        return await context.services.sessions.read(named) if named else None
+    except (RegistryError, SQLAlchemyError, OSError):  # expired, forged, or the node's key unreadable
+        return None
 
 
 async def _fresh(context: Context) -> Session | None:
