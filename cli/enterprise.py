@@ -4,6 +4,7 @@ through a running node's administration API with `--node`."""
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 import click
@@ -116,6 +117,42 @@ def disable(prefix: str, node: str | None, admin: str | None, admin_secret: str 
     else:
         on_database(lambda operator: operator.disable(prefix))
     click.echo(f"the enterprise owning {prefix} is disabled")
+
+
+@enterprise.command("add-key")
+@click.option("--prefix", required=True, help="The enterprise's prefix: the key goes on 0.NA/PREFIX.")
+@click.option(
+    "--public-key",
+    "key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A PEM file of an RSA, DSA or Ed25519 public key (openssl pkey -pubout).",
+)
+@click.option(
+    "--index",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 2**31 - 1),
+    help="Where the HS_PUBKEY value goes; 300 replaces the secret key.",
+)
+@node_options
+def add_key_command(
+    prefix: str, key_file: Path, index: int, node: str | None, admin: str | None, admin_secret: str | None
+) -> None:
+    """Give the enterprise owning PREFIX an administrator that proves itself with a private key: an
+    HS_PUBKEY value at INDEX of its prefix handle (Authorization: Handle challenge–response)."""
+    try:
+        body = {"publicKey": key_file.read_bytes().decode("ascii"), "index": index}
+    except UnicodeDecodeError:
+        raise click.UsageError(f"{key_file} is not a PEM file") from None
+    remote = _remote(node, admin, admin_secret)
+    if remote is not None:
+        made = remote.call("PUT", f"/enterprises/{prefix}/key", body)
+    else:
+        made = on_database(lambda operator: operator.add_key(prefix, body))
+    click.echo(f"administrator: {made['administrator']}   (signs challenges with the private key)")
+    if index == 300:
+        click.echo(f"the key replaced the secret: Basic authentication as {made['administrator']} stops")
 
 
 @enterprise.command("add-user")

@@ -29,6 +29,7 @@ from .passwords import Passwords
 from .principals import Principal
 from .reads import HandlePage, PrefixCount
 from .services import Services
+from .sessions import Session, Sessions
 from .store.engine import Store
 from .template_ops import TemplateNotFound
 from .templates import Template, parse_template
@@ -37,6 +38,7 @@ from .values import (
     Base64Data,
     HandleValue,
     HexData,
+    KeyData,
     OpaqueData,
     Reference,
     StringData,
@@ -64,6 +66,7 @@ __all__ = [
     "InvalidValue",
     "ItemResult",
     "JournalCursor",
+    "KeyData",
     "Naming",
     "NodeInfo",
     "NodeNotInitialised",
@@ -78,6 +81,8 @@ __all__ = [
     "Reference",
     "RegistryError",
     "Services",
+    "Session",
+    "Sessions",
     "Store",
     "StringData",
     "Template",

@@ -6,20 +6,24 @@ without re-encoding.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
+from . import pubkeys
 from .errors import InvalidValue
 from .values import (
     DEFAULT_TTL,
+    HS_PUBKEY,
     AdminData,
     Base64Data,
     Data,
     HandleValue,
     HexData,
     JsonValue,
+    KeyData,
     OpaqueData,
     Reference,
     StringData,
@@ -28,7 +32,9 @@ from .values import (
     parse_time,
 )
 
-OPAQUE_FORMATS = frozenset({"site", "key"})
+OPAQUE_FORMATS = frozenset({"site"})
+# Formats whose value is not touched by `whole_numbers`: kept as sent (`site`), or all text (`key`, a JWK).
+_AS_SENT = OPAQUE_FORMATS | {"key"}
 
 
 def _reference(obj: JsonValue) -> Reference:
@@ -61,8 +67,17 @@ def _text(value: JsonValue, fmt: str) -> str:
     return value
 
 
-def data_from_json(data: JsonValue) -> Data:
-    """Data as a bare string, or `{"format": …, "value": …}`."""
+def _key(value: JsonValue, *, stored: bool) -> KeyData | OpaqueData:
+    try:
+        return KeyData(pubkeys.from_jwk(value))
+    except InvalidValue:
+        if stored:  # kept before the node read keys: still served as it was sent
+            return OpaqueData("key", value)
+        raise
+
+
+def data_from_json(data: JsonValue, *, stored: bool = False) -> Data:
+    """Data as a bare string, or `{"format": …, "value": …}`; `stored`: as the node stored it."""
     if isinstance(data, str):
         return StringData(data)
     if not isinstance(data, dict) or "value" not in data:
@@ -80,6 +95,8 @@ def data_from_json(data: JsonValue) -> Data:
         return _admin(value)
     if fmt == "vlist":
         return _vlist(value)
+    if fmt == "key":
+        return _key(value, stored=stored)
     if fmt in OPAQUE_FORMATS:
         return OpaqueData(fmt, value)
     raise InvalidValue(f"unknown data format {fmt!r}")
@@ -97,8 +114,22 @@ def _ttl(obj: dict[str, Any]) -> tuple[int, bool]:
     return ttl, False
 
 
-def value_from_json(obj: JsonValue, *, keep_timestamp: bool = False) -> HandleValue:
-    """One value; the timestamp a client sends is ignored, as the node stamps what it stores."""
+def _binary_key(data: Data) -> Data:
+    """HS_PUBKEY data sent in its binary form (base64 or hex), as the key it holds: the Handle.Net server
+    keeps the bytes and serves them as a JWK; other bytes stay as they came."""
+    try:
+        if isinstance(data, Base64Data):
+            return KeyData(pubkeys.from_bytes(base64.b64decode(data.value)))
+        if isinstance(data, HexData):
+            return KeyData(pubkeys.from_bytes(bytes.fromhex(data.value)))
+    except InvalidValue:
+        pass
+    return data
+
+
+def value_from_json(obj: JsonValue, *, stored: bool = False) -> HandleValue:
+    """One value; the timestamp a client sends is ignored, as the node stamps what it stores. `stored`: a
+    value as the node stored it (its timestamp kept)."""
     if not isinstance(obj, dict):
         raise InvalidValue("a value is a JSON object")
     if "index" not in obj or "type" not in obj or "data" not in obj:
@@ -107,6 +138,9 @@ def value_from_json(obj: JsonValue, *, keep_timestamp: bool = False) -> HandleVa
     if isinstance(index, str):
         index = decimal(index)  # None fails the index check below
     ttl, absolute = _ttl(obj)
+    data = data_from_json(obj["data"], stored=stored)
+    if obj["type"] == HS_PUBKEY and not stored:
+        data = _binary_key(data)
     stamp = obj.get("timestamp")
     references = obj.get("references") or ()
     if not isinstance(references, list | tuple):
@@ -114,10 +148,10 @@ def value_from_json(obj: JsonValue, *, keep_timestamp: bool = False) -> HandleVa
     return HandleValue(
         index=index,
         type=obj["type"],
-        data=data_from_json(obj["data"]),
+        data=data,
         ttl=ttl,
         ttl_absolute=absolute,
-        timestamp=parse_time(stamp) if keep_timestamp and isinstance(stamp, str) else 0,
+        timestamp=parse_time(stamp) if stored and isinstance(stamp, str) else 0,
         permissions=obj.get("permissions", "1110"),
         references=tuple(_reference(ref) for ref in references),
     )
@@ -141,15 +175,15 @@ def values_from_json(items: Iterable[JsonValue]) -> list[HandleValue]:
 
 def whole_numbers(body: JsonValue) -> JsonValue:
     """`body` with its whole numbers spelled as floats (`2.0`) made integers: JSON does not tell `2.0` from
-    `2`, and indexes and TTLs are integers. The value of data in a format kept as sent (`site`, `key`) is
-    left as it came."""
+    `2`, and indexes and TTLs are integers. The value of data in a format kept as sent (`site`) or all text
+    (`key`) is left as it came."""
     if isinstance(body, float) and body.is_integer():
         return int(body)
     if isinstance(body, list):
         return [whole_numbers(item) for item in body]
     if isinstance(body, dict):
         fmt = body.get("format")
-        opaque = isinstance(fmt, str) and fmt in OPAQUE_FORMATS
+        opaque = isinstance(fmt, str) and fmt in _AS_SENT
         return {key: item if opaque and key == "value" else whole_numbers(item) for key, item in body.items()}
     return body
 
@@ -179,4 +213,4 @@ def encode_values(values: Sequence[HandleValue], timestamp: str | None = None) -
 
 def decode_values(raw: bytes | str) -> list[HandleValue]:
     """Stored values back into typed values (for authorisation and merges)."""
-    return [value_from_json(item, keep_timestamp=True) for item in orjson.loads(raw)]
+    return [value_from_json(item, stored=True) for item in orjson.loads(raw)]

@@ -1,8 +1,9 @@
 """The registry's services, wired together once for a node that has been set up.
 
 A bundle, not a facade: every operation lives on the small service that owns it (`records` writes records,
-`accounts` proves who is acting, `enterprises` onboards, `templates` keeps data templates, `reads` lists and
-counts), and they share one writer, one change feed and one clock.
+`accounts` proves who is acting, `sessions` does so by public-key challenge–response, `enterprises`
+onboards, `templates` keeps data templates, `reads` lists and counts), and they share one writer, one change
+feed and one clock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .keys import NodeKeys
 from .node import NodeInfo, read_node
 from .passwords import Passwords
 from .reads import Reads
+from .sessions import Sessions
 from .store.engine import Store
 from .template_ops import Templates
 from .writer import Writer
@@ -35,6 +37,7 @@ class Services:
     accounts: Accounts
     enterprises: Enterprises
     templates: Templates
+    sessions: Sessions
 
     @classmethod
     async def open(
@@ -51,8 +54,9 @@ class Services:
         writer = Writer(store, node, feed, clock=clock)
         records = Records(writer, passwords or Passwords())
         reads = Reads(store, node)
-        accounts = Accounts(records, NodeKeys(store, credential_key=credential_key))
+        keys = NodeKeys(store, credential_key=credential_key)
+        accounts = Accounts(records, keys)
         return cls(
             store, node, feed, writer, records, reads, accounts,
-            Enterprises(records, accounts, reads), Templates(writer),
+            Enterprises(records, accounts, reads), Templates(writer), Sessions(records, keys),
         )  # fmt: skip

@@ -1,8 +1,8 @@
 """Handle values: the typed, indexed entries of a record.
 
 A value has an index, a type, data in one of the Handle System's formats, a TTL, a timestamp, four permission
-bits and references to other values. Data formats are small classes found by name in `DATA_FORMATS`; formats
-this node does not interpret yet (`site`, `key`) keep their JSON as it came.
+bits and references to other values. Data formats are small classes (the codec finds them by name); the one
+format this node does not interpret yet (`site`) keeps its JSON as it came.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
+from . import pubkeys
 from .errors import InvalidValue
 
 JsonValue: TypeAlias = Any  # what orjson produces and accepts
@@ -205,14 +206,26 @@ class VListData:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyData:
+    """HS_PUBKEY data: an RSA, DSA or Ed25519 public key (`pubkeys`), a JWK in JSON."""
+
+    key: pubkeys.PublicKey
+    format: str = field(default="key", init=False)
+
+    def to_json(self) -> JsonValue:
+        return self.key.to_jwk()
+
+
+@dataclass(frozen=True, slots=True)
 class OpaqueData:
-    """Data in a format kept as it came (`site`, `key`) until the node interprets it."""
+    """Data in a format kept as it came (`site`, or a stored `key` this node cannot read) until the node
+    interprets it."""
 
     format: str
     value: JsonValue
 
 
-Data: TypeAlias = StringData | Base64Data | HexData | AdminData | VListData | OpaqueData
+Data: TypeAlias = StringData | Base64Data | HexData | AdminData | VListData | KeyData | OpaqueData
 
 
 def _data_to_json(data: Data) -> JsonValue:

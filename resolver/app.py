@@ -58,7 +58,7 @@ def build_app(settings: Settings) -> ASGIApp:
     api.include_router(snms.snms_router())
     api.include_router(admin.router)
     api.include_router(status.router)
-    lane = handle_rest.HandleRestLane(api, context)
+    lane = handle_rest.HandleRestLane(handle_rest.AuthenticationInfo(api), context)
     _document_get(api, lane)
 
     async def site() -> openapi.Site:

@@ -80,6 +80,9 @@ class Operator:
     async def disable(self, prefix: str) -> Json:
         return await ops.set_enterprise_status(self._services, self._admin, prefix, enabled=False)
 
+    async def add_key(self, prefix: str, body: Json) -> Json:
+        return await ops.add_key(self._services, self._admin, prefix, body)
+
     async def create_user(self, prefix: str, body: Json) -> Json:
         return await ops.create_user(self._services, self._admin, prefix, body)
 

@@ -11,7 +11,9 @@
 
 `NodeClient` blocks; `AsyncNodeClient` has the same methods for asyncio. Both drive one core (`_core.py`) that
 holds the logic and does no I/O. Reads use the Handle REST API; writes the SNMS API (token login with the
-prefix as user name, renewed before it expires) and Handle REST for links.
+prefix as user name, renewed before it expires) and Handle REST for links. With `private_key=` (a PEM file of
+an administrator whose HS_PUBKEY the node holds) the client answers the node's challenge instead, keeps the
+session, and writes over Handle REST (`_keys.py`).
 
 Calls are retried with exponential backoff and jitter on timeouts, connection errors, 503 and 5xx, when safe
 to repeat; a create is made safe to repeat, since one that meets "already exists" with the same values counts

@@ -35,9 +35,19 @@ class AsyncNodeClient(Shell):
         transport: httpx.AsyncBaseTransport | None = None,
         cache_size: int = 0,
         flush_interval: float | None = None,
+        private_key: str | Path | None = None,
+        key_index: int | None = None,
+        key_password: str | bytes | None = None,
     ) -> None:
         super().__init__(
-            username=username, secret=secret, retries=retries, outbox_path=outbox_path, cache_size=cache_size
+            username=username,
+            secret=secret,
+            retries=retries,
+            outbox_path=outbox_path,
+            cache_size=cache_size,
+            private_key=private_key,
+            key_index=key_index,
+            key_password=key_password,
         )
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
         self._flushing = asyncio.Lock()

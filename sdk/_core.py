@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -120,6 +120,11 @@ class Core:
         raw = f"{quote(username, safe='/')}:{secret}".encode()
         return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
+    def _handle_rest(self, call: Call) -> Op[Reply]:
+        """A Handle REST call with the client's credentials (Basic here; a key's session in `KeyCore`)."""
+        reply = yield replace(call, headers=self.basic())
+        return reply
+
     def _login(self) -> Op[str]:
         _, secret = self._need_credentials()
         reply = yield Call("POST", "/identity/token", body={"username": self.snms_user, "password": secret})
@@ -174,7 +179,7 @@ class Core:
     def handles_page(self, prefix: str, page: int, page_size: int) -> Op[tuple[int, list[str]]]:
         """One page (zero-based) of the handles under `prefix`, and how many there are in all."""
         params = (("prefix", prefix), ("page", str(page)), ("pageSize", str(page_size)))
-        reply = yield Call("GET", "/api/handles", params, headers=self.basic())
+        reply = yield from self._handle_rest(Call("GET", "/api/handles", params))
         _raise_for(reply.status, reply.body)
         return int(reply.body["totalCount"]), list(reply.body["handles"])
 
@@ -329,7 +334,7 @@ class Core:
             raise errors.ValidationError(f"{child} has no room for another link", handle=child)
         params = (("index", str(index)), ("overwrite", "false"))
         body = [{"index": index, "type": kind, "data": {"format": "string", "value": parent}}]
-        reply = yield Call("PUT", handle_path(child), params, body, headers=self.basic())
+        reply = yield from self._handle_rest(Call("PUT", handle_path(child), params, body))
         _raise_for(reply.status, reply.body, child)
         return WriteResult(child, "linked")
 

@@ -12,6 +12,7 @@ import orjson
 
 from ._cache import ReadCache
 from ._core import Call, Core, Write
+from ._keys import KeyCore, Signer, administrator
 from ._models import Record
 from ._outbox import Outbox
 from ._retry import Retries
@@ -42,8 +43,16 @@ class Shell:
         retries: int | Retries,
         outbox_path: str | Path | None,
         cache_size: int,
+        private_key: str | Path | None = None,
+        key_index: int | None = None,
+        key_password: str | bytes | None = None,
     ) -> None:
         self._core = Core(username=username, secret=secret)
+        if private_key is not None:
+            if not username:
+                raise ValueError("a private key needs the username of its administrator, 300:0.NA/<prefix>")
+            signer = Signer(private_key, administrator(username, key_index), password=key_password)
+            self._core = KeyCore(signer, secret=secret)
         self._retries = retries if isinstance(retries, Retries) else Retries(attempts=max(1, retries))
         self._outbox = Outbox(outbox_path) if outbox_path is not None else None
         self._cache = ReadCache(cache_size)

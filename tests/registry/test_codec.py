@@ -18,6 +18,7 @@ from registry import (
     HexData,
     InvalidInput,
     InvalidValue,
+    KeyData,
     OpaqueData,
     Reference,
     StringData,
@@ -25,6 +26,7 @@ from registry import (
     decode_values,
     encode_values,
     parse_body,
+    pubkeys,
     value_from_json,
     values_from_json,
 )
@@ -162,18 +164,47 @@ def test_invalid_hex_data_is_rejected(encoded: object) -> None:
         value_from_json({"index": 1, "type": "BLOB", "data": {"format": "hex", "value": encoded}})
 
 
-@pytest.mark.parametrize(
-    ("fmt", "content"),
-    [
-        ("site", {"version": 1, "servers": [{"address": "192.0.2.7", "port": 2641}]}),
-        ("key", {"kty": "RSA", "n": "0vx7agoebGcQ", "e": "AQAB"}),
-    ],
-)
-def test_site_and_key_data_are_kept_and_served_exactly_as_sent(fmt: str, content: object) -> None:
-    value = value_from_json({"index": 300, "type": "HS_PUBKEY", "data": {"format": fmt, "value": content}})
+def test_site_data_is_kept_and_served_exactly_as_sent() -> None:
+    content = {"version": 1, "servers": [{"address": "192.0.2.7", "port": 2641}]}
+    value = value_from_json({"index": 1, "type": "HS_SITE", "data": {"format": "site", "value": content}})
 
-    assert value.data == OpaqueData(fmt, content)
-    assert value.to_json()["data"] == {"format": fmt, "value": content}
+    assert value.data == OpaqueData("site", content)
+    assert value.to_json()["data"] == {"format": "site", "value": content}
+
+
+RSA_JWK = {"kty": "RSA", "n": "w" + "A" * 341, "e": "AQAB"}  # a 2048-bit modulus
+
+
+def test_key_data_is_a_public_key_served_as_handle_net_writes_its_jwk() -> None:
+    sent = {**RSA_JWK, "kid": "mine"}  # a member Handle.Net drops
+    value = value_from_json({"index": 300, "type": "HS_PUBKEY", "data": {"format": "key", "value": sent}})
+
+    assert isinstance(value.data, KeyData)
+    assert value.to_json()["data"] == {"format": "key", "value": RSA_JWK}
+
+
+def test_hs_pubkey_data_sent_in_its_binary_form_is_kept_as_the_key() -> None:
+    key = pubkeys.from_jwk(RSA_JWK)
+    raw = base64.b64encode(key.to_bytes()).decode()
+
+    as_base64 = value_from_json(
+        {"index": 300, "type": "HS_PUBKEY", "data": {"format": "base64", "value": raw}}
+    )
+    other_bytes = value_from_json(
+        {"index": 300, "type": "HS_PUBKEY", "data": {"format": "hex", "value": "00"}}
+    )
+
+    assert as_base64.data == KeyData(key)
+    assert other_bytes.data == HexData("00")
+
+
+@pytest.mark.parametrize("content", [{"kty": "RSA", "n": "0vx7agoebGcQ", "e": "AQAB"}, "a key", None])
+def test_key_data_that_is_no_key_is_refused_but_read_back_if_stored_before(content: object) -> None:
+    sent = {"index": 300, "type": "HS_PUBKEY", "data": {"format": "key", "value": content}}
+
+    with pytest.raises(InvalidValue):
+        value_from_json(sent)
+    assert decode_values(orjson.dumps([sent]))[0].data == OpaqueData("key", content)
 
 
 def test_an_absolute_ttl_round_trips_as_the_same_time() -> None:
@@ -464,7 +495,13 @@ data_strategy = (
         st.text("01", min_size=12, max_size=12),
     )
     | st.builds(VListData, st.lists(references, max_size=3).map(tuple))
-    | st.builds(OpaqueData, st.sampled_from(["site", "key"]), json_values)
+    | st.builds(OpaqueData, st.just("site"), json_values)
+    | st.builds(
+        lambda n, e: KeyData(pubkeys.RsaKey(n, e)),
+        st.integers(min_value=1 << 511, max_value=(1 << 4096) - 1),
+        st.integers(min_value=0, max_value=1 << 32),
+    )
+    | st.binary(min_size=32, max_size=32).map(lambda x: KeyData(pubkeys.Ed25519Key(x)))
 )
 epochs = st.integers(min_value=1, max_value=253_402_300_799)  # up to 9999-12-31T23:59:59Z
 stored_values = st.builds(

@@ -114,6 +114,26 @@ OPERATIONS: dict[str, Operation] = {
         body=_OPTIONAL_SECRET,
     ),
     f"DELETE {ONE}/secret": Operation(_answers(204, "revoked", None, 404)),
+    f"PUT {ONE}/key": Operation(
+        _answers(
+            200,
+            "put",
+            _object(
+                ["administrator", "key"],
+                administrator={**_TEXT, "description": "index:0.NA/<prefix>, for Authorization: Handle"},
+                key={"type": "object", "description": "the HS_PUBKEY value's data, a JWK"},
+            ),
+            404,
+            413,
+        ),
+        body=_body(
+            _object(
+                ["publicKey"],
+                publicKey={**_TEXT, "description": "an RSA, DSA or Ed25519 public key, PEM"},
+                index={"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "description": "300 if absent"},
+            )
+        ),
+    ),
     f"POST {ONE}/users": Operation(
         _answers(
             201,

@@ -17,9 +17,11 @@ from registry import (
     new_secret,
     normalise_prefix,
     parse_template,
+    pubkeys,
 )
 from registry.accounts import DISABLED
 from registry.enterprises import ACTIVE
+from registry.values import KEY_INDEX, MAX_INDEX
 
 Json = dict[str, Any]
 
@@ -83,6 +85,18 @@ async def set_secret(services: Services, admin: Principal, prefix: str, body: Js
 async def revoke_secret(services: Services, admin: Principal, prefix: str) -> None:
     await services.enterprises.find(prefix)
     await services.accounts.revoke_admin_secret(admin, prefix)
+
+
+async def add_key(services: Services, admin: Principal, prefix: str, body: Json) -> Json:
+    """Put a public key (PEM) on the enterprise's prefix handle as HS_PUBKEY at `index` (300: in place of
+    the secret key), an administrator who authenticates by challenge–response."""
+    index = body.get("index", KEY_INDEX)
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 < index <= MAX_INDEX:
+        raise InvalidInput(f"index must be an integer from 1 to {MAX_INDEX}")
+    key = pubkeys.from_pem(text(body, "publicKey").encode())
+    await services.enterprises.find(prefix)
+    made = await services.sessions.add_key(admin, prefix, key, index=index)
+    return {"administrator": str(made), "key": key.to_jwk()}
 
 
 async def create_user(services: Services, admin: Principal, prefix: str, body: Json) -> Json:

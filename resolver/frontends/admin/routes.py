@@ -78,6 +78,13 @@ async def revoke_secret(prefix: str, context: ContextDep, admin: AdminDep) -> Re
     return Response(status_code=204)
 
 
+@router.put("/enterprises/{prefix}/key", summary="Put a public key (PEM) on the prefix handle, as HS_PUBKEY")
+async def add_key(
+    prefix: str, context: ContextDep, admin: AdminDep, body: Annotated[dict[str, Any], Body()]
+) -> Response:
+    return JSONResponse(await ops.add_key(context.services, admin, prefix, body))
+
+
 @router.post("/enterprises/{prefix}/users", status_code=201, summary="Create an SNMS user of the enterprise")
 async def create_user(
     prefix: str, context: ContextDep, admin: AdminDep, body: Annotated[dict[str, Any], Body()]

@@ -1,18 +1,21 @@
-"""The Handle System JSON REST API: the lean GET lane, PUT/DELETE, listing, prefixes and batch resolution."""
+"""The Handle System JSON REST API: the lean GET lane, PUT/DELETE, listing, prefixes, batch resolution and
+sessions."""
 
 from fastapi import APIRouter
 
+from .auth import AuthenticationInfo
 from .batch import router as batch_router
 from .codes import PROTOCOL_ERROR, failure
 from .errors import install_error_handlers
 from .lane import HandleRestLane
 from .openapi import OPERATIONS as OPENAPI
+from .sessions import router as sessions_router
 from .writes import router as writes_router
 
 
 def router() -> APIRouter:
     combined = APIRouter()
-    for part in (writes_router, batch_router):
+    for part in (writes_router, batch_router, sessions_router):
         combined.include_router(part)
     return combined
 
@@ -22,4 +25,11 @@ def body_too_large(limit: int) -> tuple[int, bytes]:
     return 413, failure(PROTOCOL_ERROR, message=f"the body is larger than {limit} bytes")[1]
 
 
-__all__ = ["OPENAPI", "HandleRestLane", "body_too_large", "install_error_handlers", "router"]
+__all__ = [
+    "OPENAPI",
+    "AuthenticationInfo",
+    "HandleRestLane",
+    "body_too_large",
+    "install_error_handlers",
+    "router",
+]

@@ -27,6 +27,7 @@ INVALID_VALUE = 202
 SERVER_NOT_RESPONSIBLE = 301
 INVALID_ADMIN = 400
 AUTHENTICATION_NEEDED = 402
+AUTHENTICATION_FAILED = 403
 
 # (HTTP status, responseCode) per registry error class; the first match in the class's MRO wins.
 _CODES: dict[type[errors.RegistryError], tuple[int, int]] = {
@@ -47,7 +48,8 @@ _CODES: dict[type[errors.RegistryError], tuple[int, int]] = {
 # The HTTP status of a responseCode when nothing more particular applies.
 _STATUS = {SERVER_BUSY: 503, PROTOCOL_ERROR: 400, OPERATION_NOT_SUPPORTED: 405, ERROR: 500}
 
-CHALLENGE = {"WWW-Authenticate": 'Basic realm="handle"'}
+# A 401 carries this and a Handle session to answer (`auth.challenges`).
+BASIC_CHALLENGE = 'Basic realm="handle"'
 
 
 def status_of(exc: errors.RegistryError) -> tuple[int, int]:

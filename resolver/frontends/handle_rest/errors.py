@@ -16,8 +16,9 @@ from registry import errors
 
 from ...pipeline import StoreUnavailable
 from ..http import JSON, BodyTooLarge
+from .auth import challenges
 from .codes import (
-    CHALLENGE,
+    BASIC_CHALLENGE,
     ERROR,
     OPERATION_NOT_SUPPORTED,
     PROTOCOL_ERROR,
@@ -29,16 +30,18 @@ from .codes import (
 log = logging.getLogger("idnode.http")
 
 
-def _json(status: int, body: bytes) -> Response:
+def _json(status: int, body: bytes, challenged: list[str] | None = None) -> Response:
     response = Response(body, status_code=status, media_type=JSON)
     if status == 401:
-        response.headers.update(CHALLENGE)
+        for challenge in challenged or [BASIC_CHALLENGE]:
+            response.headers.append("WWW-Authenticate", challenge)
     return response
 
 
 async def _on_registry_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.RegistryError)
-    return _json(*registry_failure(exc, request.path_params.get("handle")))
+    status, body = registry_failure(exc, request.path_params.get("handle"))
+    return _json(status, body, await challenges(request) if status == 401 else None)
 
 
 async def _on_validation(_request: Request, exc: Exception) -> Response:

@@ -8,10 +8,11 @@ from typing import Any
 
 from registry.handle import MAX_HANDLE_LENGTH, MAX_PREFIX_LENGTH
 from registry.prepare import MAX_VALUES_PER_RECORD
+from registry.pubkeys import MAX_KEY_BITS
 from registry.values import MAX_DATA_LENGTH, MAX_INDEX, MAX_TTL, MAX_TYPE_LENGTH
 
 from ..openapi import Operation, Site, case_insensitive, json_response
-from .codes import CHALLENGE
+from .codes import BASIC_CHALLENGE
 
 Schema = dict[str, Any]
 
@@ -42,6 +43,40 @@ def _data(fmt: str, value: Schema, *, optional_format: bool = False) -> Schema:
 
 
 _TEXT: Schema = {"type": "string", "maxLength": MAX_DATA_LENGTH}
+
+# JWK members: unpadded base64url of unsigned big-endian integers (or, for Ed25519, of the key's 32 bytes).
+_C = "[A-Za-z0-9_-]"
+_GROUPS = MAX_KEY_BITS // 24  # four characters are 24 bits
+
+
+def _number(*, first: str = _C, groups: int = 0) -> Schema:
+    """A base64url number: its `first` character, and then at least `groups` more groups of four."""
+    long = f"^{first}{_C}{{3}}(?:{_C}{{4}}){{{groups},{_GROUPS - 1}}}(?:{_C}{{2,3}})?$"
+    return {"type": "string", "pattern": long if groups else f"^{first}{_C}{{1,2}}$|{long}"}
+
+
+def _jwk(kty: str, required: list[str], **members: Schema) -> Schema:
+    return {
+        "type": "object",
+        "required": ["kty", *required],
+        "properties": {"kty": {"const": kty}, **members},
+    }
+
+
+# An RSA modulus has at least 512 bits: 88 characters, the first not zero.
+KEY: Schema = {
+    "anyOf": [
+        _jwk("RSA", ["n", "e"], n=_number(first="[B-Za-z0-9_-]", groups=21), e=_number()),
+        _jwk("DSA", ["y", "p", "q", "g"], **{name: _number() for name in ("y", "p", "q", "g")}),
+        _jwk(
+            "OKP",
+            ["crv", "x"],
+            crv={"const": "Ed25519"},
+            x={"type": "string", "pattern": f"^{_C}{{43}}$", "description": "the key's 32 bytes"},
+        ),
+    ],
+    "description": "a JWK: RSA {n, e}, DSA {y, p, q, g}, or Ed25519 (RFC 8037)",
+}
 _BASE64 = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 # yyyy-MM-ddTHH:mm:ssZ from 1970 on (days to the 28th: every month has them)
 _TIME = (
@@ -79,10 +114,11 @@ VALUE: Schema = {
                     },
                 ),
                 _data("vlist", {"type": "array", "items": REFERENCE}),
+                _data("key", KEY),
                 {
                     "type": "object",
                     "required": ["format", "value"],
-                    "properties": {"format": {"enum": ["site", "key"]}, "value": {}},
+                    "properties": {"format": {"const": "site"}, "value": {}},
                     "description": "kept as sent",
                 },
             ]
@@ -159,7 +195,7 @@ def prefix_here(site: Site) -> Schema:
 
 # --- answers ------------------------------------------------------------------------------------------------
 
-CODES = [1, 2, 3, 4, 5, 100, 101, 102, 200, 201, 202, 301, 400, 402]
+CODES = [1, 2, 3, 4, 5, 100, 101, 102, 200, 201, 202, 301, 400, 402, 403]
 FAILURE: Schema = {
     "type": "object",
     "required": ["responseCode"],
@@ -172,7 +208,7 @@ FAILURE: Schema = {
 _FAILURES = {
     400: "refused: 4 bad request, 102 bad handle, 202 bad value, 200 values not found, 301 not homed here",
     401: "authentication needed (402)",
-    403: "not permitted (400)",
+    403: "not permitted (400), or a session that is unknown or has expired (403)",
     404: "not found (100)",
     409: "already exists (101, 201)",
     413: "the body is larger than the node accepts (4)",
@@ -181,7 +217,7 @@ _FAILURES = {
 }
 _CHALLENGE_HEADER = {
     "WWW-Authenticate": {
-        "description": CHALLENGE["WWW-Authenticate"],
+        "description": f'{BASIC_CHALLENGE}, and Handle sessionId="…", nonce="…" (a session to sign)',
         "required": True,
         "schema": {"type": "string"},
     }
@@ -261,6 +297,15 @@ BATCH: Schema = {
         }
     },
 }
+SESSION: Schema = {
+    "type": "object",
+    "properties": {
+        "sessionId": {"type": "string", "description": "send it as Authorization: Handle sessionId=…"},
+        "nonce": {"type": "string", "description": "base64 of 16 bytes: sign it with a cnonce after it"},
+        "authenticated": {"type": "boolean"},
+        "id": {"type": "string", "description": "who is authenticated, index:handle"},
+    },
+}
 
 
 def _resolution(status: int, description: str, schema: Schema) -> Schema:
@@ -299,6 +344,14 @@ _CALLBACK = {
 }
 
 HANDLE = "/api/handles/{handle}"
+SESSIONS = "/api/sessions"
+THIS = f"{SESSIONS}/this"
+_THIS = Operation(
+    {
+        200: json_response("the session; authenticated after a good answer (a new sessionId)", SESSION),
+        **failures(401, 403, 500, 503),
+    }
+)
 OPERATIONS: dict[str, Operation] = {
     f"GET {HANDLE}": Operation(
         _resolutions(),
@@ -331,5 +384,17 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "POST /api/resolve": Operation(
         {200: json_response("each handle's answer", BATCH), **failures(400, 413, 500, 503)}
+    ),
+    f"POST {SESSIONS}": Operation(
+        {
+            201: json_response("a new session, its id and nonce (with Basic, authenticated)", SESSION),
+            **failures(400, 401, 500, 503),
+        }
+    ),
+    f"GET {THIS}": _THIS,
+    f"PUT {THIS}": _THIS,
+    f"POST {THIS}": _THIS,
+    f"DELETE {THIS}": Operation(
+        {204: {"description": "ended: the client forgets the id"}, **failures(403, 500, 503)}
     ),
 }
