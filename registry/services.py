@@ -16,6 +16,7 @@ from .changes import ChangeFeed
 from .enterprise_ops import Enterprises
 from .keys import NodeKeys
 from .node import NodeInfo, read_node
+from .node_signing import NodeSigning
 from .passwords import Passwords
 from .reads import Reads
 from .store.engine import Store
@@ -35,6 +36,7 @@ class Services:
     accounts: Accounts
     enterprises: Enterprises
     templates: Templates
+    signing: NodeSigning
 
     @classmethod
     async def open(
@@ -51,8 +53,9 @@ class Services:
         writer = Writer(store, node, feed, clock=clock)
         records = Records(writer, passwords or Passwords())
         reads = Reads(store, node)
-        accounts = Accounts(records, NodeKeys(store, credential_key=credential_key))
+        keys = NodeKeys(store, credential_key=credential_key)
+        accounts = Accounts(records, keys)
         return cls(
             store, node, feed, writer, records, reads, accounts,
-            Enterprises(records, accounts, reads), Templates(writer),
+            Enterprises(records, accounts, reads), Templates(writer), NodeSigning(records, keys, clock=clock),
         )  # fmt: skip
