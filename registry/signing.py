@@ -151,6 +151,26 @@ def public_key_from_jwk(jwk: Any) -> PublicKey:
     raise SignatureInvalid(f"keys of type {kty!r} cannot check signatures here (RSA or EC on SM2)")
 
 
+def public_key_from_file(raw: bytes) -> PublicKey:
+    """The public key in a file: a JWK (JSON; of a private JWK only its public members count), or an RSA
+    key in PEM (a public key, or the private key it belongs to)."""
+    if raw.lstrip().startswith(b"{"):
+        try:
+            return public_key_from_jwk(orjson.loads(raw))
+        except orjson.JSONDecodeError:
+            raise SignatureInvalid("the key file is not valid JSON") from None
+    try:
+        key: Any = serialization.load_pem_public_key(raw)
+    except ValueError:
+        try:
+            key = serialization.load_pem_private_key(raw, password=None).public_key()
+        except (ValueError, TypeError):
+            raise SignatureInvalid("the key file holds neither a JWK nor an RSA key in PEM") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise SignatureInvalid("a PEM key must be an RSA key (give SM2 keys as JWK)")
+    return _rsa_public(key)
+
+
 def _rsa_public(key: rsa.RSAPublicKey) -> PublicKey:
     numbers = key.public_numbers()
     return PublicKey(

@@ -7,7 +7,8 @@ read, the key held is kept.
 
 A signed answer is the Handle REST answer with one more member, `signature`: a compact JWS by the node's
 active key whose claims (`registry.trust`, as an HS_SIGNATURE value's) digest the values sent, with `sub`
-the handle as requested and `iss` the value reference of the key (`310:0.NA/<node prefix>`). The Handle.Net
+the handle as requested, `iss` the value reference of the key (`310:0.NA/<node prefix>`) and
+`responseCode` the answer's (1; 100 for "not found", whose answer is signed too; 200 for "no value matches"). The Handle.Net
 server takes `cert=true` on its REST API but drops the signature it makes (for the native protocol) when it
 writes the JSON, so there is no JSON form to follow; this one reuses the Handle System's own JWS claims.
 
@@ -83,10 +84,11 @@ class AnswerSigner:
         return int(self._clock())
 
 
-def signature(signer: Signer, requested: str, values: Sequence[Any], now: int) -> str:
-    """The JWS over `values` of the handle `requested`."""
+def signature(signer: Signer, requested: str, values: Sequence[Any], now: int, code: int = 1) -> str:
+    """The JWS over `values` of the handle `requested`, in an answer with responseCode `code` (signed too, so
+    that "not found" and "no values match" cannot be forged either)."""
     claims = values_claims(signer.issuer, requested, values, alg=signer.key.alg, now=now, lifetime=LIFETIME)
-    return sign_claims(claims, signer.key)
+    return sign_claims(claims | {"responseCode": code}, signer.key)
 
 
 class SignedValues:

@@ -112,9 +112,9 @@ class HandleRestLane:
         except Exception:  # a bug: still an answer in the dialect's terms, and a trace in the log
             log.exception("resolving %s failed", query.key)
             return _failed(ERROR, requested, "internal error", params)
-        if answer is None:
-            return Reply(404, render.not_found(requested, params), params)
         if params.cert:  # asked for by name only: the unsigned answers below pay nothing for it
             return await signed_reply(requested, answer, query, params, context.signer)
+        if answer is None:
+            return Reply(404, render.not_found(requested, params), params)
         status, body = render.found(requested, answer, query, params)
         return Reply(status, body, params, stale=answer.stale)

@@ -167,6 +167,7 @@ FAILURE: Schema = {
         "responseCode": {"enum": CODES},
         "message": {"type": "string"},
         "handle": {"type": "string"},
+        "signature": {"type": "string", "description": "with cert=true, on 404: the signed 'not found'"},
     },
 }
 _FAILURES = {
