@@ -8,9 +8,10 @@ read, the key held is kept.
 A signed answer is the Handle REST answer with one more member, `signature`: a compact JWS by the node's
 active key whose claims (`registry.trust`, as an HS_SIGNATURE value's) digest the values sent, with `sub`
 the handle as requested, `iss` the value reference of the key (`310:0.NA/<node prefix>`) and
-`responseCode` the answer's (1; 100 for "not found", whose answer is signed too; 200 for "no value matches"). The Handle.Net
-server takes `cert=true` on its REST API but drops the signature it makes (for the native protocol) when it
-writes the JSON, so there is no JSON form to follow; this one reuses the Handle System's own JWS claims.
+`responseCode` the answer's (1; 100 for "not found", whose answer is signed too; 200 for "no value
+matches"). The Handle.Net server takes `cert=true` on its REST API but drops the signature it makes (for
+the native protocol) when it writes the JSON, so there is no JSON form to follow; this one reuses the
+Handle System's own JWS claims.
 
 Its rendering is kept with the cached answer under a key naming the signing key, the hour and the handle as
 requested, so repeated `cert=true` GETs do not sign again; renderings of another key or hour are dropped when

@@ -30,12 +30,14 @@ from ._errors import (
     RequestError,
     SdkError,
     ServiceUnavailable,
+    SignatureError,
     TransportError,
     ValidationError,
 )
 from ._models import BatchResult, HandleValue, Record, WriteResult
 from ._retry import Retries
 from ._sync import NodeClient
+from ._trust import SigningKey, VerifiedRecord, sign_record
 from ._writes import FlushReport
 
 __all__ = [
@@ -54,7 +56,11 @@ __all__ = [
     "Retries",
     "SdkError",
     "ServiceUnavailable",
+    "SignatureError",
+    "SigningKey",
     "TransportError",
     "ValidationError",
+    "VerifiedRecord",
     "WriteResult",
+    "sign_record",
 ]

@@ -3,7 +3,7 @@ httpx requests and replies. The clients differ only in how they wait (blocking o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from ._core import Call, Core, Write
 from ._models import Record
 from ._outbox import Outbox
 from ._retry import Retries
+from ._trust import NodeTrust
 
 
 def reply_body(response: httpx.Response) -> Any:
@@ -42,8 +43,11 @@ class Shell:
         retries: int | Retries,
         outbox_path: str | Path | None,
         cache_size: int,
+        node_prefix: str | None = None,
+        node_keys: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self._core = Core(username=username, secret=secret)
+        self._trust = NodeTrust(node_prefix, node_keys)
         self._retries = retries if isinstance(retries, Retries) else Retries(attempts=max(1, retries))
         self._outbox = Outbox(outbox_path) if outbox_path is not None else None
         self._cache = ReadCache(cache_size)
