@@ -274,7 +274,9 @@ class NodeSigning:
         prefix = self._writer.node.prefix
         ours = {issuer_of(prefix, k.index) for k in old.keys}
         issuer = issuer_of(prefix, ring.active.index)
-        stmt = select(handles.c.handle, handles.c.values_json).where(handles.c.prefix == NA_PREFIX)
+        own = ctx.key(self._prefix_handle)  # rewritten by the caller
+        where = (handles.c.prefix == NA_PREFIX) & (handles.c.handle != own)
+        stmt = select(handles.c.handle, handles.c.values_json).where(where)
         rows = await ctx.conn.execute(stmt)
         for row in rows.all():
             values = decode_values(row.values_json)

@@ -28,7 +28,6 @@ from typing import Any, Final
 
 import orjson
 
-from registry import RegistryError
 from registry.node_signing import NodeSigning, Signer
 from registry.trust import sign_claims, values_claims
 
@@ -68,8 +67,12 @@ class AnswerSigner:
 
     async def _reload(self) -> None:
         try:
+            ring = await self._signing.ring()
+            if self._signer is not None and ring is not None and ring.active.kid == self._signer.kid:
+                self._until = self._clock() + self._refresh  # the usual case: no rotation, nothing to unseal
+                return
             signer = await self._signing.signer()
-        except (RegistryError, OSError, Exception) as exc:  # the database: keep the key held, if any
+        except Exception as exc:  # the database, or a key this process cannot unseal: keep the one held
             if self._signer is None:
                 raise SigningUnavailable(
                     f"the node's signing key cannot be read ({type(exc).__name__})"
