@@ -79,7 +79,8 @@ def test_a_signature_by_a_key_the_client_does_not_trust_fails_closed(
 ) -> None:
     client.register(f"{ACME}/PART-S2", {"URL": "https://mes.example.com/s2"})
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers()
-    pinned = {"kty": "RSA", "e": "AQAB", "n": base64.urlsafe_b64encode(stranger.n.to_bytes(256, "big")).decode()}
+    modulus = base64.urlsafe_b64encode(stranger.n.to_bytes(256, "big")).decode()
+    pinned = {"kty": "RSA", "e": "AQAB", "n": modulus}
 
     with (
         NodeClient(running[0].url, node_keys=[pinned]) as pinned_client,
@@ -92,7 +93,8 @@ def test_a_signature_by_a_key_the_client_does_not_trust_fails_closed(
 
 def test_an_answer_without_a_signature_fails_closed() -> None:
     fake = FakeNode(users={ACME: ACME_SECRET})  # a node (or a man in the middle) that does not sign
-    with NodeClient("http://fake", username=USER, secret=ACME_SECRET, transport=fake, node_prefix="88.999") as c:
+    options: dict[str, Any] = {"username": USER, "secret": ACME_SECRET, "transport": fake}
+    with NodeClient("http://fake", node_prefix=NODE_PREFIX, **options) as c:
         c.register(f"{ACME}/PART-F", {"URL": "https://x"})
         assert c.resolve(f"{ACME}/PART-F") is not None
 
@@ -138,15 +140,20 @@ def test_a_key_the_node_did_not_certify_does_not_verify(client: NodeClient) -> N
         client.verify_record(f"{ACME}/COIL-V4")
 
 
+ADMIN = {"handle": "0.NA/88.999.1", "index": 200, "permissions": "011111110011"}
 VALUES: list[dict[str, Any]] = [
     {"index": 1, "type": "URL", "data": {"format": "string", "value": "https://例え.jp/p"}, "ttl": 86400},
     {"index": 2, "type": "X", "data": "bare", "ttl": "2027-01-01T00:00:00Z", "permissions": "1110"},
-    {"index": 3, "type": "BIN", "data": {"format": "base64", "value": "AAEC"}, "ttl": 0, "permissions": "1100"},
-    {"index": 4, "type": "H", "data": {"format": "hex", "value": "00ff"}, "references": [{"handle": "88.1/a", "index": 7}]},
-    {"index": 100, "type": "HS_ADMIN", "data": {"format": "admin", "value": {"handle": "0.NA/88.999.1", "index": 200, "permissions": "011111110011"}}},
-    {"index": 200, "type": "HS_VLIST", "data": {"format": "vlist", "value": [{"handle": "0.NA/88.999.1", "index": 300}]}},
-    {"index": 310, "type": "HS_PUBKEY", "data": {"format": "key", "value": {"kty": "RSA", "e": "AQAB", "n": "x" * 342}}},
-    {"index": 311, "type": "HS_PUBKEY", "data": {"format": "key", "value": {"kty": "EC", "crv": "SM2", "x": "a", "y": "b"}}},
+    {"index": 3, "type": "B", "data": {"format": "base64", "value": "AAEC"}, "ttl": 0, "permissions": "1100"},
+    {"index": 4, "type": "H", "data": {"format": "hex", "value": "00ff"},
+     "references": [{"handle": "88.1/a", "index": 7}]},
+    {"index": 100, "type": "HS_ADMIN", "data": {"format": "admin", "value": ADMIN}},
+    {"index": 200, "type": "HS_VLIST",
+     "data": {"format": "vlist", "value": [{"handle": "0.NA/88.999.1", "index": 300}]}},
+    {"index": 310, "type": "HS_PUBKEY",
+     "data": {"format": "key", "value": {"kty": "RSA", "e": "AQAB", "n": "x" * 342}}},
+    {"index": 311, "type": "HS_PUBKEY",
+     "data": {"format": "key", "value": {"kty": "EC", "crv": "SM2", "x": "a", "y": "b"}}},
     {"index": 5, "type": "HS_SITE", "data": {"format": "site", "value": {"version": 1, "servers": []}}},
 ]  # fmt: skip
 
