@@ -4,7 +4,7 @@ through a running node's administration API with `--node`."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -144,7 +144,7 @@ def add_user_command(
 @click.option(
     "--index", default=301, show_default=True, help="The index its key is named by (INDEX:0.NA/PREFIX)."
 )
-def certify_key(prefix: str, key_file: click.utils.LazyFile, index: int) -> None:
+def certify_key(prefix: str, key_file: BinaryIO, index: int) -> None:
     """Vouch with the node's key for an enterprise's signing key (an HS_CERT in 0.NA/PREFIX), so that the
     HS_SIGNATURE values it makes verify (on the local database)."""
     raw = key_file.read()

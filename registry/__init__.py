@@ -19,6 +19,7 @@ from .errors import (
     NotResponsible,
     PermissionDenied,
     RegistryError,
+    SignatureInvalid,
     ValueExists,
     ValuesNotFound,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "Reference",
     "RegistryError",
     "Services",
+    "SignatureInvalid",
     "Store",
     "StringData",
     "Template",

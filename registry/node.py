@@ -76,9 +76,11 @@ async def init_node(
     naming: Naming,
     signing_alg: str = RS256,
     credential_key: bytes | None = None,
+    signing_key: KeyPair | None = None,
 ) -> NodeSetup:
-    """Set the node's prefix, case rule, administrator and first signing key (`signing_alg`, sealed with
-    `credential_key` or the key kept in the database), once; a second call changes nothing."""
+    """Set the node's prefix, case rule, administrator and first signing key (`signing_key`, else a new one of
+    `signing_alg`; sealed with `credential_key` or the key kept in the database), once; a second call changes
+    nothing."""
     node_prefix = normalise_prefix(node_prefix)
     admin = Principal(Handle.for_prefix(node_prefix))
     try:
@@ -93,7 +95,8 @@ async def init_node(
     now = datetime.now(UTC).replace(microsecond=0)
     epoch = int(now.timestamp())
     sealing = await NodeKeys(store, credential_key=credential_key).credential_key()
-    ring = KeyRing((new_ring_key(KeyPair.generate(signing_alg), KEY_INDEXES[0], sealing, epoch),))
+    first = signing_key or KeyPair.generate(signing_alg)
+    ring = KeyRing((new_ring_key(first, KEY_INDEXES[0], sealing, epoch),))
     values += pubkey_values(ring, epoch, epoch)
     async with store.writer.begin() as conn:
         if PREFIX_KEY in await _settings(conn):

@@ -28,7 +28,7 @@ from typing import Any, Final
 import gmssl_pyx
 import orjson
 
-from .errors import InvalidValue, SignatureInvalid
+from .errors import InvalidHandle, InvalidValue, SignatureInvalid
 from .handle import NA_PREFIX, Handle, is_under
 from .signing import SM2, KeyPair, jws_sign, public_key_from_jwk
 from .values import DEFAULT_PERMISSIONS, parse_time
@@ -81,6 +81,8 @@ def _key_bytes(jwk: Any) -> bytes:
 
 
 def _data_bytes(data: Any) -> bytes:
+    fmt: Any
+    value: Any
     fmt, value = ("string", data) if isinstance(data, str) else (data.get("format"), data.get("value"))
     try:
         if fmt == "string":
@@ -134,10 +136,12 @@ def check_digests(claimed: Any, values: Sequence[Mapping[str, Any]]) -> None:
     """Raise unless `claimed` digests exactly `values`: each one, none missing, none more."""
     if not isinstance(claimed, Mapping) or claimed.get("alg") not in _HASHES:
         raise SignatureInvalid("the signature's digests name no known hash")
-    wanted = {d.get("index"): d.get("digest") for d in claimed.get("digests") or () if isinstance(d, Mapping)}
-    actual = {d["index"]: d["digest"] for d in digests(values, claimed["alg"])["digests"]}
+    wanted: dict[Any, Any] = {
+        d.get("index"): d.get("digest") for d in claimed.get("digests") or () if isinstance(d, Mapping)
+    }
+    actual: dict[Any, Any] = {d["index"]: d["digest"] for d in digests(values, claimed["alg"])["digests"]}
     if wanted != actual:
-        bad = sorted(i for i in set(wanted) | set(actual) if wanted.get(i) != actual.get(i))
+        bad = sorted((i for i in set(wanted) | set(actual) if wanted.get(i) != actual.get(i)), key=str)
         raise SignatureInvalid(f"the values at index {bad} are not those signed")
 
 
@@ -201,7 +205,7 @@ def authorises(perms: Any, handle: str) -> bool:
     """Whether a certificate's `perms` cover `handle`, as the Handle.Net verifier reads them."""
     try:
         target = Handle.parse(handle)
-    except InvalidValue:
+    except InvalidHandle:
         return False
     for perm in perms if isinstance(perms, list) else ():
         kind, over = (

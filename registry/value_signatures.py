@@ -175,10 +175,14 @@ async def _one(
     claimed = claims.get("digests")
     if not isinstance(claimed, Mapping) or claimed.get("alg") not in DIGEST_ALGS:
         raise SignatureInvalid("the signature digests no values with a hash known here")
-    wanted = {d.get("index"): d.get("digest") for d in claimed.get("digests") or () if isinstance(d, Mapping)}
+    wanted: dict[Any, Any] = {
+        d.get("index"): d.get("digest") for d in claimed.get("digests") or () if isinstance(d, Mapping)
+    }
     present = [by_index[i] for i in wanted if i in by_index]
-    actual = {d["index"]: d["digest"] for d in digests(present, str(claimed.get("alg")))["digests"]}
+    actual: dict[Any, Any] = {
+        d["index"]: d["digest"] for d in digests(present, str(claimed.get("alg")))["digests"]
+    }
     if set(wanted) - set(actual) or any(actual[i] != wanted[i] for i in actual):
-        bad = sorted(i for i in wanted if actual.get(i) != wanted[i])
+        bad = sorted((i for i in wanted if actual.get(i) != wanted[i]), key=str)
         raise SignatureInvalid(f"the values at index {bad} changed since they were signed")
     return {i: str(claims["iss"]) for i in actual}

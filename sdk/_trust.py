@@ -87,6 +87,8 @@ def _java_bytes(number: int) -> bytes:
 
 
 def _data_bytes(data: Any) -> bytes:
+    fmt: Any
+    value: Any
     fmt, value = ("string", data) if isinstance(data, str) else (data.get("format"), data.get("value"))
     if fmt == "string":
         return str(value).encode("utf-8")
@@ -257,10 +259,12 @@ def check_digests(claims: Mapping[str, Any], values: Sequence[Mapping[str, Any]]
     claimed = claims.get("digests")
     if not isinstance(claimed, Mapping):
         raise SignatureError("the signature digests no values")
-    wanted = {d.get("index"): d.get("digest") for d in claimed.get("digests") or () if isinstance(d, Mapping)}
+    wanted: dict[Any, Any] = {
+        d.get("index"): d.get("digest") for d in claimed.get("digests") or () if isinstance(d, Mapping)
+    }
     by_index = {v["index"]: v for v in values}
-    actual = digests([by_index[i] for i in wanted if i in by_index], str(claimed.get("alg")))
-    bad = sorted(i for i in wanted if actual.get(i) != wanted[i])  # type: ignore[call-overload]
+    actual: dict[Any, str] = digests([by_index[i] for i in wanted if i in by_index], str(claimed.get("alg")))
+    bad = sorted((i for i in wanted if actual.get(i) != wanted[i]), key=str)
     if bad:
         raise SignatureError(f"the values at index {bad} are not those signed")
     return actual
