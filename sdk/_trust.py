@@ -364,6 +364,10 @@ class NodeTrust:
         self._fetched: dict[str, PublicKey] = {}
         self._clock = clock
 
+    def _configured(self) -> None:
+        if self._home is None and self._pinned is None:
+            raise SignatureError("no node is trusted: give the client node_prefix= or node_keys=")
+
     def _is_anchor(self, reference: str) -> bool:
         head, _, handle = reference.partition(":")
         if not head.isdigit() or int(head) not in KEY_INDEXES:
@@ -373,8 +377,7 @@ class NodeTrust:
         return self._pinned is not None and handle.upper().startswith("0.NA/")
 
     def _anchor_key(self, reference: str, kid: Any, fetch: Fetch) -> Generator[Any, Any, PublicKey]:
-        if self._home is None and self._pinned is None:
-            raise SignatureError("no node is trusted: give the client node_prefix= or node_keys=")
+        self._configured()
         if self._pinned is not None:
             for key in self._pinned:
                 if key.kid == kid:
@@ -397,6 +400,7 @@ class NodeTrust:
     def answer(self, requested: str, body: Any, fetch: Fetch) -> Generator[Any, Any, None]:
         """Check a signed Handle REST answer (`cert=true`): signed by a key of the node, about `requested`,
         with its responseCode, covering exactly the values it carries."""
+        self._configured()
         token = body.get("signature") if isinstance(body, Mapping) else None
         if token is None:
             raise SignatureError("the answer is not signed", handle=requested)
@@ -421,6 +425,7 @@ class NodeTrust:
     ) -> Generator[Any, Any, dict[int, str]]:
         """Check a record's value signatures: every value anyone may read covered by an HS_SIGNATURE that
         verifies, through HS_CERT certificates that lead to a key of the node. Index → issuer."""
+        self._configured()
         wanted = public_values(values)
         signed: dict[int, str] = {}
         problems: list[str] = []
