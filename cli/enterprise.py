@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -171,3 +171,19 @@ def add_user_command(
     else:
         on_database(lambda operator: operator.create_user(prefix, account))
     click.echo(f"user {username} of {prefix} created")
+
+
+@enterprise.command("certify-key")
+@click.option("--prefix", required=True, help="The enterprise's prefix.")
+@click.option(
+    "--key", "key_file", required=True, type=click.File("rb"), help="Its public key: JWK or RSA PEM."
+)
+@click.option(
+    "--index", default=301, show_default=True, help="The index its key is named by (INDEX:0.NA/PREFIX)."
+)
+def certify_key(prefix: str, key_file: BinaryIO, index: int) -> None:
+    """Vouch with the node's key for an enterprise's signing key (an HS_CERT in 0.NA/PREFIX), so that the
+    HS_SIGNATURE values it makes verify (on the local database)."""
+    raw = key_file.read()
+    done = on_database(lambda operator: operator.certify_key(prefix, raw, index))
+    click.echo(f"certified key {done['kid']} as {done['subject']} (HS_CERT at index {done['index']})")

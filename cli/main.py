@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import enterprise, export, importing, init, quickstart, resolve, serve, template
+from . import enterprise, export, importing, init, node, quickstart, resolve, serve, sign, template
 from .common import run_command
 
 
@@ -22,9 +22,11 @@ def idnode(ctx: click.Context, debug: bool) -> None:
 idnode.add_command(init.init)
 idnode.add_command(init.migrate_command)
 idnode.add_command(enterprise.enterprise)
+idnode.add_command(node.node)
 idnode.add_command(template.template)
 idnode.add_command(resolve.resolve)
 idnode.add_command(resolve.register)
+idnode.add_command(sign.sign)
 idnode.add_command(importing.import_command)
 idnode.add_command(export.export)
 idnode.add_command(export.stats)

@@ -42,14 +42,20 @@ def _json(record: Record) -> str:
     "--index", "indexes", type=int, multiple=True, help="Only the value at this index (repeatable)."
 )
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--signed", is_flag=True, help="Ask for the node's signature and check it (fails if bad).")
+@click.option(
+    "--node-prefix", envvar="IDNODE_NODE_PREFIX", help="With --signed: the node to trust, e.g. 88.118."
+)  # fmt: skip
 @connection_options
 def resolve(
-    handle: str, types: tuple[str, ...], indexes: tuple[int, ...], output: str,
-    node: str | None, user: str | None, secret: str | None, profile: str,
+    handle: str, types: tuple[str, ...], indexes: tuple[int, ...], output: str, signed: bool,
+    node_prefix: str | None, node: str | None, user: str | None, secret: str | None, profile: str,
 ) -> None:  # fmt: skip
-    """Resolve HANDLE. Exit code 0: found; 1: not found; 2: usage or connection error."""
-    with connection(node, user, secret, profile).client() as client:
-        record = client.resolve(handle, types=list(types), indexes=list(indexes))
+    """Resolve HANDLE. Exit code 0: found; 1: not found; 2: usage or connection error (or a bad signature)."""
+    if signed and not node_prefix:
+        raise click.UsageError("--signed needs --node-prefix (or IDNODE_NODE_PREFIX): the node to trust")
+    with connection(node, user, secret, profile).client(node_prefix=node_prefix) as client:
+        record = client.resolve(handle, types=list(types), indexes=list(indexes), signed=signed)
     if record is None:
         click.echo(f"{handle}: not found", err=True)
         sys.exit(NOT_FOUND)

@@ -19,6 +19,7 @@ from .errors import (
     NotResponsible,
     PermissionDenied,
     RegistryError,
+    SignatureInvalid,
     ValueExists,
     ValuesNotFound,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "Services",
     "Session",
     "Sessions",
+    "SignatureInvalid",
     "Store",
     "StringData",
     "Template",

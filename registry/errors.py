@@ -7,6 +7,7 @@ translate them into their own status codes. A class's docstring is its default m
      ├── InvalidInput
      │    ├── InvalidHandle
      │    ├── InvalidValue
+     │    │    └── SignatureInvalid
      │    └── InvalidEnterprise
      ├── HandleNotFound
      ├── HandleExists
@@ -41,6 +42,10 @@ class InvalidHandle(InvalidInput):
 
 class InvalidValue(InvalidInput):
     """A handle value is not valid."""
+
+
+class SignatureInvalid(InvalidValue):
+    """A signature does not verify."""
 
 
 class InvalidEnterprise(InvalidInput):

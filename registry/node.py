@@ -13,10 +13,13 @@ from .codec import encode_values
 from .enterprises import insert_prefix, prefix_handle_values
 from .errors import Conflict, NodeNotInitialised
 from .handle import Handle, normalise_prefix
+from .keys import NodeKeys
 from .naming import Naming
+from .node_signing import KEY_INDEXES, RING_KEY, KeyRing, new_ring_key, pubkey_values
 from .passwords import Passwords
 from .prepare import prepare_values
 from .principals import Principal
+from .signing import RS256, KeyPair
 from .store import journal, records
 from .store.engine import Store
 from .store.schema import node
@@ -65,9 +68,19 @@ async def read_node(store: Store) -> NodeInfo:
 
 
 async def init_node(
-    store: Store, node_prefix: str, admin_secret: str, *, passwords: Passwords, naming: Naming
+    store: Store,
+    node_prefix: str,
+    admin_secret: str,
+    *,
+    passwords: Passwords,
+    naming: Naming,
+    signing_alg: str = RS256,
+    credential_key: bytes | None = None,
+    signing_key: KeyPair | None = None,
 ) -> NodeSetup:
-    """Set the node's prefix, case rule and administrator, once; a second call changes nothing."""
+    """Set the node's prefix, case rule, administrator and first signing key (`signing_key`, else a new one of
+    `signing_alg`; sealed with `credential_key` or the key kept in the database), once; a second call changes
+    nothing."""
     node_prefix = normalise_prefix(node_prefix)
     admin = Principal(Handle.for_prefix(node_prefix))
     try:
@@ -80,12 +93,21 @@ async def init_node(
         return NodeSetup(existing.prefix, False, admin)
     values = await prepare_values(prefix_handle_values(node_prefix, admin_secret), passwords)
     now = datetime.now(UTC).replace(microsecond=0)
+    epoch = int(now.timestamp())
+    sealing = await NodeKeys(store, credential_key=credential_key).credential_key()
+    first = signing_key or KeyPair.generate(signing_alg)
+    ring = KeyRing((new_ring_key(first, KEY_INDEXES[0], sealing, epoch),))
+    values += pubkey_values(ring, epoch, epoch)
     async with store.writer.begin() as conn:
         if PREFIX_KEY in await _settings(conn):
             raise Conflict("another process initialised this database just now")
         await conn.execute(
             insert(node),
-            [{"key": PREFIX_KEY, "value": node_prefix}, {"key": CASE_KEY, "value": naming.label}],
+            [
+                {"key": PREFIX_KEY, "value": node_prefix},
+                {"key": CASE_KEY, "value": naming.label},
+                {"key": RING_KEY, "value": ring.dump()},
+            ],
         )
         await insert_prefix(conn, node_prefix, None, now)
         key = naming.key(admin.handle)

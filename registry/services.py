@@ -17,6 +17,7 @@ from .changes import ChangeFeed
 from .enterprise_ops import Enterprises
 from .keys import NodeKeys
 from .node import NodeInfo, read_node
+from .node_signing import NodeSigning
 from .passwords import Passwords
 from .reads import Reads
 from .sessions import Sessions
@@ -38,6 +39,7 @@ class Services:
     enterprises: Enterprises
     templates: Templates
     sessions: Sessions
+    signing: NodeSigning
 
     @classmethod
     async def open(
@@ -59,4 +61,5 @@ class Services:
         return cls(
             store, node, feed, writer, records, reads, accounts,
             Enterprises(records, accounts, reads), Templates(writer), Sessions(records, keys),
+            NodeSigning(records, keys, clock=clock),
         )  # fmt: skip

@@ -86,8 +86,9 @@ def _document_get(api: FastAPI, lane: handle_rest.HandleRestLane) -> None:
         type: Annotated[list[str] | None, Query(description="repeatable; 'URL.' matches subtypes")] = None,
         pretty: Annotated[str | None, Query(description="indent the JSON")] = None,
         callback: Annotated[str | None, Query(description="JSONP function name")] = None,
+        cert: Annotated[str | None, Query(description="the answer signed by the node")] = None,
     ) -> Response:
-        del handle, index, type, pretty, callback
+        del handle, index, type, pretty, callback, cert
         reply = await lane.answer(request.scope)
         headers = {"warning": STALE_WARNING} if reply.stale else None
         return Response(reply.body, status_code=reply.status, media_type=reply.media, headers=headers)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry import Naming, NodeSetup, Passwords, RegistryError, Services, Store, init_node, new_secret
+from registry.signing import public_key_from_file
 from registry.store.migrate import upgrade
 
 from .frontends.admin import operations as ops
@@ -46,7 +47,10 @@ async def initialise(settings: Settings, node_prefix: str, admin_secret: str) ->
     store = Store.open(settings.database_url, pool_size=1)
     try:
         naming = Naming(case_sensitive=settings.case_sensitive)
-        return await init_node(store, node_prefix, admin_secret, passwords=Passwords(), naming=naming)
+        return await init_node(
+            store, node_prefix, admin_secret, passwords=Passwords(), naming=naming,
+            signing_alg=settings.signing_alg, credential_key=settings.credential_key,
+        )  # fmt: skip
     finally:
         await store.close()
 
@@ -94,6 +98,32 @@ class Operator:
 
     async def prefixes(self) -> list[str]:
         return await self._services.reads.prefixes()
+
+    async def signing_keys(self) -> list[Json]:
+        """The node's published signing keys, the active one last."""
+        ring = await self._services.signing.ring()
+        keys = [] if ring is None else list(ring.keys)
+        return [
+            {
+                "kid": k.kid,
+                "alg": k.public.alg,
+                "index": k.index,
+                "active": k.retired is None,
+                "until": k.until,
+            }
+            for k in keys
+        ]
+
+    async def rotate_key(self, alg: str, grace: int) -> Json:
+        """A new signing key of `alg`; the old one stays published for `grace` seconds."""
+        old, new = await self._services.signing.rotate(alg, grace=grace)
+        return {"retired": old.kid, "active": new.kid, "alg": new.public.alg, "index": new.index}
+
+    async def certify_key(self, prefix: str, key_file: bytes, index: int) -> Json:
+        """An HS_CERT in 0.NA/PREFIX vouching for the enterprise's signing key (a JWK or an RSA PEM file)."""
+        public = public_key_from_file(key_file)
+        cert = await self._services.signing.certify(prefix, public, index=index)
+        return {"prefix": prefix, "subject": f"{index}:0.NA/{prefix}", "kid": public.kid, "index": cert.index}
 
 
 @asynccontextmanager

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from registry import NodeNotInitialised, Passwords, Services, Store
+from registry import NodeNotInitialised, Passwords, RegistryError, Services, Store
 
 from .cache.coherence import Coherence, LocalCoherence, RedisCoherence, shared_slots_path
 from .cache.l1 import L1Cache
@@ -31,6 +31,7 @@ from .invalidation import Invalidator, JournalFollower
 from .metrics import Metrics
 from .pipeline import Pipeline, Stage, StoreStage
 from .settings import Settings
+from .signing import AnswerSigner
 
 log = logging.getLogger("idnode")
 
@@ -61,13 +62,14 @@ class Node:
     coherence: Coherence
     invalidator: Invalidator
     pipeline: Pipeline | None = None
+    signer: AnswerSigner | None = None
 
     @property
     def context(self) -> Context:
         """What the front ends are given."""
-        if self.pipeline is None:
+        if self.pipeline is None or self.signer is None:
             raise NotReady("this node process does not resolve")
-        return Context(self.services, self.pipeline, self.database, self.metrics)
+        return Context(self.services, self.pipeline, self.database, self.metrics, self.signer)
 
 
 async def _services(settings: Settings, store: Store, passwords: Passwords | None) -> Services:
@@ -87,6 +89,17 @@ async def _services(settings: Settings, store: Store, passwords: Passwords | Non
             f"set IDNODE_CASE_SENSITIVE={rule} (the case rule is fixed when the node is set up)"
         )
     return services
+
+
+async def _signer(settings: Settings, services: Services) -> AnswerSigner:
+    """The node's signing key, made now if the node has none yet (a node set up before signing existed)."""
+    try:
+        await services.signing.ensure(settings.signing_alg)
+        signer = AnswerSigner(services.signing)
+        await signer.current()  # a key this process cannot unseal stops it here, with the reason
+    except RegistryError as exc:
+        raise NotReady(exc.message) from None
+    return signer
 
 
 def _coherence(
@@ -154,7 +167,8 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         await follower.start()
         stack.push_async_callback(follower.close)
         pipeline = Pipeline(stage, services.node.naming)
-        yield Node(settings, services, metrics, database, redis, coherence, invalidator, pipeline)
+        signer = await _signer(settings, services)
+        yield Node(settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer)
 
 
 @contextlib.asynccontextmanager

@@ -16,6 +16,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/idnode.db"
 CACHE_LAYERS = ("l1", "l2")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://")
+SIGNING_ALGS = ("RS256", "SM2")
 
 
 class SettingsError(ValueError):
@@ -52,6 +53,12 @@ def _log_level(name: str, text: str) -> str:
     return text.lower()
 
 
+def _signing_alg(name: str, text: str) -> str:
+    if text.upper() not in SIGNING_ALGS:
+        raise SettingsError(f"{name} is {' or '.join(SIGNING_ALGS)}, not {text!r}")
+    return text.upper()
+
+
 def _text(_name: str, text: str) -> str:
     return text
 
@@ -84,6 +91,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "log_level": _log_level,
     "case_sensitive": _boolean,
     "credential_key": _key,
+    "signing_alg": _signing_alg,
 }
 
 
@@ -98,6 +106,9 @@ class Settings:
     case_sensitive: bool = False
     # 32 bytes (64 hex digits) sealing the SNMS dated-login verifiers; None: a key kept in the database.
     credential_key: bytes | None = field(default=None, repr=False)
+    # The algorithm of the node's signing keys made from now on (at `idnode init`, on a first start without
+    # one, at `idnode node rotate-key`): RS256 (RSA 2048) or SM2 (with SM3). A key in use keeps its algorithm.
+    signing_alg: str = "RS256"
     max_body_bytes: int = 8 * 1024 * 1024
     log_level: str = "info"
     # Redis (or Redis Cluster, `redis+cluster://host:port,host:port`) for the shared cache and invalidation.

@@ -32,12 +32,14 @@ from ._errors import (
     RequestError,
     SdkError,
     ServiceUnavailable,
+    SignatureError,
     TransportError,
     ValidationError,
 )
 from ._models import BatchResult, HandleValue, Record, WriteResult
 from ._retry import Retries
 from ._sync import NodeClient
+from ._trust import SigningKey, VerifiedRecord, sign_record
 from ._writes import FlushReport
 
 __all__ = [
@@ -56,7 +58,11 @@ __all__ = [
     "Retries",
     "SdkError",
     "ServiceUnavailable",
+    "SignatureError",
+    "SigningKey",
     "TransportError",
     "ValidationError",
+    "VerifiedRecord",
     "WriteResult",
+    "sign_record",
 ]

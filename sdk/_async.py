@@ -16,6 +16,7 @@ from ._errors import SdkError, TransportError
 from ._models import BatchResult, Record, WriteResult
 from ._retry import Retries, busy
 from ._shell import Shell, reply_body, request_options
+from ._trust import SIGNATURE_INDEX, SigningKey, VerifiedRecord
 
 T = TypeVar("T")
 
@@ -38,17 +39,14 @@ class AsyncNodeClient(Shell):
         private_key: str | Path | None = None,
         key_index: int | None = None,
         key_password: str | bytes | None = None,
+        node_prefix: str | None = None,
+        node_keys: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(
-            username=username,
-            secret=secret,
-            retries=retries,
-            outbox_path=outbox_path,
-            cache_size=cache_size,
-            private_key=private_key,
-            key_index=key_index,
-            key_password=key_password,
-        )
+            username=username, secret=secret, retries=retries, outbox_path=outbox_path, cache_size=cache_size,
+            private_key=private_key, key_index=key_index, key_password=key_password,
+            node_prefix=node_prefix, node_keys=node_keys,
+        )  # fmt: skip
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
         self._flushing = asyncio.Lock()
         self._flush_interval = flush_interval
@@ -93,13 +91,32 @@ class AsyncNodeClient(Shell):
             return writes.queued(write)
 
     async def resolve(
-        self, handle: str, *, types: Sequence[str] | None = None, indexes: Sequence[int] | None = None
+        self,
+        handle: str,
+        *,
+        types: Sequence[str] | None = None,
+        indexes: Sequence[int] | None = None,
+        signed: bool = False,
     ) -> Record | None:
+        if signed:  # the node's signature checked (SignatureError if missing or bad); never from the cache
+            op = self._core.resolve_signed(handle, types or (), indexes or (), self._trust)
+            return (await self._run(op))[0]
         if (cached := self._cached(handle, types, indexes)) is not None:
             return cached
         record = await self._run(self._core.resolve(handle, types or (), indexes or ()))
         self._keep(record, types, indexes)
         return record
+
+    async def verify_record(self, handle: str) -> VerifiedRecord:
+        """The record of `handle`, signed by the node and every value anyone may read covered by value
+        signatures (HS_SIGNATURE) whose keys the node vouches for; `SignatureError` otherwise."""
+        return await self._run(self._core.verify_record(handle, self._trust))
+
+    async def sign(self, handle: str, key: SigningKey, *, index: int = SIGNATURE_INDEX) -> WriteResult:
+        """Sign what anyone may read of `handle` with the enterprise's `key` (an HS_SIGNATURE value at
+        `index`, replacing the one there): do it after each write of the record, as a changed value no
+        longer verifies."""
+        return await self._run(self._core.sign(handle, key, index))
 
     async def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
         return await self._run(self._core.resolve_many(list(handles)))

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from . import _errors as errors
 from ._models import LINK_INDEXES, TEMPLATE_INDEX, HandleValue, Record, WriteResult
+from ._trust import NodeTrust, SigningKey, VerifiedRecord, sign_record
 
 T = TypeVar("T")
 MAX_RESOLVE = 1_000
@@ -163,6 +164,44 @@ class Core:
         params = tuple(("type", t) for t in types) + tuple(("index", str(i)) for i in indexes)
         reply = yield Call("GET", handle_path(handle), params)
         return _record_of(handle, reply.status, reply.body)
+
+    def fetch_values(self, handle: str) -> Op[list[dict[str, Any]] | None]:
+        """The public values of `handle` as Handle REST JSON (None: not found), for checking signatures."""
+        reply = yield Call("GET", handle_path(handle))
+        if reply.status == 404:
+            return None
+        _raise_for(reply.status, reply.body, handle)
+        return list(reply.body.get("values") or [])
+
+    def resolve_signed(
+        self, handle: str, types: Sequence[str], indexes: Sequence[int], trust: NodeTrust
+    ) -> Op[tuple[Record | None, Any]]:
+        """A `cert=true` resolution, its signature checked (`SignatureError` if it is missing or bad)."""
+        params = tuple(("type", t) for t in types) + tuple(("index", str(i)) for i in indexes)
+        reply = yield Call("GET", handle_path(handle), (*params, ("cert", "true")))
+        if reply.status not in (200, 404):
+            _raise_for(reply.status, reply.body, handle)
+        yield from trust.answer(handle, reply.body, self.fetch_values)
+        return _record_of(handle, reply.status, reply.body), reply.body
+
+    def verify_record(self, handle: str, trust: NodeTrust) -> Op[VerifiedRecord]:
+        """A signed resolution whose value signatures are checked as well."""
+        record, body = yield from self.resolve_signed(handle, (), (), trust)
+        if record is None:
+            raise errors.NotFoundError(handle=handle)
+        signed = yield from trust.record(handle, body["values"], self.fetch_values)
+        return VerifiedRecord(record, signed)
+
+    def sign(self, handle: str, key: SigningKey, index: int) -> Op[WriteResult]:
+        """Sign the values anyone may read of `handle` with the enterprise's `key` (HS_SIGNATURE)."""
+        values = yield from self.fetch_values(handle)
+        if values is None:
+            raise errors.NotFoundError(handle=handle)
+        value = sign_record(handle, values, private_key=key, index=index)
+        put = Call("PUT", handle_path(handle), (("index", str(index)),), {"values": [value]}, self.basic())
+        reply = yield put
+        _raise_for(reply.status, reply.body, handle)
+        return WriteResult(handle, "updated")
 
     def resolve_many(self, handles: Sequence[str]) -> Op[list[Record | None]]:
         found: list[Record | None] = []

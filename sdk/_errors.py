@@ -6,6 +6,7 @@
      ├── AuthenticationError       the credentials were refused
      ├── ForbiddenError            the credentials may not do this (another enterprise's prefix)
      ├── NotFoundError             updating or deleting a handle that does not exist
+     ├── SignatureError            a signature asked for is missing or does not verify (fails closed)
      └── RequestError              the node refused the request as it was
           ├── InvalidHandleError   not a handle
           ├── ValidationError      values against the data template, lengths, formats
@@ -54,6 +55,10 @@ class ForbiddenError(SdkError):
 
 class NotFoundError(SdkError):
     """The handle does not exist."""
+
+
+class SignatureError(SdkError):
+    """The signature is missing or does not verify."""
 
 
 class RequestError(SdkError):

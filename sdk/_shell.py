@@ -3,7 +3,7 @@ httpx requests and replies. The clients differ only in how they wait (blocking o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from ._keys import KeyCore, Signer, administrator
 from ._models import Record
 from ._outbox import Outbox
 from ._retry import Retries
+from ._trust import NodeTrust
 
 
 def reply_body(response: httpx.Response) -> Any:
@@ -46,6 +47,8 @@ class Shell:
         private_key: str | Path | None = None,
         key_index: int | None = None,
         key_password: str | bytes | None = None,
+        node_prefix: str | None = None,
+        node_keys: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self._core = Core(username=username, secret=secret)
         if private_key is not None:
@@ -53,6 +56,7 @@ class Shell:
                 raise ValueError("a private key needs the username of its administrator, 300:0.NA/<prefix>")
             signer = Signer(private_key, administrator(username, key_index), password=key_password)
             self._core = KeyCore(signer, secret=secret)
+        self._trust = NodeTrust(node_prefix, node_keys)
         self._retries = retries if isinstance(retries, Retries) else Retries(attempts=max(1, retries))
         self._outbox = Outbox(outbox_path) if outbox_path is not None else None
         self._cache = ReadCache(cache_size)

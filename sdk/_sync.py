@@ -16,6 +16,7 @@ from ._errors import SdkError, TransportError
 from ._models import BatchResult, Record, WriteResult
 from ._retry import Retries, busy
 from ._shell import Shell, reply_body, request_options
+from ._trust import SIGNATURE_INDEX, SigningKey, VerifiedRecord
 
 T = TypeVar("T")
 
@@ -38,17 +39,14 @@ class NodeClient(Shell):
         private_key: str | Path | None = None,
         key_index: int | None = None,
         key_password: str | bytes | None = None,
+        node_prefix: str | None = None,
+        node_keys: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(
-            username=username,
-            secret=secret,
-            retries=retries,
-            outbox_path=outbox_path,
-            cache_size=cache_size,
-            private_key=private_key,
-            key_index=key_index,
-            key_password=key_password,
-        )
+            username=username, secret=secret, retries=retries, outbox_path=outbox_path, cache_size=cache_size,
+            private_key=private_key, key_index=key_index, key_password=key_password,
+            node_prefix=node_prefix, node_keys=node_keys,
+        )  # fmt: skip
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
         self._flushing = threading.Lock()
         self._stop = threading.Event()
@@ -99,14 +97,33 @@ class NodeClient(Shell):
     # -- reading ------------------------------------------------------------------------------------------
 
     def resolve(
-        self, handle: str, *, types: Sequence[str] | None = None, indexes: Sequence[int] | None = None
+        self,
+        handle: str,
+        *,
+        types: Sequence[str] | None = None,
+        indexes: Sequence[int] | None = None,
+        signed: bool = False,
     ) -> Record | None:
         """The record of `handle` (only values of `types` or at `indexes`, when given), or None."""
+        if signed:  # the node's signature checked (SignatureError if missing or bad); never from the cache
+            op = self._core.resolve_signed(handle, types or (), indexes or (), self._trust)
+            return (self._run(op))[0]
         if (cached := self._cached(handle, types, indexes)) is not None:
             return cached
         record = self._run(self._core.resolve(handle, types or (), indexes or ()))
         self._keep(record, types, indexes)
         return record
+
+    def verify_record(self, handle: str) -> VerifiedRecord:
+        """The record of `handle`, signed by the node and every value anyone may read covered by value
+        signatures (HS_SIGNATURE) whose keys the node vouches for; `SignatureError` otherwise."""
+        return self._run(self._core.verify_record(handle, self._trust))
+
+    def sign(self, handle: str, key: SigningKey, *, index: int = SIGNATURE_INDEX) -> WriteResult:
+        """Sign what anyone may read of `handle` with the enterprise's `key` (an HS_SIGNATURE value at
+        `index`, replacing the one there): do it after each write of the record, as a changed value no
+        longer verifies."""
+        return self._run(self._core.sign(handle, key, index))
 
     def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
         """Records of `handles` in their order (None where a handle does not exist), 1,000 a call."""

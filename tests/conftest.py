@@ -4,6 +4,7 @@ enterprises."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from hypothesis import settings
 from sqlalchemy import text
 
 from registry import EnterpriseInput, Naming, Passwords, Principal, Services, Store, init_node
+from registry.signing import KeyPair
 from registry.store.migrate import upgrade
 from tests.support import create_database, drop_database
 
@@ -27,6 +29,12 @@ OTHER = "88.999.2"  # another enterprise, which must never write under ACME
 ADMIN_SECRET, ACME_SECRET, OTHER_SECRET = "node-admin-secret", "acme-secret", "other-secret"
 # Every table the migrations create but Alembic's own (0003 added a column, `handles.name`, not a table).
 TABLES = "node, enterprises, prefixes, handles, journal, templates, users"
+
+
+@functools.cache
+def node_key() -> KeyPair:
+    """One RSA signing key for the nodes the tests set up in process (making one takes some 60 ms)."""
+    return KeyPair.generate()
 
 
 def fast_passwords() -> Passwords:
@@ -80,7 +88,14 @@ async def node_services(url: str, naming: Naming | None = None) -> AsyncIterator
     store = Store.open(url, pool_size=2)
     passwords = fast_passwords()
     try:
-        await init_node(store, NODE_PREFIX, ADMIN_SECRET, passwords=passwords, naming=naming or Naming())
+        await init_node(
+            store,
+            NODE_PREFIX,
+            ADMIN_SECRET,
+            passwords=passwords,
+            naming=naming or Naming(),
+            signing_key=node_key(),
+        )
         services = await Services.open(store, passwords=passwords)
         admin = services.node.admin
         acme = EnterpriseInput("Acme Parts", "91420700MA4K8XQ3T3")

@@ -20,6 +20,7 @@ from ..http import ASGIApp, Receive, Scope, Send
 from . import render
 from .codes import ERROR, INVALID_HANDLE, PROTOCOL_ERROR, SERVER_BUSY, failure, registry_failure
 from .render import GetParams, Reply
+from .signed import signed_reply
 
 log = logging.getLogger("idnode.handle_rest")
 
@@ -99,7 +100,9 @@ class HandleRestLane:
         except NotHomed as exc:
             return Reply(*registry_failure(exc, requested), params)
         context = self._context()
-        query = Query(handle, context.naming, indexes=params.indexes, types=params.types)
+        query = Query(
+            handle, context.naming, indexes=params.indexes, types=params.types, signature=params.cert
+        )
         try:
             answer = await context.pipeline.resolve(query)
         except StoreUnavailable as exc:
@@ -109,6 +112,8 @@ class HandleRestLane:
         except Exception:  # a bug: still an answer in the dialect's terms, and a trace in the log
             log.exception("resolving %s failed", query.key)
             return _failed(ERROR, requested, "internal error", params)
+        if params.cert:  # asked for by name only: the unsigned answers below pay nothing for it
+            return await signed_reply(requested, answer, query, params, context.signer)
         if answer is None:
             return Reply(404, render.not_found(requested, params), params)
         status, body = render.found(requested, answer, query, params)

@@ -203,6 +203,7 @@ FAILURE: Schema = {
         "responseCode": {"enum": CODES},
         "message": {"type": "string"},
         "handle": {"type": "string"},
+        "signature": {"type": "string", "description": "with cert=true, on 404: the signed 'not found'"},
     },
 }
 _FAILURES = {
@@ -258,6 +259,12 @@ RESOLVED: Schema = {
         "responseCode": {"enum": [1, 200], "description": "200: no value matches index= or type="},
         "handle": {"type": "string"},
         "values": {"type": "array", "items": STORED_VALUE},
+        "signature": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
+            "description": "with cert=true: a compact JWS by the node's key (HS_PUBKEY in "
+            "0.NA/<node prefix>) whose claims digest the values, as HS_SIGNATURE values do",
+        },
     },
 }
 WRITTEN: Schema = {
@@ -361,6 +368,7 @@ OPERATIONS: dict[str, Operation] = {
             "type": {**_REPEATED, "schema": {"type": "array", "items": {"type": "string"}}},
             "pretty": _FLAG,
             "callback": _CALLBACK,
+            "cert": {**_FLAG, "description": "true/yes/1 or bare: the answer signed by the node"},
         },
     ),
     f"PUT {HANDLE}": Operation(

@@ -38,12 +38,13 @@ PUBLIC_VALUES = PublicValues()
 class GetParams:
     """A GET's parameters as the Handle REST API defines them (others are ignored, as the server does)."""
 
-    __slots__ = ("callback", "indexes", "pretty", "types")
+    __slots__ = ("callback", "cert", "indexes", "pretty", "types")
 
     def __init__(self, query_string: bytes) -> None:
         self.indexes: list[int] = []
         self.types: list[str] = []
         self.pretty = False
+        self.cert = False  # a signed answer wanted
         self.callback: str | None = None
         if query_string:
             self._parse(query_string.decode("latin-1"))
@@ -59,6 +60,8 @@ class GetParams:
                 self.types.append(value)
             elif key == "pretty":
                 self.pretty = value.lower() in _TRUE
+            elif key == "cert":
+                self.cert = value.lower() in _TRUE
             elif key == "callback":
                 if not _CALLBACK.match(value):
                     raise ValueError("callback must be a JavaScript identifier")
