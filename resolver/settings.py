@@ -99,6 +99,10 @@ class Settings:
     # 32 bytes (64 hex digits) sealing the SNMS dated-login verifiers; None: a key kept in the database.
     credential_key: bytes | None = field(default=None, repr=False)
     max_body_bytes: int = 8 * 1024 * 1024
+    # Seconds a client has to send a request's headers (granian closes the connection after that; an idle
+    # keep-alive connection too), and then its whole body (the edge answers 408 and closes it).
+    header_timeout: int = 10
+    body_timeout: int = 30
     log_level: str = "info"
     # Redis (or Redis Cluster, `redis+cluster://host:port,host:port`) for the shared cache and invalidation.
     redis_url: str | None = None

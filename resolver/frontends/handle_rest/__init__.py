@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from ..http import BodyRefused
 from .batch import router as batch_router
 from .codes import PROTOCOL_ERROR, failure
 from .errors import install_error_handlers
@@ -17,9 +18,9 @@ def router() -> APIRouter:
     return combined
 
 
-def body_too_large(limit: int) -> tuple[int, bytes]:
-    """The answer to a request whose declared body exceeds the node's limit."""
-    return 413, failure(PROTOCOL_ERROR, message=f"the body is larger than {limit} bytes")[1]
+def body_refused(refused: BodyRefused) -> tuple[int, bytes]:
+    """The answer to a request whose body is refused (too large, too slow): responseCode 4."""
+    return refused.status, failure(PROTOCOL_ERROR, message=refused.message)[1]
 
 
-__all__ = ["OPENAPI", "HandleRestLane", "body_too_large", "install_error_handlers", "router"]
+__all__ = ["OPENAPI", "HandleRestLane", "body_refused", "install_error_handlers", "router"]
