@@ -62,9 +62,10 @@ def snms_record(handle: str) -> dict[str, Any]:
 def test_a_path_that_is_not_utf8_is_refused_by_put_get_and_delete_alike(http: httpx.Client) -> None:
     raw = "/api/handles/88.999.1/NOT-UTF8-%FF%FE"
 
-    expect(http.put(raw, json=VALUES, auth=ACME_AUTH), 400, 102)
-    expect(http.get(raw), 400, 102)
-    expect(http.delete(raw, auth=ACME_AUTH), 400, 102)
+    answers = [http.put(raw, json=VALUES, auth=ACME_AUTH), http.get(raw), http.delete(raw, auth=ACME_AUTH)]
+
+    assert [expect(answer, 400, 102)["message"] for answer in answers] == ["the handle is not UTF-8"] * 3
+    assert all("\ufffd" not in answer.text for answer in answers)
     # Nothing was stored under the replacement character a lenient decoding would have made of it.
     expect(http.get(path("88.999.1/NOT-UTF8-\ufffd\ufffd")), 400, 102)
 

@@ -39,6 +39,10 @@ def _json(status: int, body: bytes) -> Response:
 
 async def _on_registry_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.RegistryError)
+    if isinstance(exc, errors.InvalidHandle):
+        # The handle as the parser saw it, or none: the path parameter is decoded leniently (U+FFFD for bytes
+        # that are not UTF-8), and a handle that is not text is not echoed (as GET does).
+        return _json(*registry_failure(exc, exc.handle))
     return _json(*registry_failure(exc, request.path_params.get("handle")))
 
 
