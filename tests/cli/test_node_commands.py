@@ -108,7 +108,8 @@ def test_import_rejects_lines_that_are_not_utf8_and_handles_the_node_refuses(
     imported = cli(["import", str(source)], env)
 
     assert imported.stdout.startswith("3 rows: 1 imported, 2 rejected")
-    reasons = {row[0]: row[1] for row in csv.reader((tmp_path / "mixed.ndjson.rejects.csv").open())}
+    rejects = (tmp_path / "mixed.ndjson.rejects.csv").read_text(encoding="utf-8")
+    reasons = {row[0]: row[1] for row in csv.reader(rejects.splitlines())}
     assert reasons["2"].startswith("not UTF-8")
     assert "U+200B" in reasons["3"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -57,10 +57,20 @@ def bearer(node: NodeProcess) -> str:
     return f"Bearer {answer['data']['token']}"
 
 
-def connect(node: NodeProcess) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+@pytest.fixture
+def connect(node: NodeProcess) -> Iterator[Callable[[], socket.socket]]:
+    """Opens raw connections to the node (closed after the test)."""
+    opened: list[socket.socket] = []
+
+    def open_one() -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        opened.append(sock)
+        return sock
+
+    yield open_one
+    for sock in opened:
+        sock.close()
 
 
 def closed(sock: socket.socket) -> bool:
@@ -123,8 +133,10 @@ def wait_for_log(node: NodeProcess, text: str, timeout: float = 5) -> str:
 # -- headers -------------------------------------------------------------------------------------------------
 
 
-def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_header_timeout(node: NodeProcess) -> None:
-    sock = connect(node)
+def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_header_timeout(
+    connect: Callable[[], socket.socket],
+) -> None:
+    sock = connect()
     started = time.monotonic()
     head = b"GET /api/handles/88.999.1/X HTTP/1.1\r\nHost: node\r\nX-Slow: " + b"s" * 200
     trickle(sock, head, every=0.2, until=started + HEADER_TIMEOUT + SLACK + 1)
@@ -134,8 +146,8 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_header_timeout(nod
     assert time.monotonic() - started < HEADER_TIMEOUT + SLACK + 0.5
 
 
-def test_a_connection_that_never_finishes_its_headers_is_closed(node: NodeProcess) -> None:
-    sock = connect(node)
+def test_a_connection_that_never_finishes_its_headers_is_closed(connect: Callable[[], socket.socket]) -> None:
+    sock = connect()
     started = time.monotonic()
     sock.sendall(b"POST /api/resolve HTTP/1.1\r\nHost: node\r\n")
     sock.settimeout(HEADER_TIMEOUT + SLACK)
@@ -144,8 +156,10 @@ def test_a_connection_that_never_finishes_its_headers_is_closed(node: NodeProces
     assert HEADER_TIMEOUT - 0.5 < time.monotonic() - started < HEADER_TIMEOUT + SLACK
 
 
-def test_an_idle_keep_alive_connection_is_closed_after_the_header_timeout(node: NodeProcess) -> None:
-    sock = connect(node)
+def test_an_idle_keep_alive_connection_is_closed_after_the_header_timeout(
+    connect: Callable[[], socket.socket],
+) -> None:
+    sock = connect()
     sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n")
     assert read_answer(sock)[0] == 200
     idle = time.monotonic()
@@ -158,9 +172,11 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_header_timeout(node: 
 # -- bodies --------------------------------------------------------------------------------------------------
 
 
-def test_a_handle_rest_body_trickled_too_slowly_gets_408_and_the_connection_closed(node: NodeProcess) -> None:
+def test_a_handle_rest_body_trickled_too_slowly_gets_408_and_the_connection_closed(
+    node: NodeProcess, connect: Callable[[], socket.socket]
+) -> None:
     body = b"[" + b" " * 500 + b"]"
-    sock = connect(node)
+    sock = connect()
     sock.sendall(
         request_head(
             "PUT", "/api/handles/88.999.1/SLOW", len(body), Content_Type="application/json",
@@ -181,9 +197,11 @@ def test_a_handle_rest_body_trickled_too_slowly_gets_408_and_the_connection_clos
     assert "was too slow" in wait_for_log(node, "was too slow")
 
 
-def test_a_snms_body_trickled_too_slowly_gets_408_in_an_envelope(node: NodeProcess, bearer: str) -> None:
+def test_a_snms_body_trickled_too_slowly_gets_408_in_an_envelope(
+    connect: Callable[[], socket.socket], bearer: str
+) -> None:
     body = b'{"handle": "88.999.1/SLOW-SNMS", ' + b" " * 500 + b"}"
-    sock = connect(node)
+    sock = connect()
     sock.sendall(request_head("POST", "/identityv2/data", len(body), Content_Type="application/json",
                               Authorization=bearer))  # fmt: skip
     started = time.monotonic()
@@ -218,9 +236,9 @@ def _trickle_until_answered(
     return read_answer(sock)
 
 
-def test_a_body_sent_in_pieces_within_the_timeout_is_taken(node: NodeProcess) -> None:
+def test_a_body_sent_in_pieces_within_the_timeout_is_taken(connect: Callable[[], socket.socket]) -> None:
     body = b'[{"index": 2000, "type": "partNo", "data": "DF-1"}]'
-    sock = connect(node)
+    sock = connect()
     sock.sendall(request_head("PUT", "/api/handles/88.999.1/PIECES", len(body),
                               Content_Type="application/json", Authorization=ACME_BASIC))  # fmt: skip
     for start in range(0, len(body), 20):
@@ -291,10 +309,12 @@ def test_an_admin_body_too_large_is_413_in_handle_rest_json(http: httpx.Client, 
         "/api/admin/enterprises",
     ],
 )
-def test_a_client_hanging_up_mid_body_is_one_log_line(node: NodeProcess, bearer: str, path: str) -> None:
+def test_a_client_hanging_up_mid_body_is_one_log_line(
+    node: NodeProcess, connect: Callable[[], socket.socket], bearer: str, path: str
+) -> None:
     method = "PUT" if path.startswith("/api/handles/") else "POST"
     auth = bearer if path.startswith("/identity") else ACME_BASIC
-    sock = connect(node)
+    sock = connect()
     sock.sendall(request_head(method, path, 10_000, Content_Type="application/json", Authorization=auth))
     sock.sendall(b'{"handles": [')
     time.sleep(0.2)
