@@ -136,14 +136,26 @@ def _rows(source: Path, start: int, first_row: int, template: str | None) -> Ite
         number = first_row
         for data in raw:
             offset += len(data)
-            text = data.decode("utf-8", errors="replace").rstrip("\r\n")
+            text, problem = _decoded(data)
             if not text.strip():
                 continue
             number += 1
+            if problem:  # as the node refuses it: a handle, like any text, is UTF-8 or nothing
+                yield Row(number, text, problem=problem), offset
+                continue
             yield (
                 (_csv_row(number, text, header, template) if is_csv else _ndjson_row(number, text, template)),
                 offset,
             )
+
+
+def _decoded(data: bytes) -> tuple[str, str]:
+    """A line as text, and why it cannot be read when it is not UTF-8 (the text then shows where)."""
+    try:
+        return data.decode("utf-8").rstrip("\r\n"), ""
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", errors="replace").rstrip("\r\n")
+        return text, f"not UTF-8 (byte {exc.start + 1} of the line)"
 
 
 def _send(client: NodeClient, rows: list[Row], rejects: Rejects) -> tuple[int, int]:

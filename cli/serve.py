@@ -11,6 +11,7 @@ import asyncio
 import click
 from granian import Granian
 from granian.constants import Interfaces, Loops
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 
 from .local import Settings, node_prefix
@@ -26,6 +27,9 @@ def start_server(host: str, port: int, workers: int, settings: Settings) -> None
         workers=workers,
         loop=Loops.uvloop,
         websockets=False,
+        # A deadline for each request's headers, trickled or not, and for the wait on an idle keep-alive
+        # connection (granian has no body-read timeout: the edge keeps that one).
+        http1_settings=HTTP1Settings(header_read_timeout=settings.header_timeout * 1000),
         log_level=LogLevels(settings.log_level),
         log_access=False,
     ).serve()

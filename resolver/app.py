@@ -18,7 +18,7 @@ from starlette.responses import Response
 from .frontends import admin, handle_rest, openapi, snms, status
 from .frontends.context import Context
 from .frontends.edge import Edge
-from .frontends.http import STALE_WARNING, ASGIApp, JSONResponse
+from .frontends.http import STALE_WARNING, ASGIApp, BodyRefused, JSONResponse, Scope
 from .node import NotReady, open_node, safe_url, settle_garbage_collector
 from .settings import Settings
 
@@ -67,7 +67,17 @@ def build_app(settings: Settings) -> ASGIApp:
 
     tables = [handle_rest.OPENAPI, admin.OPENAPI, snms.OPENAPI, status.OPENAPI]
     openapi.install(api, tables, site, title=api.title)
-    return Edge(lane, settings.max_body_bytes, handle_rest.body_too_large)
+    return Edge(
+        lane, max_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout, refuse=_refuse_body
+    )
+
+
+def _refuse_body(scope: Scope, refused: BodyRefused) -> tuple[int, bytes]:
+    """A refused body is answered in the dialect of its path: an SNMS envelope, or Handle REST JSON (which the
+    administration API speaks too)."""
+    if str(scope["path"]).startswith(snms.PATHS):
+        return snms.body_refused(refused)
+    return handle_rest.body_refused(refused)
 
 
 def create_app() -> ASGIApp:

@@ -110,6 +110,10 @@ class Settings:
     # one, at `idnode node rotate-key`): RS256 (RSA 2048) or SM2 (with SM3). A key in use keeps its algorithm.
     signing_alg: str = "RS256"
     max_body_bytes: int = 8 * 1024 * 1024
+    # Seconds a client has to send a request's headers (granian closes the connection after that; an idle
+    # keep-alive connection too), and then its whole body (the edge answers 408 and closes it).
+    header_timeout: int = 10
+    body_timeout: int = 30
     log_level: str = "info"
     # Redis (or Redis Cluster, `redis+cluster://host:port,host:port`) for the shared cache and invalidation.
     redis_url: str | None = None

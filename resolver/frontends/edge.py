@@ -8,15 +8,17 @@ plain GET (the hot path) pays one function call for all of it.
 - HEAD: answered as the GET would be, with the GET's headers (its uncompressed length) and no body.
 - gzip: a successful GET answer of 32 bytes or more is compressed when the client accepts gzip; every
   successful GET answer says `Vary: Accept-Encoding`.
-- Bodies larger than `max_bytes` are refused (413) before or while they are read.
+- Request bodies: larger than `max_bytes` (413) or slower than `body_timeout` (408) are refused, and a
+  client that goes away is one log line (`bodies.BodyGuard`). GET and HEAD have no body to guard (granian
+  drops an answer to a client that has gone without a word).
 """
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
 
-from .http import ASGIApp, BodyLimit, Message, Receive, Scope, Send
+from .bodies import BodyGuard, Refuse
+from .http import ASGIApp, Message, Receive, Scope, Send
 
 ALLOWED_METHODS = b"GET,POST,HEAD,PUT,DELETE"
 ALLOWED_HEADERS = b"X-Requested-With,Authorization,Origin,Accept,Content-Type"
@@ -47,9 +49,9 @@ def _preflight_headers(origin: bytes, method: bytes, asked: bytes) -> list[tuple
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, max_bytes: int, refuse: Callable[[int], tuple[int, bytes]]) -> None:
-        self._plain = app  # GET and HEAD have no body to limit: one call fewer on the hot path
-        self._limited = BodyLimit(app, max_bytes, refuse)
+    def __init__(self, app: ASGIApp, *, max_bytes: int, body_timeout: float, refuse: Refuse) -> None:
+        self._plain = app  # GET and HEAD have no body to guard: one call fewer on the hot path
+        self._guarded = BodyGuard(app, max_bytes, body_timeout, refuse)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +68,7 @@ class Edge:
             elif name == b"access-control-request-headers":
                 asked = value
         method = scope["method"]
-        app = self._plain if method in ("GET", "HEAD") else self._limited
+        app = self._plain if method in ("GET", "HEAD") else self._guarded
         if method == "OPTIONS" and origin is not None and preflight is not None:
             await _answer_preflight(send, _preflight_headers(origin, preflight, asked or b""))
             return

@@ -1,4 +1,4 @@
-"""HTTP plumbing the front ends share: ASGI types, the JSON response class, and the request-body limit."""
+"""HTTP plumbing the front ends share: ASGI types, the JSON response class, refusals of a request body."""
 
 from __future__ import annotations
 
@@ -28,8 +28,33 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-class BodyTooLarge(Exception):
-    """The request body is larger than the node accepts."""
+class BodyRefused(Exception):
+    """The request body is refused before it is read to the end; `status` is the HTTP status that says why."""
+
+    status = 400
+
+    def __init__(self, limit: float, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.message = message
+
+
+class BodyTooLarge(BodyRefused):
+    """The request body is larger than the node accepts (`limit` bytes)."""
+
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit, f"the body is larger than {limit} bytes")
+
+
+class BodyTimedOut(BodyRefused):
+    """The request body did not arrive within `limit` seconds of its headers."""
+
+    status = 408
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(limit, f"the body did not arrive within {limit:g} seconds")
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
@@ -38,39 +63,3 @@ def header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
-
-
-class BodyLimit:
-    """Refuses bodies over `max_bytes`: at once when Content-Length says so (answered by `refuse`), else by
-    raising `BodyTooLarge` while the body is read."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int, refuse: Callable[[int], tuple[int, bytes]]) -> None:
-        self._app = app
-        self._max = max_bytes
-        self._refuse = refuse
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
-            await self._app(scope, receive, send)
-            return
-        declared = header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max:
-            status, body = self._refuse(self._max)
-            headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self._app(scope, self._counting(receive), send)
-
-    def _counting(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self._max:
-                raise BodyTooLarge(f"the body is larger than {self._max} bytes")
-            return message
-
-        return counted

@@ -3,6 +3,7 @@ templates, profiles, and their exit codes and one-line errors."""
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,26 @@ def test_export_writes_what_import_reads_back(env: dict[str, str], tmp_path: Pat
     assert {line["handle"] for line in lines} >= {f"88.999.1/EXP-{n}" for n in range(5)}
     assert imported.stdout.startswith("5 rows: 5 imported, 0 rejected")
     assert "https://x/3" in cli(["resolve", "88.999.1/COPY-3"], env).stdout
+
+
+def test_import_rejects_lines_that_are_not_utf8_and_handles_the_node_refuses(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    source = tmp_path / "mixed.ndjson"
+    lines = [
+        json.dumps({"handle": "88.999.1/UTF8-OK", "values": {"URL": "https://x/ok"}}).encode(),
+        b'{"handle": "88.999.1/LATIN1-\xe9", "values": {"URL": "https://x/latin1"}}',
+        json.dumps({"handle": "88.999.1/ZW\u200bSP", "values": {"URL": "https://x/zw"}}).encode(),
+    ]
+    source.write_bytes(b"\n".join(lines) + b"\n")
+
+    imported = cli(["import", str(source)], env)
+
+    assert imported.stdout.startswith("3 rows: 1 imported, 2 rejected")
+    rejects = (tmp_path / "mixed.ndjson.rejects.csv").read_text(encoding="utf-8")
+    reasons = {row[0]: row[1] for row in csv.reader(rejects.splitlines())}
+    assert reasons["2"].startswith("not UTF-8")
+    assert "U+200B" in reasons["3"]
 
 
 def test_templates_through_the_node_from_yaml(env: dict[str, str], tmp_path: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from registry import Handle, InvalidHandle, normalise_prefix
+from registry import Handle, InvalidHandle, Naming, normalise_prefix
 from registry.handle import is_under
 
 PREFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -17,8 +19,13 @@ prefixes = (
     .map(".".join)
     .filter(lambda p: len(p) <= 64 and p.upper() != "0.NA")
 )
-# Any text without control characters (Cc) or lone surrogates (Cs), with "/" among the rest.
-suffixes = st.text(st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=100)
+# The categories a suffix may not hold: controls, format characters (zero-width, bidi), lone surrogates, line
+# and paragraph separators; and U+FFFD, what a lenient decoder leaves of bytes that are not UTF-8.
+REFUSED_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+allowed = st.characters(exclude_categories=REFUSED_CATEGORIES, exclude_characters="\ufffd")
+# Any text the parser takes, "/" among the rest, in NFC: the form the parser keeps.
+suffixes = st.text(allowed, min_size=1, max_size=100).map(lambda s: unicodedata.normalize("NFC", s))
+refused = st.characters(categories=REFUSED_CATEGORIES) | st.just("\ufffd")
 
 
 def handle_texts() -> st.SearchStrategy[str]:
@@ -158,6 +165,8 @@ def test_a_parsed_handle_has_the_upper_cased_prefix_and_the_suffix_as_written(
 @given(st.text(max_size=300))
 @example("88.999.1/\ud800")
 @example("0.NA/")
+@example("88.999.1/e\u0301")
+@example("88.999.1/A\u200bB")
 def test_parsing_any_text_either_succeeds_or_raises_invalid_handle(text: str) -> None:
     try:
         handle = Handle.parse(text)
@@ -165,6 +174,95 @@ def test_parsing_any_text_either_succeeds_or_raises_invalid_handle(text: str) ->
         return
     assert len(str(handle)) <= 255
     str(handle).encode("utf-8")  # a parsed handle can always be stored and sent
+    assert unicodedata.is_normalized("NFC", handle.suffix)
+    assert not any(unicodedata.category(c) in REFUSED_CATEGORIES or c == "\ufffd" for c in handle.suffix)
+
+
+# --- parse: Unicode ----------------------------------------------------------------------------------------
+
+FULL_WIDTH_OFFSET = 0xFEE0  # U+FF01..U+FF5E are U+0021..U+007E, full width
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + FULL_WIDTH_OFFSET) if "!" <= c <= "~" else c for c in text)
+
+
+@pytest.mark.parametrize(
+    "character",
+    [
+        "\u200b",  # zero-width space
+        "\u200c",  # zero-width non-joiner
+        "\u200d",  # zero-width joiner
+        "\u2060",  # word joiner
+        "\ufeff",  # zero-width no-break space (BOM)
+        "\u00ad",  # soft hyphen
+        *(chr(c) for c in range(0x202A, 0x202F)),  # bidi embeddings and overrides
+        *(chr(c) for c in range(0x2066, 0x206A)),  # bidi isolates
+        "\u200e",  # left-to-right mark
+        "\u2028",  # line separator
+        "\u2029",  # paragraph separator
+        "\ufffd",  # what a lenient decoder leaves of bytes that are not UTF-8
+    ],
+    ids=lambda c: f"U+{ord(c):04X}",
+)
+def test_invisible_format_and_bidi_characters_are_refused_by_name(character: str) -> None:
+    with pytest.raises(InvalidHandle, match=f"U\\+{ord(character):04X}"):
+        Handle.parse(f"88.999.1/PART{character}0001")
+
+
+@given(suffixes, refused, suffixes)
+def test_a_refused_character_anywhere_in_the_suffix_is_refused(before: str, bad: str, after: str) -> None:
+    with pytest.raises(InvalidHandle):
+        Handle.parse(f"88.999.1/{before[:100]}{bad}{after[:100]}")
+
+
+def test_canonically_equivalent_spellings_are_one_handle_kept_in_nfc() -> None:
+    composed, decomposed = Handle.parse("88.999.1/caf\u00e9"), Handle.parse("88.999.1/cafe\u0301")
+
+    assert composed == decomposed
+    assert decomposed.suffix == "caf\u00e9"
+
+
+@given(suffixes.filter(lambda s: len(s) <= 60))
+def test_every_normalisation_form_with_the_same_nfc_parses_to_the_same_handle(suffix: str) -> None:
+    forms = {unicodedata.normalize(form, suffix) for form in ("NFC", "NFD")}
+
+    assert {Handle.parse(f"88.999.1/{form}") for form in forms} == {Handle.parse(f"88.999.1/{suffix}")}
+
+
+def test_the_length_limit_applies_to_the_nfc_form() -> None:
+    # 130 decomposed é are 260 code points, 130 once composed: the handle is 139 characters long.
+    assert len(str(Handle.parse("88.999.1/" + "e\u0301" * 130))) == 139
+
+
+def test_compatibility_characters_are_not_folded_into_what_they_resemble() -> None:
+    # NFKC would make ² a 2 and ① a 1: different characters, so different handles (see registry.handle).
+    assert Handle.parse("88.999.1/M\u00b2") != Handle.parse("88.999.1/M2")
+    assert Naming().key(Handle.parse("88.999.1/\u2460")) != Naming().key(Handle.parse("88.999.1/1"))
+
+
+def test_a_full_width_handle_is_kept_as_written_and_keyed_as_its_ascii_form() -> None:
+    written = Handle.parse("88.999.1/\uff30\uff21\uff32\uff34\uff0d\uff10\uff10\uff11")  # ＰＡＲＴ－００１
+
+    assert written.suffix == "\uff30\uff21\uff32\uff34\uff0d\uff10\uff10\uff11"
+    assert Naming().key(written) == Naming().key(Handle.parse("88.999.1/PART-001"))
+
+
+@given(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=100))
+def test_full_width_look_alikes_share_the_key_of_their_ascii_form(text: str) -> None:
+    for naming in (Naming(), Naming(case_sensitive=True)):
+        assert naming.key(Handle.parse(f"88.999.1/{full_width(text)}")) == naming.key(
+            Handle.parse(f"88.999.1/{text}")
+        )
+
+
+@given(suffixes)
+def test_a_key_parses_back_to_a_handle_of_the_same_key(suffix: str) -> None:
+    for naming in (Naming(), Naming(case_sensitive=True)):
+        key = naming.key(Handle.parse(f"88.999.1/{suffix}"))
+        assume(len(key) <= 255)
+
+        assert naming.key_of(key) == key
 
 
 # --- prefixes ---------------------------------------------------------------------------------------

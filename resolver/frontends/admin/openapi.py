@@ -66,6 +66,7 @@ OPERATIONS: dict[str, Operation] = {
                 secret=_SECRET,
             ),
             409,
+            408,
             413,
         ),
         body=_body(
@@ -102,14 +103,19 @@ OPERATIONS: dict[str, Operation] = {
     f"POST {ONE}/disable": Operation(_answers(200, "the enterprise, disabled", ENTERPRISE, 404)),
     f"POST {ONE}/enable": Operation(_answers(200, "the enterprise, enabled", ENTERPRISE, 404)),
     f"POST {ONE}/prefixes": Operation(
-        _answers(201, "the enterprise with its further prefix", ENTERPRISE, 404, 409, 413),
+        _answers(201, "the enterprise with its further prefix", ENTERPRISE, 404, 409, 408, 413),
         body=_body(
             _object([], prefix={**_TEXT, "description": "none or empty: the next free one"}), required=False
         ),
     ),
     f"PUT {ONE}/secret": Operation(
         _answers(
-            200, "set", _object(["administrator"], administrator=_ADMINISTRATOR, secret=_SECRET), 404, 413
+            200,
+            "set",
+            _object(["administrator"], administrator=_ADMINISTRATOR, secret=_SECRET),
+            404,
+            408,
+            413,
         ),
         body=_OPTIONAL_SECRET,
     ),
@@ -141,6 +147,7 @@ OPERATIONS: dict[str, Operation] = {
             _object(["username", "actsAs", "status"], username=_TEXT, actsAs=_ADMINISTRATOR, status=_STATUS),
             404,
             409,
+            408,
             413,
         ),
         body=_body(_object(["username", "password"], username=_TEXT, password=_TEXT)),

@@ -3,6 +3,7 @@ sessions."""
 
 from fastapi import APIRouter
 
+from ..http import BodyRefused
 from .auth import AuthenticationInfo
 from .batch import router as batch_router
 from .codes import PROTOCOL_ERROR, failure
@@ -20,16 +21,16 @@ def router() -> APIRouter:
     return combined
 
 
-def body_too_large(limit: int) -> tuple[int, bytes]:
-    """The answer to a request whose declared body exceeds the node's limit."""
-    return 413, failure(PROTOCOL_ERROR, message=f"the body is larger than {limit} bytes")[1]
+def body_refused(refused: BodyRefused) -> tuple[int, bytes]:
+    """The answer to a request whose body is refused (too large, too slow): responseCode 4."""
+    return refused.status, failure(PROTOCOL_ERROR, message=refused.message)[1]
 
 
 __all__ = [
     "OPENAPI",
     "AuthenticationInfo",
     "HandleRestLane",
-    "body_too_large",
+    "body_refused",
     "install_error_handlers",
     "router",
 ]

@@ -9,13 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import Match
 
 from registry import errors
 
 from ...pipeline import StoreUnavailable
-from ..http import JSON, BodyTooLarge
+from ..http import JSON, BodyRefused
 from .auth import challenges
 from .codes import (
     BASIC_CHALLENGE,
@@ -40,7 +41,10 @@ def _json(status: int, body: bytes, challenged: list[str] | None = None) -> Resp
 
 async def _on_registry_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.RegistryError)
-    status, body = registry_failure(exc, request.path_params.get("handle"))
+    handle = exc.handle if isinstance(exc, errors.InvalidHandle) else request.path_params.get("handle")
+    # An invalid handle is echoed as the parser saw it, or not at all: the path parameter is decoded leniently
+    # (U+FFFD for bytes that are not UTF-8), and a handle that is not text is not echoed (as GET does).
+    status, body = registry_failure(exc, handle)
     return _json(status, body, await challenges(request) if status == 401 else None)
 
 
@@ -80,8 +84,15 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _on_too_large(_request: Request, exc: Exception) -> Response:
-    return _json(413, failure(PROTOCOL_ERROR, message=str(exc) or BodyTooLarge.__doc__)[1])
+async def _on_body_refused(_request: Request, exc: Exception) -> Response:
+    # The edge answers in the path's dialect (and drops this); here only so that it is no "unexpected error".
+    assert isinstance(exc, BodyRefused)
+    return _json(exc.status, failure(PROTOCOL_ERROR, message=exc.message)[1])
+
+
+async def _on_client_gone(_request: Request, _exc: Exception) -> Response:
+    # Nobody is there to read an answer; the edge logs the one line.
+    return Response(status_code=400)
 
 
 def _is_outage(exc: Exception) -> bool:
@@ -110,7 +121,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.RegistryError, _on_registry_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)
-    app.add_exception_handler(BodyTooLarge, _on_too_large)
+    app.add_exception_handler(BodyRefused, _on_body_refused)
+    app.add_exception_handler(ClientDisconnect, _on_client_gone)
     app.add_exception_handler(StoreUnavailable, _on_busy)
     for db_error in (DBAPIError, PoolTimeout, OSError):
         app.add_exception_handler(db_error, _on_database)

@@ -212,6 +212,7 @@ _FAILURES = {
     403: "not permitted (400), or a session that is unknown or has expired (403)",
     404: "not found (100)",
     409: "already exists (101, 201)",
+    408: "the body did not arrive in time; the connection is closed (4)",
     413: "the body is larger than the node accepts (4)",
     500: "internal error (2)",
     503: "busy: the database is unavailable (3)",
@@ -375,7 +376,7 @@ OPERATIONS: dict[str, Operation] = {
         {
             200: json_response("replaced", WRITTEN),
             201: json_response("created (with mintNewSuffix, under the handle minted)", WRITTEN),
-            **failures(400, 401, 403, 404, 409, 413, 500, 503),
+            **failures(400, 401, 403, 404, 408, 409, 413, 500, 503),
         },
         {"handle": homed_handle, "index": _PUT_INDEXES, "overwrite": _FLAG, "mintNewSuffix": _FLAG},
     ),
@@ -391,7 +392,7 @@ OPERATIONS: dict[str, Operation] = {
         {200: json_response("the prefixes homed here", PREFIXES), **failures(500, 503)}
     ),
     "POST /api/resolve": Operation(
-        {200: json_response("each handle's answer", BATCH), **failures(400, 413, 500, 503)}
+        {200: json_response("each handle's answer", BATCH), **failures(400, 408, 413, 500, 503)}
     ),
     f"POST {SESSIONS}": Operation(
         {

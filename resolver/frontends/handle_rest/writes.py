@@ -14,6 +14,7 @@ from ..http import JSONResponse
 from . import openapi, params
 from .auth import PrincipalDep
 from .codes import SUCCESS
+from .lane import requested_handle
 
 router = APIRouter(tags=["Handle REST"])
 
@@ -54,6 +55,7 @@ async def put_handle(
     overwrite: Flag = None,
     mintNewSuffix: Flag = None,
 ) -> Response:
+    handle = requested_handle(request.scope)  # strictly UTF-8, unlike the path parameter
     body_handle, values = parse_body(await params.json_body(request))
     if params.flag(mintNewSuffix):
         return await _mint(context, principal, handle, values, index)
@@ -85,8 +87,9 @@ async def _mint(
 
 @router.delete("/api/handles/{handle:handle}", summary="Delete a record, or only the values at index=")
 async def delete_handle(
-    handle: str, context: ContextDep, principal: PrincipalDep, index: Indexes = None
+    handle: str, request: Request, context: ContextDep, principal: PrincipalDep, index: Indexes = None
 ) -> Response:
+    handle = requested_handle(request.scope)  # strictly UTF-8, unlike the path parameter
     target = Handle.parse(handle)
     records = context.services.records
     if index:

@@ -3,6 +3,7 @@ templates, every answer an HTTP 200 envelope `{"status", "message", "data"}`."""
 
 from fastapi import APIRouter
 
+from .envelope import PATHS, body_refused
 from .identifiers import router as identifiers_router
 from .openapi import OPERATIONS as OPENAPI
 from .templates import router as templates_router
@@ -16,4 +17,4 @@ def snms_router() -> APIRouter:
     return router
 
 
-__all__ = ["OPENAPI", "snms_router"]
+__all__ = ["OPENAPI", "PATHS", "body_refused", "snms_router"]

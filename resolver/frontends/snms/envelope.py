@@ -3,6 +3,9 @@
 | status | meaning |
 | 1 | success | -1 | not logged in or token expired | -2 | business failure (message says why) |
 | -3 | no permission | -4 | internal error |
+
+Every answer is HTTP 200 but a body the node's edge refuses before the API reads it (too large: 413, too
+slow: 408), which is still an envelope, status -2: the client's failure, never -4.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from typing import Any, ParamSpec
 
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from registry import errors
 
 from ...pipeline import StoreUnavailable
+from ..http import BodyRefused, BodyTimedOut
 
 log = logging.getLogger("idnode.snms")
 
@@ -32,6 +36,8 @@ EXISTS = "标识已存在"
 NOT_FOUND = "标识不存在"
 BAD_HANDLE = "标识格式错误"
 BAD_REQUEST = "参数错误"
+# Where the SNMS API lives: the paths whose refusals at the edge are envelopes.
+PATHS = ("/identity/", "/identityv2/", "/snms/")
 
 
 class SnmsFailure(Exception):
@@ -50,6 +56,15 @@ def envelope(status: int, message: str, data: Any = None) -> Response:
 
 def ok(data: Any) -> Response:
     return envelope(OK, SUCCESS, data)
+
+
+def body_refused(refused: BodyRefused) -> tuple[int, bytes]:
+    """The edge's answer to a body it refuses: its HTTP status, and an envelope with the client's failure."""
+    if isinstance(refused, BodyTimedOut):
+        message = f"{BAD_REQUEST}：请求体未在 {refused.limit:g} 秒内传完"
+    else:
+        message = f"{BAD_REQUEST}：请求体超过 {int(refused.limit)} 字节"
+    return refused.status, orjson.dumps({"status": FAILED, "message": message, "data": None})
 
 
 def status_of(exc: errors.RegistryError) -> tuple[int, str]:
@@ -82,6 +97,8 @@ def endpoint(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable
             return await handler(*args, **kwargs)
         except SnmsFailure as exc:
             return envelope(exc.status, exc.message)
+        except (BodyRefused, ClientDisconnect):  # the edge answers (or logs) these; not the API's failure
+            return envelope(FAILED, BAD_REQUEST)
         except errors.RegistryError as exc:
             return envelope(*status_of(exc))
         except StoreUnavailable as exc:

@@ -1,12 +1,12 @@
 """The SNMS API in the OpenAPI document: every answer is HTTP 200 with an envelope `{"status", "message",
 "data"}` (status 1 with the operation's data; -1, -2, -3, -4 with `data: null`), whatever the request; but a
-body larger than the node accepts, which the node's edge refuses (413) before any API sees it."""
+body larger than the node accepts (413) or slower than it waits for (408), which the node's edge refuses
+before any API sees it, in an envelope too (status -2)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..handle_rest.openapi import failures
 from ..openapi import Operation, json_response
 from .envelope import FAILED, FORBIDDEN, INTERNAL, NOT_LOGGED_IN, OK
 from .identifiers import MAX_BATCH, MAX_HANDLE, MAX_TEXT, MAX_TYPE, MAX_VERSION
@@ -41,9 +41,20 @@ def _body(schema: Schema) -> Schema:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+_REFUSED: Schema = {
+    "type": "object",
+    "required": ["status", "message", "data"],
+    "properties": {"status": {"const": FAILED}, "message": {"type": "string"}, "data": {"type": "null"}},
+}
+_REFUSALS = {
+    413: json_response("the body is larger than the node accepts (status -2)", _REFUSED),
+    408: json_response("the body did not arrive in time; the connection is closed (status -2)", _REFUSED),
+}
+
+
 def _sent(body: Schema, answers: dict[int, Schema]) -> Operation:
-    """An operation that is sent `body`: its envelope, or the edge's 413 (in the Handle REST shape)."""
-    return Operation({**answers, **failures(413)}, body=body)
+    """An operation that is sent `body`: its envelope, or the edge's refusal of the body (an envelope too)."""
+    return Operation({**answers, **_REFUSALS}, body=body)
 
 
 _TEXT: Schema = {"type": "string"}
