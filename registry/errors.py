@@ -14,6 +14,7 @@ translate them into their own status codes. A class's docstring is its default m
      ├── ValuesNotFound
      ├── AuthenticationFailed
      ├── PermissionDenied
+     │    └── InsufficientPermissions
      ├── NotResponsible
      ├── Conflict
      └── NodeNotInitialised
@@ -69,6 +70,10 @@ class AuthenticationFailed(RegistryError):
 
 class PermissionDenied(RegistryError):
     """The principal may not do this."""
+
+
+class InsufficientPermissions(PermissionDenied):
+    """The principal administers the handle, but without the permission this needs."""
 
 
 class NotResponsible(RegistryError):
