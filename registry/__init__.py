@@ -11,6 +11,7 @@ from .errors import (
     Conflict,
     HandleExists,
     HandleNotFound,
+    InsufficientPermissions,
     InvalidEnterprise,
     InvalidHandle,
     InvalidInput,
@@ -36,6 +37,7 @@ from .template_ops import TemplateNotFound
 from .templates import Template, parse_template
 from .values import (
     AdminData,
+    AdminPermission,
     Base64Data,
     HandleValue,
     HexData,
@@ -49,6 +51,7 @@ from .values import (
 __all__ = [
     "MAX_BATCH",
     "AdminData",
+    "AdminPermission",
     "AuthenticationFailed",
     "Base64Data",
     "ChangeFeed",
@@ -61,6 +64,7 @@ __all__ = [
     "HandlePage",
     "HandleValue",
     "HexData",
+    "InsufficientPermissions",
     "InvalidEnterprise",
     "InvalidHandle",
     "InvalidInput",

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from .authz import Operation
 from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, InvalidInput, RegistryError
 from .handle import Handle
@@ -148,9 +147,9 @@ async def register_many(
         async def check(pending: _Pending) -> None:
             stored = existing.get(pending.key)
             if stored is None:
-                await ctx.authz.check(pending.handle, Operation.CREATE)
+                await ctx.authz.check_create(pending.handle)
             else:
-                await ctx.authz.check(pending.handle, Operation.MODIFY, decode_values(stored))
+                await ctx.authz.check_change(pending.handle, decode_values(stored), pending.values)
             pending.template = await ctx.template_of(pending.handle, pending.values)
             pending.encoded = encode_values(pending.values, stamp).decode()
 
@@ -183,9 +182,9 @@ async def update_many(
             if stored is None:
                 raise HandleNotFound(handle=str(pending.handle))
             current = decode_values(stored)
-            await ctx.authz.check(pending.handle, Operation.MODIFY, current)
             fresh = [replace(value, timestamp=now) for value in pending.values]
             pending.values = merge_business(current, fresh)
+            await ctx.authz.check_change(pending.handle, current, pending.values)
             pending.template = await ctx.template_of(pending.handle, pending.values)
             pending.encoded = encode_values(pending.values).decode()
 
@@ -209,7 +208,7 @@ async def delete_many(writes: Records, principal: Principal, handles: Iterable[s
             stored = existing.get(pending.key)
             if stored is None:
                 raise HandleNotFound(handle=str(pending.handle))
-            await ctx.authz.check(pending.handle, Operation.DELETE, decode_values(stored))
+            await ctx.authz.check_delete(pending.handle, decode_values(stored))
 
         await batch.each(check)
         await records.remove_many(ctx.conn, batch.keys())

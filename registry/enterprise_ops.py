@@ -8,7 +8,6 @@ from dataclasses import replace
 from sqlalchemy import insert
 
 from .accounts import Accounts
-from .authz import Operation
 from .codec import decode_values, encode_values
 from .enterprises import (
     ACTIVE,
@@ -19,7 +18,9 @@ from .enterprises import (
     insert_enterprise,
     insert_prefix,
     list_enterprises,
+    lock_allocations,
     prefix_handle_values,
+    refuse_nested,
 )
 from .errors import Conflict, HandleNotFound, InvalidEnterprise, NotResponsible
 from .handle import Handle, is_under, normalise_prefix
@@ -71,6 +72,7 @@ class Enterprises:
             username=prefix, enterprise_id=0, acts_as=prefix, password=secret
         )
         async with self._writer.transaction(principal) as ctx:
+            await self._may_allocate(ctx, prefix, None)
             enterprise_id = await insert_enterprise(ctx.conn, details, ctx.now)
             await insert_prefix(ctx.conn, prefix, enterprise_id, ctx.now)
             await _create_prefix_handle(ctx, prefix, values)
@@ -87,6 +89,7 @@ class Enterprises:
             stored = await records.read(ctx.conn, ctx.key(Handle.for_prefix(owner_prefix)))
             if owner is None or stored is None:
                 raise HandleNotFound(f"no enterprise owns prefix {owner_prefix}")
+            await self._may_allocate(ctx, prefix, owner.id)
             admins = [
                 v.data for v in decode_values(stored) if v.type == HS_ADMIN and isinstance(v.data, AdminData)
             ]
@@ -96,13 +99,22 @@ class Enterprises:
         return replace(owner, prefixes=tuple(sorted((*owner.prefixes, prefix))))
 
     async def next_free_prefix(self) -> str:
-        """The next unallocated `<node prefix>.<n>`, after the highest number given out so far."""
+        """The next unallocated `<node prefix>.<n>`, after the highest number given out so far (`88.999.3.1`
+        takes 3 too: `88.999.3` would lie around it)."""
         node_prefix = self._node_prefix
-        taken = [
-            p.rpartition(".")[2] for p in await self._reads.prefixes() if p.rpartition(".")[0] == node_prefix
+        below = [
+            p[len(node_prefix) + 1 :] for p in await self._reads.prefixes() if p.startswith(node_prefix + ".")
         ]
+        taken = [rest.partition(".")[0] for rest in below]
         numbers = [int(n) for n in taken if n.isdigit()]
         return f"{node_prefix}.{max(numbers, default=0) + 1}"
+
+    async def _may_allocate(self, ctx: WriteContext, prefix: str, owner_id: int | None) -> None:
+        """Raise unless the principal may allocate `prefix` to the enterprise `owner_id` (None: a new one):
+        it makes the prefix handle, and the prefix may not nest with another enterprise's."""
+        await ctx.authz.check_create(Handle.for_prefix(prefix))
+        await lock_allocations(ctx.conn, self._node_prefix)
+        await refuse_nested(ctx.conn, prefix, owner_id)
 
     def _allocatable(self, prefix: str) -> str:
         prefix = normalise_prefix(prefix)
@@ -113,7 +125,7 @@ class Enterprises:
 
 async def _create_prefix_handle(ctx: WriteContext, prefix: str, values: Sequence[HandleValue]) -> None:
     handle = Handle.for_prefix(prefix)
-    await ctx.authz.check(handle, Operation.CREATE)
+    await ctx.authz.check_create(handle)
     key = ctx.key(handle)
     encoded = encode_values(values, ctx.stamp).decode()
     if not await records.insert_new(

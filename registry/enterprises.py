@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .credit_code import validate_credit_code
 from .errors import Conflict, InvalidEnterprise
-from .handle import Handle
+from .handle import Handle, is_under
 from .store.schema import enterprises, prefixes
 from .values import (
     ADMIN_INDEX,
-    ALL_ADMIN_PERMISSIONS,
     HS_ADMIN,
     HS_SECKEY,
     HS_VLIST,
@@ -28,6 +27,9 @@ from .values import (
 )
 
 ACTIVE = "active"
+# What an enterprise administrator may do with its prefix: everything but creating and deleting derived
+# prefixes, which the node administrator allocates (and reports upward); it may grant that right later.
+ENTERPRISE_ADMIN_PERMISSIONS = "111111110011"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,15 @@ class Enterprise:
         }
 
 
-def prefix_handle_values(prefix: str, secret: str) -> list[HandleValue]:
+def prefix_handle_values(
+    prefix: str, secret: str, permissions: str = ENTERPRISE_ADMIN_PERMISSIONS
+) -> list[HandleValue]:
     """The values of `0.NA/<prefix>` for a prefix with its own administrator: a public HS_ADMIN naming the
-    admin group at index 200, the group (HS_VLIST) holding the key at 300, and that key (HS_SECKEY; the
-    registry stores only its hash)."""
+    admin group at index 200 with `permissions`, the group (HS_VLIST) holding the key at 300, and that key
+    (HS_SECKEY; the registry stores only its hash)."""
     own = str(Handle.for_prefix(prefix))
     return [
-        HandleValue(ADMIN_INDEX, HS_ADMIN, AdminData(own, VLIST_INDEX, ALL_ADMIN_PERMISSIONS)),
+        HandleValue(ADMIN_INDEX, HS_ADMIN, AdminData(own, VLIST_INDEX, permissions)),
         HandleValue(VLIST_INDEX, HS_VLIST, VListData((Reference(own, KEY_INDEX),))),
         HandleValue(KEY_INDEX, HS_SECKEY, StringData(secret), permissions="1100"),
     ]
@@ -106,6 +110,31 @@ async def insert_prefix(conn: AsyncConnection, prefix: str, enterprise_id: int |
     if (await conn.execute(taken)).first() is not None:
         raise Conflict(f"prefix {prefix} is allocated already")
     await conn.execute(insert(prefixes).values(prefix=prefix, enterprise_id=enterprise_id, created_at=now))
+
+
+async def lock_allocations(conn: AsyncConnection, node_prefix: str) -> None:
+    """Make allocations of this transaction wait for each other's (SQLite writers wait already at BEGIN)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            select(prefixes.c.prefix).where(prefixes.c.prefix == node_prefix).with_for_update()
+        )
+
+
+async def refuse_nested(conn: AsyncConnection, prefix: str, owner_id: int | None) -> None:
+    """Raise `Conflict` when `prefix` lies inside or around a prefix of an enterprise other than `owner_id`:
+    the owner of a prefix would otherwise administer the other's handles, or they its."""
+    parts = prefix.split(".")
+    ancestors = [".".join(parts[:n]) for n in range(1, len(parts))]
+    below = func.substr(prefixes.c.prefix, 1, len(prefix) + 1) == prefix + "."
+    stmt = select(prefixes.c.prefix).where(
+        prefixes.c.enterprise_id.is_not(None), or_(prefixes.c.prefix.in_(ancestors), below)
+    )
+    if owner_id is not None:
+        stmt = stmt.where(prefixes.c.enterprise_id != owner_id)
+    other = (await conn.execute(stmt.order_by(prefixes.c.prefix).limit(1))).scalar_one_or_none()
+    if other is not None:
+        where = "inside" if is_under(prefix, other) else "around"
+        raise Conflict(f"prefix {prefix} lies {where} prefix {other}, which another enterprise owns")
 
 
 async def enterprise_active(conn: AsyncConnection, prefix: str) -> bool:

@@ -15,6 +15,7 @@ translate them into their own status codes. A class's docstring is its default m
      ├── ValuesNotFound
      ├── AuthenticationFailed
      ├── PermissionDenied
+     │    └── InsufficientPermissions
      ├── NotResponsible
      ├── Conflict
      └── NodeNotInitialised
@@ -74,6 +75,10 @@ class AuthenticationFailed(RegistryError):
 
 class PermissionDenied(RegistryError):
     """The principal may not do this."""
+
+
+class InsufficientPermissions(PermissionDenied):
+    """The principal administers the handle, but without the permission this needs."""
 
 
 class NotResponsible(RegistryError):

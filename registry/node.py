@@ -23,7 +23,7 @@ from .signing import RS256, KeyPair
 from .store import journal, records
 from .store.engine import Store
 from .store.schema import node
-from .values import render_time
+from .values import ALL_ADMIN_PERMISSIONS, render_time
 
 PREFIX_KEY, CASE_KEY = "prefix", "case"
 
@@ -91,7 +91,8 @@ async def init_node(
         if existing.prefix != node_prefix:
             raise Conflict(f"this database belongs to node {existing.prefix}, not {node_prefix}")
         return NodeSetup(existing.prefix, False, admin)
-    values = await prepare_values(prefix_handle_values(node_prefix, admin_secret), passwords)
+    values = prefix_handle_values(node_prefix, admin_secret, ALL_ADMIN_PERMISSIONS)
+    values = await prepare_values(values, passwords)
     now = datetime.now(UTC).replace(microsecond=0)
     epoch = int(now.timestamp())
     sealing = await NodeKeys(store, credential_key=credential_key).credential_key()

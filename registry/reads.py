@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, text
 
-from .authz import Authoriser, Operation
+from .authz import Authoriser
 from .handle import Handle
 from .node import NodeInfo
 from .principals import Principal
 from .store import records
 from .store.engine import Store
 from .store.schema import prefixes
+from .values import AdminPermission
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ class Reads:
         """One page (zero-based) of the handles under `prefix`, as written; a page size of 0 only counts."""
         async with self._store.reader.connect() as conn:
             authz = Authoriser(conn, self._node.prefix, self._node.naming, principal)
-            await authz.check_prefix(prefix, Operation.LIST)
+            await authz.check_prefix(prefix, AdminPermission.LIST_HANDLES)
             total = await records.count_under(conn, prefix)
             offset = page * page_size
             names = (

@@ -1,17 +1,20 @@
 """Managing data templates: enterprises keep their own prefixes' templates; the node administrator any.
 
+A prefix's templates are authorised as values of its prefix handle: adding one needs ADD_VALUE there,
+changing one MODIFY_VALUE, deleting one REMOVE_VALUE.
+
 Once identifiers use a template it cannot be deleted, and its items can only be disabled (or renamed, or
 their constraints changed), never removed or given another index or type.
 """
 
 from __future__ import annotations
 
-from .authz import Operation
 from .errors import Conflict, InvalidInput, RegistryError
 from .handle import normalise_prefix
 from .principals import Principal
 from .store import template_rows
 from .templates import Template
+from .values import AdminPermission
 from .writer import Writer
 
 EXISTS = "模板已存在"
@@ -39,14 +42,14 @@ class Templates:
 
     async def add(self, principal: Principal, template: Template) -> None:
         async with self._writer.transaction(principal) as ctx:
-            await ctx.authz.check_prefix(template.prefix, Operation.CREATE)
+            await ctx.authz.check_prefix(template.prefix, AdminPermission.ADD_VALUE)
             if not await template_rows.add(ctx.conn, template, ctx.now):
                 raise Conflict(f"{EXISTS}：{template.prefix} {template.version}")
             await ctx.record([(_journal_name(template.prefix, template.version), "create")])
 
     async def change(self, principal: Principal, template: Template) -> None:
         async with self._writer.transaction(principal) as ctx:
-            await ctx.authz.check_prefix(template.prefix, Operation.MODIFY)
+            await ctx.authz.check_prefix(template.prefix, AdminPermission.MODIFY_VALUE)
             current = await template_rows.read(ctx.conn, template.prefix, template.version)
             if current is None:
                 raise TemplateNotFound(f"模板不存在：{template.prefix} {template.version}")
@@ -58,7 +61,7 @@ class Templates:
     async def remove(self, principal: Principal, prefix: str, version: str) -> None:
         prefix = normalise_prefix(prefix)
         async with self._writer.transaction(principal) as ctx:
-            await ctx.authz.check_prefix(prefix, Operation.DELETE)
+            await ctx.authz.check_prefix(prefix, AdminPermission.REMOVE_VALUE)
             if await template_rows.read(ctx.conn, prefix, version) is None:
                 raise TemplateNotFound(f"模板不存在：{prefix} {version}")
             if await template_rows.in_use(ctx.conn, prefix, version):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
+import enum
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
@@ -42,28 +43,40 @@ DEFAULT_PERMISSIONS: Final = "1110"  # admin read, admin write, public read, no 
 ALL_ADMIN_PERMISSIONS: Final = "111111111111"
 
 
-class AdminPermission:
-    """Bit numbers of an HS_ADMIN value's permissions.
+class AdminPermission(enum.IntEnum):
+    """The twelve permissions an HS_ADMIN value grants, numbered as the Handle System numbers its bits
+    (CNRI's `AdminRecord`, RFC 3651 section 3.2.2; the native protocol's mask is `1 << bit`).
 
-    The JSON text writes bit 11 first, so `"011111110011"` grants everything but listing and derived prefixes.
+    The JSON text writes bit 11 first, so `"011111110011"` grants everything but listing and derived prefixes,
+    and `"000001110000"` only adding, removing and modifying (non-admin) values.
     """
 
-    ADD_HANDLE: Final = 0
-    DELETE_HANDLE: Final = 1
-    ADD_DERIVED_PREFIX: Final = 2
-    DELETE_DERIVED_PREFIX: Final = 3
-    MODIFY_VALUE: Final = 4
-    REMOVE_VALUE: Final = 5
-    ADD_VALUE: Final = 6
-    READ_VALUE: Final = 7
-    MODIFY_ADMIN: Final = 8
-    REMOVE_ADMIN: Final = 9
-    ADD_ADMIN: Final = 10
-    LIST_HANDLES: Final = 11
+    ADD_HANDLE = 0
+    DELETE_HANDLE = 1
+    ADD_DERIVED_PREFIX = 2
+    DELETE_DERIVED_PREFIX = 3
+    MODIFY_VALUE = 4
+    REMOVE_VALUE = 5
+    ADD_VALUE = 6
+    MODIFY_ADMIN = 7
+    REMOVE_ADMIN = 8
+    ADD_ADMIN = 9
+    READ_VALUE = 10
+    LIST_HANDLES = 11
 
     @staticmethod
     def granted(permissions: str, bit: int) -> bool:
         return permissions[11 - bit] == "1"
+
+    @classmethod
+    def parse(cls, permissions: str) -> frozenset[AdminPermission]:
+        """The permissions a 12-character permission text grants."""
+        return frozenset(bit for bit in cls if permissions[11 - bit] == "1")
+
+    @property
+    def label(self) -> str:
+        """`add admin`: how messages name the permission."""
+        return self.name.lower().replace("_", " ")
 
 
 def decimal(text: str, max_digits: int = 10) -> int | None:

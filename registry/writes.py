@@ -6,16 +6,18 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from .authz import Operation
 from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, ValueExists, ValuesNotFound
 from .handle import Handle
 from .passwords import Passwords
 from .prepare import prepare_values
 from .principals import Principal
+from .rights import Need
 from .store import journal, records
-from .values import FIRST_BUSINESS_INDEX, TEMPLATE_INDEX, HandleValue
+from .values import FIRST_BUSINESS_INDEX, TEMPLATE_INDEX, AdminPermission, HandleValue
 from .writer import WriteContext, Writer
+
+REMOVE_VALUE = AdminPermission.REMOVE_VALUE
 
 
 def is_business(value: HandleValue) -> bool:
@@ -51,7 +53,7 @@ class Records:
             existing = await records.read_for_update(ctx.conn, key)
             created = existing is None
             if created:
-                await ctx.authz.check(handle, Operation.CREATE)
+                await ctx.authz.check_create(handle)
                 template = await ctx.template_of(handle, prepared)
                 row = records.new_row(handle.prefix, key, str(handle), encoded, ctx.now, template)
                 created = bool(await records.insert_new(ctx.conn, [row]))
@@ -60,7 +62,8 @@ class Records:
             if not created:
                 if not overwrite:
                     raise HandleExists(handle=str(handle))
-                await ctx.authz.check(handle, Operation.MODIFY, decode_values(existing or "[]"))
+                # A replacement is the adds, changes and removals it makes, each authorised.
+                await ctx.authz.check_change(handle, decode_values(existing or "[]"), prepared)
                 template = await ctx.template_of(handle, prepared)
                 await records.replace(ctx.conn, key, encoded, ctx.now, template)
             await ctx.record([(key, journal.CREATE if created else journal.UPDATE)])
@@ -90,9 +93,11 @@ class Records:
             by_index = {value.index: value for value in current}
             taken = sorted(v.index for v in fresh if v.index in by_index)
             if taken and not overwrite:
+                # Authorised as the adding it asked for before saying what exists (values may be private).
+                await ctx.authz.check_adding(handle, current, fresh)
                 raise ValueExists(f"values already exist at index {taken}", handle=str(handle))
             by_index.update((value.index, value) for value in fresh)
-            await _store_values(ctx, handle, list(by_index.values()))
+            await _store_values(ctx, handle, current, list(by_index.values()))
         return bool(taken)
 
     async def replace_business_values(
@@ -104,7 +109,7 @@ class Records:
         fresh = [replace(value, timestamp=now) for value in await self.prepare(values)]
         async with self.writer.transaction(principal) as ctx:
             current = await _current(ctx, handle)
-            await _store_values(ctx, handle, merge_business(current, fresh))
+            await _store_values(ctx, handle, current, merge_business(current, fresh))
 
     async def delete_values(self, principal: Principal, handle: Handle, indexes: Iterable[int]) -> None:
         """Remove the values at `indexes`; all of them must exist."""
@@ -113,26 +118,32 @@ class Records:
             current = await _current(ctx, handle)
             missing = sorted(wanted - {value.index for value in current})
             if missing:
+                # Only someone who may remove values learns which ones there are not.
+                await ctx.authz.check_needs(handle, current, [Need(REMOVE_VALUE, index) for index in missing])
                 raise ValuesNotFound(f"no values at index {missing}", handle=str(handle))
-            await _store_values(ctx, handle, [value for value in current if value.index not in wanted])
+            kept = [value for value in current if value.index not in wanted]
+            await _store_values(ctx, handle, current, kept)
 
     async def delete(self, principal: Principal, handle: Handle) -> None:
         async with self.writer.transaction(principal) as ctx:
-            await _current(ctx, handle, Operation.DELETE)
+            await ctx.authz.check_delete(handle, await _current(ctx, handle))
             await records.remove(ctx.conn, ctx.key(handle))
             await ctx.record([(ctx.key(handle), journal.DELETE)])
 
 
-async def _current(ctx: WriteContext, handle: Handle, op: Operation = Operation.MODIFY) -> list[HandleValue]:
+async def _current(ctx: WriteContext, handle: Handle) -> list[HandleValue]:
+    """The record's values, locked until the transaction ends."""
     stored = await records.read_for_update(ctx.conn, ctx.key(handle))
     if stored is None:
         raise HandleNotFound(handle=str(handle))
-    current = decode_values(stored)
-    await ctx.authz.check(handle, op, current)
-    return current
+    return decode_values(stored)
 
 
-async def _store_values(ctx: WriteContext, handle: Handle, values: Sequence[HandleValue]) -> None:
+async def _store_values(
+    ctx: WriteContext, handle: Handle, current: Sequence[HandleValue], values: Sequence[HandleValue]
+) -> None:
+    """Replace the record's values `current` by `values`, once the principal may make that change."""
+    await ctx.authz.check_change(handle, current, values)
     template = await ctx.template_of(handle, values)
     key = ctx.key(handle)
     await records.replace(ctx.conn, key, encode_values(values).decode(), ctx.now, template)

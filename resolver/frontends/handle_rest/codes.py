@@ -26,6 +26,7 @@ VALUE_ALREADY_EXISTS = 201
 INVALID_VALUE = 202
 SERVER_NOT_RESPONSIBLE = 301
 INVALID_ADMIN = 400
+INSUFFICIENT_PERMISSIONS = 401
 AUTHENTICATION_NEEDED = 402
 AUTHENTICATION_FAILED = 403
 
@@ -39,6 +40,7 @@ _CODES: dict[type[errors.RegistryError], tuple[int, int]] = {
     errors.ValueExists: (409, VALUE_ALREADY_EXISTS),
     errors.ValuesNotFound: (400, VALUES_NOT_FOUND),
     errors.AuthenticationFailed: (401, AUTHENTICATION_NEEDED),
+    errors.InsufficientPermissions: (403, INSUFFICIENT_PERMISSIONS),
     errors.PermissionDenied: (403, INVALID_ADMIN),
     errors.NotResponsible: (400, SERVER_NOT_RESPONSIBLE),
     errors.Conflict: (409, HANDLE_ALREADY_EXISTS),
