@@ -41,6 +41,7 @@ from .errors import AuthenticationFailed, InvalidInput, InvalidValue
 from .handle import Handle, normalise_prefix
 from .keys import NodeKeys
 from .node import NodeInfo
+from .node_signing import KEY_INDEXES as SIGNING_KEY_INDEXES
 from .principals import Principal
 from .store.engine import Store
 from .values import (
@@ -194,6 +195,9 @@ class Sessions:
         """The HS_PUBKEY value of `principal` whose key made `signature` over `signed`, if its enterprise may
         act; `AuthenticationFailed` otherwise. (The native protocol's challenge–response signs a nonce and the
         request's digest the same way.)"""
+        if self._signs_answers(principal):
+            # The node's answer-signing keys vouch for answers, never for who administers the node.
+            raise AuthenticationFailed(f"{principal} signs the node's answers; it administers nothing")
         value = await self._credential(principal)
         key = key_of(value) if value is not None else None
         if value is None or key is None:
@@ -225,6 +229,10 @@ class Sessions:
             raise AuthenticationFailed(f"the key of {principal} has changed: authenticate again")
         await self._check_active(principal)
         return principal
+
+    def _signs_answers(self, principal: Principal) -> bool:
+        node_handle = Handle.for_prefix(self._node.prefix)
+        return principal.index in SIGNING_KEY_INDEXES and principal.handle == node_handle
 
     async def _credential(self, principal: Principal) -> HandleValue | None:
         stored = await self._store.points.one(self._node.naming.key(principal.handle))
