@@ -1,5 +1,5 @@
-"""What every front end is given: the registry's services, the resolution pipeline, the database's health
-and the process's metrics."""
+"""What every front end is given: the registry's services, the resolution pipeline, the database's health,
+the process's metrics and the authentication throttle."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..health import Health
 from ..metrics import Metrics
 from ..pipeline import Pipeline
 from ..query import Query
+from ..throttle import AuthThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class Context:
     pipeline: Pipeline
     database: Health
     metrics: Metrics
+    throttle: AuthThrottle
 
     @property
     def naming(self) -> Naming:

@@ -1,4 +1,5 @@
-"""Basic authentication against HS_SECKEY values, as Handle REST clients send it."""
+"""Basic authentication against HS_SECKEY values, as Handle REST clients send it; each check passes the
+authentication throttle (resolver/throttle), which may refuse it (429) before the secret is checked."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import Depends, Request
 from registry import AuthenticationFailed, Principal
 from registry.principals import split_basic_credentials
 
-from ..context import ContextDep
+from ..context import Context, ContextDep
 
 
 async def authenticate(request: Request, context: ContextDep) -> Principal:
@@ -27,7 +28,22 @@ async def authenticate(request: Request, context: ContextDep) -> Principal:
     except (binascii.Error, UnicodeDecodeError):
         raise AuthenticationFailed("the Basic credentials are not base64 of UTF-8 text") from None
     username, secret = split_basic_credentials(decoded)
-    return await context.services.accounts.authenticate(username, secret)
+    throttle = context.throttle
+    source = throttle.source_of(request.scope)
+    async with throttle.attempt(
+        account=_account(username, context), secret=secret, source=source, dialect="handle_rest"
+    ):
+        return await context.services.accounts.authenticate(username, secret)
+
+
+def _account(username: str, context: Context) -> str:
+    """The account a Basic user name names, as the node tells accounts apart (`300:<handle key>`): every
+    spelling of one account (case, percent-encoding) is counted as that account."""
+    try:
+        principal = Principal.parse(username)
+    except AuthenticationFailed:
+        return username
+    return f"{principal.index}:{context.naming.key(principal.handle)}"
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

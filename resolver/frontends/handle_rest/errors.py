@@ -15,6 +15,7 @@ from starlette.routing import Match
 from registry import errors
 
 from ...pipeline import StoreUnavailable
+from ...throttle import Throttled
 from ..http import JSON, BodyTooLarge
 from .codes import (
     CHALLENGE,
@@ -24,6 +25,7 @@ from .codes import (
     SERVER_BUSY,
     failure,
     registry_failure,
+    throttled,
 )
 
 log = logging.getLogger("idnode.http")
@@ -39,6 +41,13 @@ def _json(status: int, body: bytes) -> Response:
 async def _on_registry_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.RegistryError)
     return _json(*registry_failure(exc, request.path_params.get("handle")))
+
+
+async def _on_throttled(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Throttled)
+    response = _json(*throttled(exc.retry_after))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _on_validation(_request: Request, exc: Exception) -> Response:
@@ -108,6 +117,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)
     app.add_exception_handler(BodyTooLarge, _on_too_large)
+    app.add_exception_handler(Throttled, _on_throttled)
     app.add_exception_handler(StoreUnavailable, _on_busy)
     for db_error in (DBAPIError, PoolTimeout, OSError):
         app.add_exception_handler(db_error, _on_database)

@@ -3,6 +3,9 @@
 | status | meaning |
 | 1 | success | -1 | not logged in or token expired | -2 | business failure (message says why) |
 | -3 | no permission | -4 | internal error |
+
+Every answer is HTTP 200, a refusal by the authentication throttle too: status -2 with a message saying when
+to try again, and that time in `Retry-After` for clients that read headers.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from starlette.responses import Response
 from registry import errors
 
 from ...pipeline import StoreUnavailable
+from ...throttle import Throttled
 
 log = logging.getLogger("idnode.snms")
 
@@ -32,6 +36,7 @@ EXISTS = "标识已存在"
 NOT_FOUND = "标识不存在"
 BAD_HANDLE = "标识格式错误"
 BAD_REQUEST = "参数错误"
+THROTTLED = "认证失败次数过多，请 {} 秒后重试"
 
 
 class SnmsFailure(Exception):
@@ -43,9 +48,16 @@ class SnmsFailure(Exception):
         self.message = message
 
 
-def envelope(status: int, message: str, data: Any = None) -> Response:
+def envelope(
+    status: int, message: str, data: Any = None, *, headers: dict[str, str] | None = None
+) -> Response:
     body = orjson.dumps({"status": status, "message": message, "data": data})
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def throttled(exc: Throttled) -> Response:
+    wait = str(exc.retry_after)
+    return envelope(FAILED, THROTTLED.format(wait), headers={"Retry-After": wait})
 
 
 def ok(data: Any) -> Response:
@@ -82,6 +94,8 @@ def endpoint(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable
             return await handler(*args, **kwargs)
         except SnmsFailure as exc:
             return envelope(exc.status, exc.message)
+        except Throttled as exc:
+            return throttled(exc)
         except errors.RegistryError as exc:
             return envelope(*status_of(exc))
         except StoreUnavailable as exc:
