@@ -210,6 +210,9 @@ class Accounts:
         """A further SNMS user of the enterprise owning `prefix`."""
         _check_username(username)
         prefix = normalise_prefix(prefix)
+        # The key may have to be made first, in a transaction of its own: made inside the one below, SQLite
+        # would wait on its own write lock.
+        await self._keys.credential_key()
         async with self._writer.transaction(principal) as ctx:
             _require_node_admin(ctx)
             owner = await find_enterprise(ctx.conn, prefix)

@@ -16,7 +16,7 @@ from .policy import KNOWN_FOR, LEASE, Keys, Limits, Outcome, Scope, Verdict, roo
 class _Count:
     failures: int = 0
     last: float = 0.0
-    until: float = 0.0  # when the count is forgotten
+    until: float = 0.0  # when the failures are forgotten
     pending: dict[str, float] = field(default_factory=dict)  # admitted attempts → until when they hold
 
 
@@ -46,9 +46,8 @@ class MemoryCounters:
         if busy:
             return Verdict(False, busy=True)
         for scope in applying:
-            count = self._get(scope, now) or self._put(scope, _Count(until=now + LEASE))
+            count = self._get(scope, now) or self._put(scope, _Count())
             count.pending[ticket] = now + LEASE
-            count.until = max(count.until, now + LEASE)
         return worst
 
     async def settle(self, keys: Keys, ticket: str, outcome: Outcome, now: float) -> None:
@@ -72,11 +71,15 @@ class MemoryCounters:
         self._counts.move_to_end(_name(scope))
 
     def _get(self, scope: Scope, now: float) -> _Count | None:
+        """The scope's count, its failures forgotten past their window (and itself, with no attempt held)."""
         name = _name(scope)
         count = self._counts.get(name)
         if count is not None and count.until <= now:
-            del self._counts[name]
-            return None
+            count.failures, count.last = 0, 0.0
+            count.pending = {t: until for t, until in count.pending.items() if until > now}
+            if not count.pending:
+                del self._counts[name]
+                return None
         return count
 
     def _put(self, scope: Scope, count: _Count) -> _Count:

@@ -122,11 +122,11 @@ class RedisCounters:
         if sha is None:
             sha = self._shas[script] = str(await data.script_load(script))
         try:
-            return await data.evalsha(sha, len(keys), *keys, *args)  # type: ignore[misc]
+            return await data.evalsha(sha, len(keys), *keys, *args)
         except NoScriptError:  # Redis restarted and forgot the script
             self._shas.pop(script, None)
             sha = self._shas[script] = str(await data.script_load(script))
-            return await data.evalsha(sha, len(keys), *keys, *args)  # type: ignore[misc]
+            return await data.evalsha(sha, len(keys), *keys, *args)
 
 
 def _text(raw: Any) -> str:

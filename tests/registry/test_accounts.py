@@ -3,6 +3,7 @@ and the bearer tokens they are given."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -230,6 +231,18 @@ async def test_a_revoked_admin_secret_serves_neither_login_nor_basic_authenticat
     assert await services.accounts.authenticate(BASIC_USER, "fresh-2026") == ACME_ADMIN
 
 
+async def test_a_process_whose_first_act_is_adding_a_user_adds_it(
+    services: Services, node_admin: Principal
+) -> None:
+    fresh = await Services.open(services.store, passwords=services.accounts.passwords)
+
+    await asyncio.wait_for(
+        fresh.accounts.add_user(node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!"), 30
+    )
+
+    assert await services.accounts.login("zhang.wei", "Qc-2026!") == ACME_ADMIN
+
+
 async def test_the_users_of_an_enterprise_are_listed_administrator_first(
     services: Services, node_admin: Principal
 ) -> None:
@@ -332,6 +345,17 @@ def test_a_token_signed_before_tokens_were_bound_to_the_password_is_refused() ->
     with pytest.raises(AuthenticationFailed) as refused:
         tokens.verify(KEY, f"{payload}.{signature}", now=NOW)
     assert not isinstance(refused.value, tokens.ForgedToken)  # the node signed it: log in again
+
+
+def test_only_a_token_the_node_did_not_sign_is_forged() -> None:
+    token = tokens.issue(KEY, "zhang.wei", password_hash=HASH, now=NOW)
+
+    for forged in ("garbage", f"{token}x", tokens.issue(bytes(32), "zhang.wei", password_hash=HASH, now=NOW)):
+        with pytest.raises(tokens.ForgedToken):
+            tokens.verify(KEY, forged, now=NOW)
+    with pytest.raises(AuthenticationFailed) as expired:
+        tokens.verify(KEY, token, now=NOW + tokens.LIFETIME)
+    assert not isinstance(expired.value, tokens.ForgedToken)
 
 
 def test_a_token_carries_a_fingerprint_of_the_password_hash_not_the_hash() -> None:

@@ -16,7 +16,7 @@ from resolver.cache.redis_link import RedisLink
 from resolver.health import RedisHealth
 from resolver.settings import Settings, SettingsError
 from resolver.throttle import AuthEvent, AuthThrottle, Limits, RedisCounters, Sources, Throttled
-from tests.redis_servers import RedisServer
+from tests.redis_servers import RedisCluster, RedisServer
 
 NOW = 1_795_000_000.0
 LIMITS = Limits(failures=3, lockout_max=8, window=60)
@@ -207,6 +207,18 @@ async def test_processes_sharing_a_redis_share_the_counts(redis_server: RedisSer
         assert await check(second, "acme", "guess", STRANGER) == "429:1"
         # Another node on the same Redis counts apart.
         assert await check(rig.throttle(namespace="idnode:other"), "acme", "guess", STRANGER) == "wrong"
+    finally:
+        await link.close()
+
+
+async def test_processes_sharing_a_redis_cluster_share_the_counts(redis_cluster: RedisCluster) -> None:
+    link = RedisLink.open(redis_cluster.url)
+    try:
+        rig = Rig(link)
+        first, second = rig.throttle(), rig.throttle()
+        answers = [await check(throttle, "acme", "guess", STRANGER) for throttle in (first, second) * 2]
+
+        assert answers == ["wrong"] * 3 + ["429:1"]
     finally:
         await link.close()
 
