@@ -135,10 +135,9 @@ class Accounts:
         if dated:
             sealed = row.verifier if row is not None else None
             verifier = unseal(await self._keys.credential_key(), sealed) if sealed else ""
-            ok = any(
-                hmac.compare_digest(password.lower(), candidate)
-                for candidate in _dated(verifier, datetime.now(UTC))
-            )
+            # As bytes: compare_digest refuses str with non-ASCII characters, which a client may send.
+            sent = password.lower().encode()
+            ok = any(hmac.compare_digest(sent, c.encode()) for c in _dated(verifier, datetime.now(UTC)))
         elif row is not None:
             ok = await self.passwords.verify(row.password_hash, password)
         else:

@@ -66,6 +66,8 @@ async def test_a_wrong_password_or_an_unknown_user_is_refused_alike(services: Se
     assert await refused_login(services, ACME, "") == WRONG
     assert await refused_login(services, "88.999.7", ACME_SECRET) == WRONG
     assert await refused_login(services, "nobody", ACME_SECRET) == WRONG
+    for user in (ACME, "nobody"):  # the dated login compares hex digests: anything else is just wrong
+        assert await refused_login(services, user, "密码", dated=True) == WRONG
 
 
 async def test_the_dated_login_takes_the_hash_of_today_in_china(services: Services) -> None:
