@@ -101,16 +101,23 @@ class Accounts:
     # -- proving who one is -----------------------------------------------------------------------------
 
     async def authenticate(self, username: str, secret: str) -> Principal:
-        """The principal (`300:0.NA/88.118.8`) whose HS_SECKEY matches `secret`, or `AuthenticationFailed`."""
+        """The principal (`300:0.NA/88.118.8`) whose HS_SECKEY matches `secret`, or `AuthenticationFailed`.
+
+        A principal without such a key costs the same slow check as a wrong secret, so that the time taken
+        does not tell which principals exist."""
         principal = Principal.parse(username)
         stored = await self._store.points.one(self._writer.node.naming.key(principal.handle))
-        for value in decode_values(stored) if stored else ():
-            if (
-                value.index == principal.index
-                and value.type == HS_SECKEY
-                and isinstance(value.data, StringData)
-                and await self.passwords.verify(value.data.value, secret)
-            ):
+        keys = [
+            value.data.value
+            for value in (decode_values(stored) if stored else ())
+            if value.index == principal.index
+            and value.type == HS_SECKEY
+            and isinstance(value.data, StringData)
+        ]
+        if not keys:
+            await self.passwords.verify_nothing(secret)
+        for key in keys:
+            if await self.passwords.verify(key, secret):
                 async with self._store.reader.connect() as conn:
                     if await enterprise_active(conn, principal.handle.governing_prefix):
                         return principal
@@ -123,39 +130,61 @@ class Accounts:
             raise AuthenticationFailed(WRONG)
         async with self._store.reader.connect() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
-        if row is None:
-            raise AuthenticationFailed(WRONG)
+        # An unknown user costs what a known one does (the same checks, against nothing), so that the time
+        # taken does not tell which user names exist.
         if dated:
-            verifier = unseal(await self._keys.credential_key(), row.verifier) if row.verifier else ""
-            ok = any(
-                hmac.compare_digest(password.lower(), candidate)
-                for candidate in _dated(verifier, datetime.now(UTC))
-            )
-        else:
+            sealed = row.verifier if row is not None else None
+            verifier = unseal(await self._keys.credential_key(), sealed) if sealed else ""
+            # As bytes: compare_digest refuses str with non-ASCII characters, which a client may send.
+            sent = password.lower().encode()
+            ok = any(hmac.compare_digest(sent, c.encode()) for c in _dated(verifier, datetime.now(UTC)))
+        elif row is not None:
             ok = await self.passwords.verify(row.password_hash, password)
-        if not ok:
+        else:
+            ok = await self.passwords.verify_nothing(password)
+        if row is None or not ok:
             raise AuthenticationFailed(WRONG)
         return await self.acting_principal(username)
 
     async def issue_token(self, username: str) -> str:
-        """A bearer token for `username`, good for 24 hours."""
-        return tokens.issue(await self._keys.token_key(), username, now=self._clock())
+        """A bearer token for `username`, good for 24 hours or until the user's password changes."""
+        async with self._store.reader.connect() as conn:
+            stmt = select(users.c.password_hash).where(users.c.username == username)
+            password_hash = (await conn.execute(stmt)).scalar()
+        if password_hash is None:
+            raise AuthenticationFailed("账号已停用或不存在")
+        key = await self._keys.token_key()
+        return tokens.issue(key, username, password_hash=password_hash, now=self._clock())
 
     async def token_user(self, token: str) -> str:
-        """The user a valid, unexpired bearer token names (its signature checked; not the user's status)."""
-        return tokens.verify(await self._keys.token_key(), token, now=self._clock())
+        """The user a valid, unexpired bearer token names (its signature checked; not the user's status nor
+        password: that takes the database, `token_principal`)."""
+        return tokens.verify(await self._keys.token_key(), token, now=self._clock()).username
 
     async def token_principal(self, token: str) -> Principal:
-        """Whom a bearer token's user acts as, if the token is valid and the user may still act."""
-        return await self.acting_principal(await self.token_user(token))
+        """Whom a bearer token's user acts as, if the token is valid, the user may still act and has the
+        password the token was issued under."""
+        key = await self._keys.token_key()
+        claims = tokens.verify(key, token, now=self._clock())
+        acts_as, password_hash = await self._acting(claims.username)
+        if not tokens.still_bound(key, claims, password_hash):
+            raise AuthenticationFailed(tokens.REVOKED)
+        return Principal(Handle.for_prefix(acts_as), KEY_INDEX, user=claims.username)
 
     async def acting_principal(self, username: str) -> Principal:
         """Whom a logged-in user acts as, if the user and its enterprise may still act."""
+        acts_as, _ = await self._acting(username)
+        return Principal(Handle.for_prefix(acts_as), KEY_INDEX, user=username)
+
+    async def _acting(self, username: str) -> tuple[str, str]:
+        """Whom a user acts as and its password hash, if the user and its enterprise may still act."""
+        columns = (users.c.acts_as, users.c.status, users.c.password_hash)
+        stmt = select(*columns).where(users.c.username == username)
         async with self._store.reader.connect() as conn:
-            user = await _row(conn, username)
-            if user is None or user.status != ACTIVE or not await enterprise_active(conn, user.acts_as):
+            row = (await conn.execute(stmt)).first()
+            if row is None or row.status != ACTIVE or not await enterprise_active(conn, row.acts_as):
                 raise AuthenticationFailed("账号已停用或不存在")
-        return Principal(Handle.for_prefix(user.acts_as), KEY_INDEX, user=username)
+        return str(row.acts_as), str(row.password_hash)
 
     # -- accounts ---------------------------------------------------------------------------------------
 
@@ -180,6 +209,9 @@ class Accounts:
         """A further SNMS user of the enterprise owning `prefix`."""
         _check_username(username)
         prefix = normalise_prefix(prefix)
+        # The key may have to be made first, in a transaction of its own: made inside the one below, SQLite
+        # would wait on its own write lock.
+        await self._keys.credential_key()
         async with self._writer.transaction(principal) as ctx:
             _require_node_admin(ctx)
             owner = await find_enterprise(ctx.conn, prefix)

@@ -2,6 +2,9 @@
 
 Handle REST clients send their secret with every write, so a verified secret is remembered for a short while
 as a keyed digest; the slow hash is then paid once per client and minute, not per request.
+
+A check against nothing (an unknown user, a principal without a key) is made against a dummy hash of the same
+parameters, so that it takes as long as a wrong secret for a real one: the time does not tell who exists.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Passwords:
         self._key = os.urandom(32)
         self._verified: OrderedDict[bytes, float] = OrderedDict()
         self._checking: dict[bytes, asyncio.Future[bool]] = {}
+        self._dummy: str | None = None
 
     def hash(self, secret: str) -> str:
         return self._hasher.hash(secret)
@@ -45,12 +49,19 @@ class Passwords:
     async def verify(self, stored: str, secret: str) -> bool:
         """True when `secret` matches the stored hash."""
         if not stored.startswith(HASH_MARK):
-            return False
+            return await self.verify_nothing(secret)
         token = hmac.digest(self._key, f"{stored}\0{secret}".encode(), hashlib.sha256)
         expires = self._verified.get(token)
         if expires is not None and expires > self._clock():
             return True
         return await asyncio.shield(self._checked(token, stored, secret))
+
+    async def verify_nothing(self, secret: str) -> bool:
+        """False, after as long as checking `secret` against a real hash takes."""
+        if self._dummy is None:
+            self._dummy = await asyncio.to_thread(self.hash, os.urandom(16).hex())
+        await self.verify(self._dummy, secret)
+        return False
 
     def _checked(self, token: bytes, stored: str, secret: str) -> asyncio.Future[bool]:
         """The check of `secret` against `stored`, made once however many ask at the same time: a burst of

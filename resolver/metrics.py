@@ -29,6 +29,8 @@ class Metrics:
     invalidations_received: int = 0
     invalidation_timeouts: int = 0
     journal_changes_seen: int = 0
+    auth_failures: int = 0  # wrong passwords, Basic secrets and forged bearer tokens
+    auth_throttled: int = 0  # authentication attempts refused by the throttle
     gauges: dict[str, Callable[[], float]] = field(default_factory=dict)
     health: list[Health] = field(default_factory=list)
 

@@ -32,6 +32,7 @@ from .metrics import Metrics
 from .pipeline import Pipeline, Stage, StoreStage
 from .settings import Settings
 from .signing import AnswerSigner
+from .throttle import AuthThrottle, Limits, RedisCounters, Sources
 
 log = logging.getLogger("idnode")
 
@@ -63,13 +64,16 @@ class Node:
     invalidator: Invalidator
     pipeline: Pipeline | None = None
     signer: AnswerSigner | None = None
+    throttle: AuthThrottle | None = None
 
     @property
     def context(self) -> Context:
         """What the front ends are given."""
-        if self.pipeline is None or self.signer is None:
+        if self.pipeline is None or self.signer is None or self.throttle is None:
             raise NotReady("this node process does not resolve")
-        return Context(self.services, self.pipeline, self.database, self.metrics, self.signer)
+        return Context(
+            self.services, self.pipeline, self.database, self.metrics, self.signer, self.throttle
+        )  # fmt: skip
 
 
 async def _services(settings: Settings, store: Store, passwords: Passwords | None) -> Services:
@@ -109,6 +113,21 @@ def _coherence(
         return LocalCoherence(shared_slots_path(settings.database_url))
     timeout = settings.coherence_timeout_ms / 1000
     return RedisCoherence(link, metrics, redis, namespace=ns, timeout=timeout)
+
+
+def _throttle(
+    settings: Settings, link: RedisLink | None, metrics: Metrics, redis: RedisHealth | None, ns: str
+) -> AuthThrottle:
+    limits = Limits(settings.auth_failures, settings.auth_lockout_max, settings.auth_window)
+    shared = RedisCounters(link, limits, namespace=ns) if link is not None else None
+    return AuthThrottle(
+        limits,
+        sources=Sources(settings.trusted_proxies),
+        shared=shared,
+        redis=redis,
+        metrics=metrics,
+        listener=None,  # the audit's `record` goes here, through an adapter taking an `AuthEvent`
+    )
 
 
 async def _close_link(link: RedisLink) -> None:
@@ -168,7 +187,10 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         stack.push_async_callback(follower.close)
         pipeline = Pipeline(stage, services.node.naming)
         signer = await _signer(settings, services)
-        yield Node(settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer)
+        throttle = _throttle(settings, link, metrics, redis, namespace)
+        yield Node(
+            settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer, throttle
+        )  # fmt: skip
 
 
 @contextlib.asynccontextmanager

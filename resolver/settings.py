@@ -7,6 +7,7 @@ naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -84,6 +85,21 @@ def _key(name: str, text: str) -> bytes:
     return key
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(name: str, text: str) -> tuple[IPNetwork, ...]:
+    found = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            found.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name}: {part!r} is not an IP address or network") from None
+    return tuple(found)
+
+
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "database_url": _text,
     "redis_url": _redis_url,
@@ -92,6 +108,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "case_sensitive": _boolean,
     "credential_key": _key,
     "signing_alg": _signing_alg,
+    "trusted_proxies": _networks,
 }
 
 
@@ -132,6 +149,15 @@ class Settings:
     journal_poll_ms: int = 1000
     # After a failed database read, misses fail at once for this long before the database is tried again.
     store_retry_ms: int = 1000
+    # Failed logins and Basic secrets (resolver/throttle): delays start after this many failures for one
+    # account from one address (4× from one address across accounts, 10× for one account across addresses);
+    # they double with each further failure up to `auth_lockout_max` seconds; failures are forgotten
+    # `auth_window` seconds after the last one.
+    auth_failures: int = 5
+    auth_lockout_max: int = 900
+    auth_window: int = 3600
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client; nobody else's is believed.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,5 +1,5 @@
 """What every front end is given: the registry's services, the resolution pipeline, the database's health,
-the process's metrics and the node's signing key (for signed answers)."""
+the process's metrics, the node's signing key (for signed answers) and the authentication throttle."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..metrics import Metrics
 from ..pipeline import Pipeline
 from ..query import Query
 from ..signing import AnswerSigner
+from ..throttle import AuthThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class Context:
     database: Health
     metrics: Metrics
     signer: AnswerSigner
+    throttle: AuthThrottle
 
     @property
     def naming(self) -> Naming:

@@ -3,9 +3,11 @@ and the bearer tokens they are given."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -24,7 +26,9 @@ from registry import (
 from registry.accounts import DISABLED, WRONG
 from registry.enterprises import ACTIVE
 from registry.keys import sha256_hex
+from registry.passwords import Passwords
 from tests.conftest import ACME, ACME_SECRET, OTHER_SECRET
+from tests.registry.test_passwords import CountingHasher
 
 ACME_ADMIN = Principal.parse(f"300:0.NA/{ACME}")
 BASIC_USER = f"300:0.NA/{ACME}"
@@ -62,6 +66,8 @@ async def test_a_wrong_password_or_an_unknown_user_is_refused_alike(services: Se
     assert await refused_login(services, ACME, "") == WRONG
     assert await refused_login(services, "88.999.7", ACME_SECRET) == WRONG
     assert await refused_login(services, "nobody", ACME_SECRET) == WRONG
+    for user in (ACME, "nobody"):  # the dated login compares hex digests: anything else is just wrong
+        assert await refused_login(services, user, "密码", dated=True) == WRONG
 
 
 async def test_the_dated_login_takes_the_hash_of_today_in_china(services: Services) -> None:
@@ -227,6 +233,18 @@ async def test_a_revoked_admin_secret_serves_neither_login_nor_basic_authenticat
     assert await services.accounts.authenticate(BASIC_USER, "fresh-2026") == ACME_ADMIN
 
 
+async def test_a_process_whose_first_act_is_adding_a_user_adds_it(
+    services: Services, node_admin: Principal
+) -> None:
+    fresh = await Services.open(services.store, passwords=services.accounts.passwords)
+
+    await asyncio.wait_for(
+        fresh.accounts.add_user(node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!"), 30
+    )
+
+    assert await services.accounts.login("zhang.wei", "Qc-2026!") == ACME_ADMIN
+
+
 async def test_the_users_of_an_enterprise_are_listed_administrator_first(
     services: Services, node_admin: Principal
 ) -> None:
@@ -244,6 +262,7 @@ async def test_the_users_of_an_enterprise_are_listed_administrator_first(
 # -- tokens ----------------------------------------------------------------------------------------------
 
 KEY = bytes(range(32))
+HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 NOW = 1_795_000_000.0  # 2026-11-18
 
 
@@ -274,19 +293,95 @@ async def test_a_token_expires_by_the_nodes_clock(services: Services) -> None:
         await later.accounts.token_principal(token)
 
 
-def test_a_token_names_its_user_until_it_expires() -> None:
-    token = tokens.issue(KEY, "zhang.wei", now=NOW)
+async def test_a_token_ends_when_the_enterprise_secret_is_reset(
+    services: Services, node_admin: Principal
+) -> None:
+    token = await services.accounts.issue_token(ACME)
+    assert await services.accounts.token_principal(token) == ACME_ADMIN
 
-    assert tokens.verify(KEY, token, now=NOW) == "zhang.wei"
-    assert tokens.verify(KEY, f"  {token}\n", now=NOW + tokens.LIFETIME - 1) == "zhang.wei"
+    await services.accounts.set_admin_secret(node_admin, ACME, "rotated-2026")
+
+    with pytest.raises(AuthenticationFailed) as refused:
+        await services.accounts.token_principal(token)
+    assert refused.value.message == tokens.REVOKED
+    assert await services.accounts.token_principal(await services.accounts.issue_token(ACME)) == ACME_ADMIN
+
+
+async def test_a_token_ends_while_its_enterprise_is_disabled(
+    services: Services, node_admin: Principal
+) -> None:
+    await services.accounts.add_user(node_admin, prefix=ACME, username="zhang.wei", password="Qc-2026!")
+    issued = [await services.accounts.issue_token(user) for user in (ACME, "zhang.wei")]
+
+    await services.accounts.set_enterprise_status(node_admin, ACME, DISABLED)
+    for token in issued:
+        with pytest.raises(AuthenticationFailed):
+            await services.accounts.token_principal(token)
+
+    await services.accounts.set_enterprise_status(node_admin, ACME, ACTIVE)
+    assert [await services.accounts.token_principal(token) for token in issued] == [ACME_ADMIN] * 2
+
+
+async def test_an_unknown_user_costs_the_slow_check_a_known_one_does(services: Services) -> None:
+    hasher = CountingHasher()
+    counting = await Services.open(services.store, passwords=Passwords(hasher))
+    accounts = counting.accounts
+    refusals: dict[str, Callable[[], Awaitable[Principal]]] = {
+        "a wrong password": lambda: accounts.login(ACME, "wrong"),
+        "an unknown user": lambda: accounts.login("nobody", "wrong"),
+        "a wrong secret": lambda: accounts.authenticate(BASIC_USER, "wrong"),
+        "an unknown handle": lambda: accounts.authenticate("300:0.NA/88.999.7", "wrong"),
+        "a key index it lacks": lambda: accounts.authenticate(f"301:0.NA/{ACME}", "wrong"),
+    }
+    for case, refusal in refusals.items():
+        before = hasher.verifications
+        with pytest.raises(AuthenticationFailed):
+            await refusal()
+        assert hasher.verifications == before + 1, case
+
+
+def test_a_token_signed_before_tokens_were_bound_to_the_password_is_refused() -> None:
+    payload = _b64(b'{"sub":"zhang.wei","exp":1895000000}')
+    signature = _b64(hmac.digest(KEY, payload.encode(), hashlib.sha256))
+
+    with pytest.raises(AuthenticationFailed) as refused:
+        tokens.verify(KEY, f"{payload}.{signature}", now=NOW)
+    assert not isinstance(refused.value, tokens.ForgedToken)  # the node signed it: log in again
+
+
+def test_only_a_token_the_node_did_not_sign_is_forged() -> None:
+    token = tokens.issue(KEY, "zhang.wei", password_hash=HASH, now=NOW)
+
+    for forged in ("garbage", f"{token}x", tokens.issue(bytes(32), "zhang.wei", password_hash=HASH, now=NOW)):
+        with pytest.raises(tokens.ForgedToken):
+            tokens.verify(KEY, forged, now=NOW)
+    with pytest.raises(AuthenticationFailed) as expired:
+        tokens.verify(KEY, token, now=NOW + tokens.LIFETIME)
+    assert not isinstance(expired.value, tokens.ForgedToken)
+
+
+def test_a_token_carries_a_fingerprint_of_the_password_hash_not_the_hash() -> None:
+    token = tokens.issue(KEY, "zhang.wei", password_hash=HASH, now=NOW)
+    claims = tokens.verify(KEY, token, now=NOW)
+
+    assert HASH not in base64.urlsafe_b64decode(token.partition(".")[0] + "==").decode()
+    assert tokens.still_bound(KEY, claims, HASH)
+    assert not tokens.still_bound(KEY, claims, HASH.replace("aGFz", "bGFz"))
+
+
+def test_a_token_names_its_user_until_it_expires() -> None:
+    token = tokens.issue(KEY, "zhang.wei", password_hash=HASH, now=NOW)
+
+    assert tokens.verify(KEY, token, now=NOW).username == "zhang.wei"
+    assert tokens.verify(KEY, f"  {token}\n", now=NOW + tokens.LIFETIME - 1).username == "zhang.wei"
     with pytest.raises(AuthenticationFailed):
         tokens.verify(KEY, token, now=NOW + tokens.LIFETIME)
 
 
 def test_a_token_lives_24_hours() -> None:
-    token = tokens.issue(KEY, "88.999.1", now=NOW)
+    token = tokens.issue(KEY, "88.999.1", password_hash=HASH, now=NOW)
 
-    assert tokens.verify(KEY, token, now=NOW + 23 * 3600) == "88.999.1"
+    assert tokens.verify(KEY, token, now=NOW + 23 * 3600).username == "88.999.1"
     with pytest.raises(AuthenticationFailed):
         tokens.verify(KEY, token, now=NOW + 25 * 3600)
 
@@ -296,16 +391,16 @@ def _b64(raw: bytes) -> str:
 
 
 def test_a_token_with_another_payload_is_refused() -> None:
-    token = tokens.issue(KEY, "zhang.wei", now=NOW)
+    token = tokens.issue(KEY, "zhang.wei", password_hash=HASH, now=NOW)
     _, _, signature = token.partition(".")
     forged = _b64(b'{"sub":"88.999.1","exp":1895000000}')
 
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(tokens.ForgedToken):
         tokens.verify(KEY, f"{forged}.{signature}", now=NOW)
 
 
 def test_a_token_with_a_changed_signature_is_refused() -> None:
-    token = tokens.issue(KEY, "zhang.wei", now=NOW)
+    token = tokens.issue(KEY, "zhang.wei", password_hash=HASH, now=NOW)
     payload, _, signature = token.partition(".")
     changed = ("B" if signature[0] == "A" else "A") + signature[1:]
 
@@ -315,7 +410,7 @@ def test_a_token_with_a_changed_signature_is_refused() -> None:
 
 
 def test_a_token_signed_with_another_key_is_refused() -> None:
-    token = tokens.issue(bytes(32), "zhang.wei", now=NOW)
+    token = tokens.issue(bytes(32), "zhang.wei", password_hash=HASH, now=NOW)
 
     with pytest.raises(AuthenticationFailed):
         tokens.verify(KEY, token, now=NOW)
@@ -358,10 +453,11 @@ def test_verifying_arbitrary_text_only_ever_fails_authentication(text: str) -> N
 def test_verifying_a_token_with_an_arbitrary_part_only_ever_fails_authentication(
     payload: str, signature: str
 ) -> None:
-    real_payload, _, real_signature = tokens.issue(KEY, "zhang.wei", now=NOW).partition(".")
+    real = tokens.issue(KEY, "zhang.wei", password_hash=HASH, now=NOW)
+    real_payload, _, real_signature = real.partition(".")
     for text in (f"{payload}.{real_signature}", f"{real_payload}.{signature}"):
         try:
-            username = tokens.verify(KEY, text, now=NOW)
+            username = tokens.verify(KEY, text, now=NOW).username
         except AuthenticationFailed:
             continue
         assert username == "zhang.wei"  # only base64 leniency could make a changed part pass

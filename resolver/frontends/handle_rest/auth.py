@@ -8,8 +8,10 @@
     Authorization: Handle sessionId="…"     (a session authenticated before)
 
 Either way the principal is the same `Principal`, so authorisation does not care how it was proved. Each
-scheme has its small function (`basic_principal`, `handle_principal`). A refusal is a 401 with both
-challenges: `WWW-Authenticate: Basic realm="handle"` and `Handle sessionId="…", nonce="…"` (`challenges`).
+scheme has its small function (`basic_principal`, `handle_principal`); a Basic check passes the authentication
+throttle (resolver/throttle), which may refuse it (429) before the secret is checked. A refusal is a 401
+with both challenges (`challenges`): `WWW-Authenticate: Basic realm="handle"` and `Handle sessionId="…",
+nonce="…"`.
 When a request answers a challenge, the answer carries the authenticated session in `Authentication-Info`
 (`AuthenticationInfo`, around the application behind the GET lane).
 """
@@ -86,14 +88,30 @@ def handle_credentials(text: str) -> HandleCredentials:
     return HandleCredentials(params.get("sessionid") or None, answer)
 
 
-async def basic_principal(token: str, context: Context) -> Principal:
-    """The principal of `Authorization: Basic`, whose HS_SECKEY the secret matches."""
+async def basic_principal(token: str, context: Context, scope: Scope) -> Principal:
+    """The principal of `Authorization: Basic`, whose HS_SECKEY the secret matches (unless the throttle
+    refuses the attempt first)."""
     try:
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise AuthenticationFailed("the Basic credentials are not base64 of UTF-8 text") from None
     username, secret = split_basic_credentials(decoded)
-    return await context.services.accounts.authenticate(username, secret)
+    throttle = context.throttle
+    source = throttle.source_of(scope)
+    async with throttle.attempt(
+        account=_account(username, context), secret=secret, source=source, dialect="handle_rest"
+    ):
+        return await context.services.accounts.authenticate(username, secret)
+
+
+def _account(username: str, context: Context) -> str:
+    """The account a Basic user name names, as the node tells accounts apart (`300:<handle key>`): every
+    spelling of one account (case, percent-encoding) is counted as that account."""
+    try:
+        principal = Principal.parse(username)
+    except AuthenticationFailed:
+        return username
+    return f"{principal.index}:{context.naming.key(principal.handle)}"
 
 
 async def handle_principal(
@@ -120,7 +138,7 @@ async def authenticate(request: Request, context: ContextDep) -> Principal:
     """The principal of the request's `Authorization` header, or `AuthenticationFailed`."""
     scheme, rest = scheme_of(request)
     if scheme == "basic":
-        return await basic_principal(rest, context)
+        return await basic_principal(rest, context, request.scope)
     if scheme == "handle":
         principal, session = await handle_principal(handle_credentials(rest), context)
         if session is not None:

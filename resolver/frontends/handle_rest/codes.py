@@ -53,6 +53,10 @@ _STATUS = {SERVER_BUSY: 503, PROTOCOL_ERROR: 400, OPERATION_NOT_SUPPORTED: 405, 
 # A 401 carries this and a Handle session to answer (`auth.challenges`).
 BASIC_CHALLENGE = 'Basic realm="handle"'
 
+# Authentication refused by the throttle: HTTP 429, and the Handle System's "server too busy" (the code its
+# clients take for "try again later"), with Retry-After.
+THROTTLED_STATUS = 429
+
 
 def status_of(exc: errors.RegistryError) -> tuple[int, int]:
     """The HTTP status and responseCode of a registry error."""
@@ -80,6 +84,12 @@ def failure(code: int, handle: str | None = None, message: str | None = None) ->
 
 # The Handle.Net server says no more than the code for these: `{"responseCode":100,"handle":…}`.
 _BARE = (errors.HandleNotFound, errors.HandleExists)
+
+
+def throttled(retry_after: int) -> tuple[int, bytes]:
+    """The HTTP status and body of an authentication the throttle refused."""
+    message = f"too many failed authentications; try again in {retry_after} s"
+    return THROTTLED_STATUS, error_body(SERVER_BUSY, message=message)
 
 
 def registry_failure(exc: errors.RegistryError, handle: str | None = None) -> tuple[int, bytes]:

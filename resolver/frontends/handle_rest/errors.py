@@ -16,6 +16,7 @@ from starlette.routing import Match
 from registry import errors
 
 from ...pipeline import StoreUnavailable
+from ...throttle import Throttled
 from ..http import JSON, BodyRefused
 from .auth import challenges
 from .codes import (
@@ -26,6 +27,7 @@ from .codes import (
     SERVER_BUSY,
     failure,
     registry_failure,
+    throttled,
 )
 
 log = logging.getLogger("idnode.http")
@@ -46,6 +48,13 @@ async def _on_registry_error(request: Request, exc: Exception) -> Response:
     # (U+FFFD for bytes that are not UTF-8), and a handle that is not text is not echoed (as GET does).
     status, body = registry_failure(exc, handle)
     return _json(status, body, await challenges(request) if status == 401 else None)
+
+
+async def _on_throttled(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Throttled)
+    response = _json(*throttled(exc.retry_after))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _on_validation(_request: Request, exc: Exception) -> Response:
@@ -123,6 +132,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _on_http)
     app.add_exception_handler(BodyRefused, _on_body_refused)
     app.add_exception_handler(ClientDisconnect, _on_client_gone)
+    app.add_exception_handler(Throttled, _on_throttled)
     app.add_exception_handler(StoreUnavailable, _on_busy)
     for db_error in (DBAPIError, PoolTimeout, OSError):
         app.add_exception_handler(db_error, _on_database)

@@ -214,6 +214,7 @@ _FAILURES = {
     409: "already exists (101, 201)",
     408: "the body did not arrive in time; the connection is closed (4)",
     413: "the body is larger than the node accepts (4)",
+    429: "too many failed authentications: try again after Retry-After seconds (3)",
     500: "internal error (2)",
     503: "busy: the database is unavailable (3)",
 }
@@ -226,13 +227,16 @@ _CHALLENGE_HEADER = {
 }
 
 
+_HEADERS = {401: _CHALLENGE_HEADER, 429: {"Retry-After": {"required": True, "schema": {"type": "string"}}}}
+
+
 def failures(*statuses: int) -> dict[int, Schema]:
-    """Handle REST failure answers, `{"responseCode", "message"?, "handle"?}`, at these statuses."""
+    """Handle REST failure answers, `{"responseCode", "message"?, "handle"?}`, at these statuses (and 429
+    wherever 401 is: what authenticates may be refused by the authentication throttle)."""
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     return {
-        status: json_response(
-            _FAILURES[status], FAILURE, headers=_CHALLENGE_HEADER if status == 401 else None
-        )
-        for status in statuses
+        status: json_response(_FAILURES[status], FAILURE, headers=_HEADERS.get(status)) for status in statuses
     }
 
 

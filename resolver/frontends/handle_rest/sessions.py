@@ -62,7 +62,7 @@ async def open_session(request: Request, context: ContextDep) -> Response:
         if credentials.answer is not None:
             raise AuthenticationFailed("a challenge is answered in its session: PUT /api/sessions/this")
     elif scheme == "basic":
-        principal = await basic_principal(rest, context)
+        principal = await basic_principal(rest, context, request.scope)
         session = await context.services.sessions.with_secret(session, principal)
     elif scheme:
         raise AuthenticationFailed("Basic or Handle authentication is needed")
@@ -75,7 +75,7 @@ async def _this(request: Request, context: Context) -> Response:
     credentials prove."""
     scheme, rest = scheme_of(request)
     if scheme == "basic":
-        return JSONResponse(_shown(None, await basic_principal(rest, context)))
+        return JSONResponse(_shown(None, await basic_principal(rest, context, request.scope)))
     if scheme and scheme != "handle":
         raise AuthenticationFailed("Basic or Handle authentication is needed")
     credentials = handle_credentials(rest) if scheme else None

@@ -6,6 +6,8 @@
 
 Every answer is HTTP 200 but a body the node's edge refuses before the API reads it (too large: 413, too
 slow: 408), which is still an envelope, status -2: the client's failure, never -4.
+A refusal by the authentication throttle is status -2 too, with a message saying when to try again, and
+that time in `Retry-After` for clients that read headers.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from starlette.responses import Response
 from registry import errors
 
 from ...pipeline import StoreUnavailable
+from ...throttle import Throttled
 from ..http import BodyRefused, BodyTimedOut
 
 log = logging.getLogger("idnode.snms")
@@ -38,6 +41,7 @@ BAD_HANDLE = "标识格式错误"
 BAD_REQUEST = "参数错误"
 # Where the SNMS API lives: the paths whose refusals at the edge are envelopes.
 PATHS = ("/identity/", "/identityv2/", "/snms/")
+THROTTLED = "认证失败次数过多，请 {} 秒后重试"
 
 
 class SnmsFailure(Exception):
@@ -49,9 +53,16 @@ class SnmsFailure(Exception):
         self.message = message
 
 
-def envelope(status: int, message: str, data: Any = None) -> Response:
+def envelope(
+    status: int, message: str, data: Any = None, *, headers: dict[str, str] | None = None
+) -> Response:
     body = orjson.dumps({"status": status, "message": message, "data": data})
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def throttled(exc: Throttled) -> Response:
+    wait = str(exc.retry_after)
+    return envelope(FAILED, THROTTLED.format(wait), headers={"Retry-After": wait})
 
 
 def ok(data: Any) -> Response:
@@ -97,6 +108,8 @@ def endpoint(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable
             return await handler(*args, **kwargs)
         except SnmsFailure as exc:
             return envelope(exc.status, exc.message)
+        except Throttled as exc:
+            return throttled(exc)
         except (BodyRefused, ClientDisconnect):  # the edge answers (or logs) these; not the API's failure
             return envelope(FAILED, BAD_REQUEST)
         except errors.RegistryError as exc:

@@ -8,7 +8,7 @@ the resolution pipeline like every other read: cached, served stale while the da
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -29,6 +29,7 @@ from registry import (
     register_many,
     update_many,
 )
+from registry.tokens import ForgedToken
 from registry.values import TEMPLATE, TEMPLATE_INDEX
 from registry.writes import Records
 
@@ -55,9 +56,23 @@ MAX_HANDLE, MAX_TYPE, MAX_TEXT, MAX_VERSION = 255, 128, 255, 128
 BatchWrite = Callable[[Records, Principal, Sequence[RecordInput]], Awaitable[list[ItemResult]]]
 
 
+T = TypeVar("T")
+
+
+async def _unforged(request: Request, context: Context, check: Awaitable[T]) -> T:
+    """`check` of a bearer token; a token the node did not sign is counted by the throttle, which refuses
+    its address once it sent too many (a valid token never meets the throttle: a signature check is cheap)."""
+    try:
+        return await check
+    except ForgedToken:
+        source = context.throttle.source_of(request.scope)
+        await context.throttle.forged_token(source=source, dialect="snms")
+        raise
+
+
 async def principal_of(request: Request, context: Context) -> Principal:
     """The user a request's bearer token names, if it may still act."""
-    return await context.services.accounts.token_principal(bearer(request))
+    return await _unforged(request, context, context.services.accounts.token_principal(bearer(request)))
 
 
 async def check_reader(request: Request, context: Context) -> None:
@@ -65,11 +80,12 @@ async def check_reader(request: Request, context: Context) -> None:
     cannot be read; the token's signature alone then lets the read through, since a read shows only what
     anyone may read, and cached answers are to stand in for a database that is down."""
     accounts = context.services.accounts
-    username = await accounts.token_user(bearer(request))
+    token = bearer(request)
+    await _unforged(request, context, accounts.token_user(token))
     if not context.database.worth_trying:
         return
     try:
-        await accounts.acting_principal(username)
+        await accounts.token_principal(token)
     except (SQLAlchemyError, OSError) as exc:
         context.database.failed(exc)
 

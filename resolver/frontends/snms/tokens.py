@@ -1,4 +1,9 @@
-"""`POST /identity/token` and `/identity/token/v1` (password = sha256(sha256(password) + "yyyy-MM-dd"))."""
+"""`POST /identity/token` and `/identity/token/v1` (password = sha256(sha256(password) + "yyyy-MM-dd")).
+
+Each login passes the authentication throttle (resolver/throttle), which may refuse it before the password is
+checked. An enterprise administrator (user name: its prefix) is counted as the Basic account of the same
+secret, `300:0.NA/<prefix>`, so that the two ways in share one count.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from registry import AuthenticationFailed
+from registry import AuthenticationFailed, Handle, InvalidHandle
 from registry.accounts import MAX_PASSWORD, MAX_USERNAME, WRONG
 
 from ..context import Context, ContextDep
@@ -45,12 +50,25 @@ def _credentials(body: Any) -> tuple[str, str]:
 
 async def _token(request: Request, context: Context, *, dated: bool) -> Response:
     username, password = _credentials(await json_body(request))
-    accounts = context.services.accounts
+    accounts, throttle = context.services.accounts, context.throttle
+    source = throttle.source_of(request.scope)
     try:
-        await accounts.login(username, password, dated=dated)
+        async with throttle.attempt(
+            account=_account(username, context), secret=password, source=source, dialect="snms"
+        ):
+            await accounts.login(username, password, dated=dated)
     except AuthenticationFailed as exc:
         raise SnmsFailure(FAILED, WRONG if exc.message == WRONG else exc.message) from None
     return ok({"token": await accounts.issue_token(username)})
+
+
+def _account(username: str, context: Context) -> str:
+    if username.isascii() and username.replace(".", "").isdigit():  # an administrator, named by its prefix
+        try:
+            return f"300:{context.naming.key(Handle.for_prefix(username))}"
+        except InvalidHandle:
+            pass
+    return username
 
 
 @router.post(
