@@ -180,6 +180,7 @@ class Accounts:
         """A further SNMS user of the enterprise owning `prefix`."""
         _check_username(username)
         prefix = normalise_prefix(prefix)
+        await self._keys.credential_key()  # made, if need be, first: on SQLite a process has one writer
         async with self._writer.transaction(principal) as ctx:
             _require_node_admin(ctx)
             owner = await find_enterprise(ctx.conn, prefix)

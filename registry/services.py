@@ -2,7 +2,8 @@
 
 A bundle, not a facade: every operation lives on the small service that owns it (`records` writes records,
 `accounts` proves who is acting, `enterprises` onboards, `templates` keeps data templates, `reads` lists and
-counts), and they share one writer, one change feed and one clock.
+counts, `audit` records who did what and answers who asks), and they share one writer, one change feed and
+one clock.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .accounts import Accounts
+from .audit import Audit
 from .changes import ChangeFeed
 from .enterprise_ops import Enterprises
 from .keys import NodeKeys
@@ -35,6 +37,7 @@ class Services:
     accounts: Accounts
     enterprises: Enterprises
     templates: Templates
+    audit: Audit
 
     @classmethod
     async def open(
@@ -48,11 +51,12 @@ class Services:
         """The services of the node whose database `store` opens (`NodeNotInitialised` if there is none)."""
         node = await read_node(store)
         feed = ChangeFeed(store)
-        writer = Writer(store, node, feed, clock=clock)
+        audit = Audit(store, node, clock=clock)
+        writer = Writer(store, node, feed, clock=clock, audit=audit)
         records = Records(writer, passwords or Passwords())
         reads = Reads(store, node)
         accounts = Accounts(records, NodeKeys(store, credential_key=credential_key))
         return cls(
             store, node, feed, writer, records, reads, accounts,
-            Enterprises(records, accounts, reads), Templates(writer),
+            Enterprises(records, accounts, reads), Templates(writer), audit,
         )  # fmt: skip
