@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from registry import NodeNotInitialised, Passwords, Services, Store
+from registry.audit import Audit
+from registry.store.migrate import head_revision, schema_revision
 
 from .cache.coherence import Coherence, LocalCoherence, RedisCoherence, shared_slots_path
 from .cache.l1 import L1Cache
@@ -33,6 +35,8 @@ from .pipeline import Pipeline, Stage, StoreStage
 from .settings import Settings
 
 log = logging.getLogger("idnode")
+# How often a serving process deletes the audit events past their keeping (each process does: it is cheap).
+AUDIT_PRUNE_SECONDS = 6 * 3600
 
 
 class NotReady(RuntimeError):
@@ -80,6 +84,9 @@ async def _services(settings: Settings, store: Store, passwords: Passwords | Non
         raise NotReady(f"cannot use {where} ({exc.orig}): run `idnode init` to create its schema") from None
     except OSError as exc:
         raise NotReady(f"cannot reach {where}: {exc}") from None
+    revision, head = await schema_revision(store.reader), head_revision()
+    if revision != head:
+        raise NotReady(f"{where} has schema {revision}, this node needs {head}: run `idnode migrate` first")
     if services.node.naming.case_sensitive != settings.case_sensitive:
         rule = "yes" if services.node.naming.case_sensitive else "no"
         raise NotReady(
@@ -153,6 +160,8 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         )
         await follower.start()
         stack.push_async_callback(follower.close)
+        pruning = asyncio.create_task(_prune_audit(services.audit, settings.audit_days))
+        stack.push_async_callback(_cancel, pruning)
         pipeline = Pipeline(stage, services.node.naming)
         yield Node(settings, services, metrics, database, redis, coherence, invalidator, pipeline)
 
@@ -184,6 +193,26 @@ async def open_writer(settings: Settings) -> AsyncIterator[Node]:
             await asyncio.wait_for(coherence.wait_usable(), settings.coherence_timeout_ms / 1000)
         services.feed.subscribe(invalidator.changed)
         yield Node(settings, services, metrics, database, redis, coherence, invalidator)
+
+
+async def _prune_audit(audit: Audit, days: int, every: float = AUDIT_PRUNE_SECONDS) -> None:
+    """Keep the audit to its last `days` days: now, then every `every` seconds (a failure waits for the
+    next time)."""
+    while True:
+        try:
+            gone = await audit.prune(days)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("audit events past %d days not deleted: %s", days, exc)
+        else:
+            if gone:
+                log.info("%d audit events past %d days deleted", gone, days)
+        await asyncio.sleep(every)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def settle_garbage_collector() -> None:

@@ -117,6 +117,8 @@ class Settings:
     journal_poll_ms: int = 1000
     # After a failed database read, misses fail at once for this long before the database is tried again.
     store_retry_ms: int = 1000
+    # How many days audit events are kept: older ones are deleted at start and every few hours.
+    audit_days: int = 180
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
