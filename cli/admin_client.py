@@ -32,9 +32,9 @@ class AdminClient:
         # Handle servers expect the index's colon percent-encoded in the user name.
         self._http = httpx.Client(base_url=node.rstrip("/"), auth=(quote(admin), secret), timeout=30)
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
+    def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
         try:
-            response = self._http.request(method, f"/api/admin{path}", json=body)
+            response = self._http.request(method, f"/api/admin{path}", json=body, params=params)
         except httpx.HTTPError as exc:
             raise click.ClickException(f"cannot reach the node: {exc}") from None
         if response.status_code == 204:

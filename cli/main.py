@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import enterprise, export, importing, init, node, quickstart, resolve, serve, sign, template
+from . import audit, enterprise, export, importing, init, node, quickstart, resolve, serve, sign, template
 from .common import run_command
 
 
@@ -30,6 +30,7 @@ idnode.add_command(sign.sign)
 idnode.add_command(importing.import_command)
 idnode.add_command(export.export)
 idnode.add_command(export.stats)
+idnode.add_command(audit.audit)
 idnode.add_command(serve.serve)
 idnode.add_command(quickstart.quickstart)
 

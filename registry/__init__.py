@@ -1,6 +1,7 @@
 """idnode's registry: handles, values, enterprises, accounts, storage, the journal, authorisation and the
 write operations. Plain Python: no web framework, no server, no Redis client."""
 
+from .audit import Audit, AuditEvent, AuditPage
 from .batch import MAX_BATCH, ItemResult, RecordInput, delete_many, in_turns, register_many, update_many
 from .changes import ChangeFeed, JournalCursor
 from .codec import decode_values, encode_values, parse_body, value_from_json, values_from_json
@@ -52,6 +53,9 @@ __all__ = [
     "MAX_BATCH",
     "AdminData",
     "AdminPermission",
+    "Audit",
+    "AuditEvent",
+    "AuditPage",
     "AuthenticationFailed",
     "Base64Data",
     "ChangeFeed",

@@ -104,6 +104,7 @@ class _Batch:
             if result.ok:
                 changes.append((pending.key, op or (journal.CREATE if result.created else journal.UPDATE)))
         await ctx.record(changes)
+        ctx.refuse((r.handle, r.error) for r in self.results if r.error is not None)
 
 
 async def _parse(

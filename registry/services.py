@@ -2,8 +2,8 @@
 
 A bundle, not a facade: every operation lives on the small service that owns it (`records` writes records,
 `accounts` proves who is acting, `sessions` does so by public-key challenge–response, `enterprises`
-onboards, `templates` keeps data templates, `reads` lists and counts), and they share one writer, one change
-feed and one clock.
+onboards, `templates` keeps data templates, `reads` lists and counts, `signing` keeps the node's keys, `audit`
+records who did what and answers who asks), and they share one writer, one change feed and one clock.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .accounts import Accounts
+from .audit import Audit
 from .changes import ChangeFeed
 from .enterprise_ops import Enterprises
 from .keys import NodeKeys
@@ -40,6 +41,7 @@ class Services:
     templates: Templates
     sessions: Sessions
     signing: NodeSigning
+    audit: Audit
 
     @classmethod
     async def open(
@@ -53,7 +55,8 @@ class Services:
         """The services of the node whose database `store` opens (`NodeNotInitialised` if there is none)."""
         node = await read_node(store)
         feed = ChangeFeed(store)
-        writer = Writer(store, node, feed, clock=clock)
+        audit = Audit(store, node, clock=clock)
+        writer = Writer(store, node, feed, clock=clock, audit=audit)
         records = Records(writer, passwords or Passwords())
         reads = Reads(store, node)
         keys = NodeKeys(store, credential_key=credential_key)
@@ -61,5 +64,5 @@ class Services:
         return cls(
             store, node, feed, writer, records, reads, accounts,
             Enterprises(records, accounts, reads), Templates(writer), Sessions(records, keys),
-            NodeSigning(records, keys, clock=clock),
+            NodeSigning(records, keys, clock=clock), audit,
         )  # fmt: skip

@@ -7,13 +7,26 @@ rights (whoever holds the database holds the node); its writes reach running nod
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import getpass
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from registry import Naming, NodeSetup, Passwords, RegistryError, Services, Store, init_node, new_secret
+from registry import (
+    Audit,
+    Naming,
+    NodeSetup,
+    Passwords,
+    RegistryError,
+    Services,
+    Store,
+    init_node,
+    new_secret,
+    read_node,
+)
+from registry.audit import OK, source
 from registry.signing import public_key_from_file
 from registry.store.migrate import upgrade
 
@@ -47,10 +60,15 @@ async def initialise(settings: Settings, node_prefix: str, admin_secret: str) ->
     store = Store.open(settings.database_url, pool_size=1)
     try:
         naming = Naming(case_sensitive=settings.case_sensitive)
-        return await init_node(
+        setup = await init_node(
             store, node_prefix, admin_secret, passwords=Passwords(), naming=naming,
             signing_alg=settings.signing_alg, credential_key=settings.credential_key,
         )  # fmt: skip
+        if setup.created:
+            source.set(local_source())
+            audit = Audit(store, await read_node(store))
+            await audit.record("node.init", outcome=OK, actor=str(setup.admin), target=setup.node_prefix)
+        return setup
     finally:
         await store.close()
 
@@ -125,9 +143,21 @@ class Operator:
         cert = await self._services.signing.certify(prefix, public, index=index)
         return {"prefix": prefix, "subject": f"{index}:0.NA/{prefix}", "kid": public.kid, "index": cert.index}
 
+    async def audit(self, filters: Mapping[str, str | None]) -> Json:
+        return await ops.audit(self._services, None, filters)
+
+
+def local_source() -> str:
+    """Where the operator's commands come from, for the audit: this machine, and who ran them."""
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in the environment nor the password database
+        return "local"
+
 
 @asynccontextmanager
 async def operate(settings: Settings) -> AsyncIterator[Operator]:
     """The operator's access to the node whose database `settings` names."""
+    source.set(local_source())
     async with open_writer(settings) as node:
         yield Operator(node.services)

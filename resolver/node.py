@@ -12,13 +12,16 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from registry import NodeNotInitialised, Passwords, RegistryError, Services, Store
+from registry.audit import FAILED, THROTTLED, Audit
+from registry.store.migrate import head_revision, schema_revision
 
 from .cache.coherence import Coherence, LocalCoherence, RedisCoherence, shared_slots_path
 from .cache.l1 import L1Cache
@@ -33,8 +36,12 @@ from .pipeline import Pipeline, Stage, StoreStage
 from .settings import Settings
 from .signing import AnswerSigner
 from .throttle import AuthThrottle, Limits, RedisCounters, Sources
+from .throttle.guard import AuthEvent, Listener
 
 log = logging.getLogger("idnode")
+_PREFIX = re.compile(r"[0-9]+(\.[0-9A-Z]+)*")
+# How often a serving process deletes the audit events past their keeping (each process does: it is cheap).
+AUDIT_PRUNE_SECONDS = 6 * 3600
 
 
 class NotReady(RuntimeError):
@@ -86,6 +93,9 @@ async def _services(settings: Settings, store: Store, passwords: Passwords | Non
         raise NotReady(f"cannot use {where} ({exc.orig}): run `idnode init` to create its schema") from None
     except OSError as exc:
         raise NotReady(f"cannot reach {where}: {exc}") from None
+    revision, head = await schema_revision(store.reader), head_revision()
+    if revision != head:
+        raise NotReady(f"{where} has schema {revision}, this node needs {head}: run `idnode migrate` first")
     if services.node.naming.case_sensitive != settings.case_sensitive:
         rule = "yes" if services.node.naming.case_sensitive else "no"
         raise NotReady(
@@ -116,7 +126,12 @@ def _coherence(
 
 
 def _throttle(
-    settings: Settings, link: RedisLink | None, metrics: Metrics, redis: RedisHealth | None, ns: str
+    settings: Settings,
+    link: RedisLink | None,
+    metrics: Metrics,
+    redis: RedisHealth | None,
+    ns: str,
+    audit: Audit,
 ) -> AuthThrottle:
     limits = Limits(settings.auth_failures, settings.auth_lockout_max, settings.auth_window)
     shared = RedisCounters(link, limits, namespace=ns) if link is not None else None
@@ -126,8 +141,31 @@ def _throttle(
         shared=shared,
         redis=redis,
         metrics=metrics,
-        listener=None,  # the audit's `record` goes here, through an adapter taking an `AuthEvent`
+        listener=_audited(audit),
     )
+
+
+def _audited(audit: Audit) -> Listener:
+    """The throttle's events as audit events (`auth.auth_failed`, `auth.throttled`), under the prefix the
+    account names when it names one, so that the enterprise sees who tried its accounts."""
+
+    async def heard(event: AuthEvent) -> None:
+        outcome = THROTTLED if event.kind == "throttled" else FAILED
+        await audit.record(
+            f"auth.{event.kind}", outcome=outcome, actor=event.account, target=event.account or "",
+            prefix=_prefix_named(event.account), detail=f"{event.dialect} from {event.source}",
+        )  # fmt: skip
+
+    return heard
+
+
+def _prefix_named(account: str | None) -> str | None:
+    """`88.999.1` of `300:0.na/88.999.1` (a Basic principal's key) or of `88.999.1` (an SNMS admin)."""
+    if not account:
+        return None
+    _, marker, rest = account.upper().rpartition("0.NA/")
+    candidate = rest if marker else account
+    return candidate if _PREFIX.fullmatch(candidate) else None
 
 
 async def _close_link(link: RedisLink) -> None:
@@ -185,9 +223,11 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         )
         await follower.start()
         stack.push_async_callback(follower.close)
+        pruning = asyncio.create_task(_prune_audit(services.audit, settings.audit_days))
+        stack.push_async_callback(_cancel, pruning)
         pipeline = Pipeline(stage, services.node.naming)
         signer = await _signer(settings, services)
-        throttle = _throttle(settings, link, metrics, redis, namespace)
+        throttle = _throttle(settings, link, metrics, redis, namespace, services.audit)
         yield Node(
             settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer, throttle
         )  # fmt: skip
@@ -220,6 +260,26 @@ async def open_writer(settings: Settings) -> AsyncIterator[Node]:
             await asyncio.wait_for(coherence.wait_usable(), settings.coherence_timeout_ms / 1000)
         services.feed.subscribe(invalidator.changed)
         yield Node(settings, services, metrics, database, redis, coherence, invalidator)
+
+
+async def _prune_audit(audit: Audit, days: int, every: float = AUDIT_PRUNE_SECONDS) -> None:
+    """Keep the audit to its last `days` days: now, then every `every` seconds (a failure waits for the
+    next time)."""
+    while True:
+        try:
+            gone = await audit.prune(days)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("audit events past %d days not deleted: %s", days, exc)
+        else:
+            if gone:
+                log.info("%d audit events past %d days deleted", gone, days)
+        await asyncio.sleep(every)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def settle_garbage_collector() -> None:

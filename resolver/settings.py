@@ -158,6 +158,8 @@ class Settings:
     auth_window: int = 3600
     # Proxies (addresses or networks) whose X-Forwarded-For names the client; nobody else's is believed.
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # How many days audit events are kept: older ones are deleted at start and every few hours.
+    audit_days: int = 180
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

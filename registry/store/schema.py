@@ -117,3 +117,25 @@ journal = Table(
     Column("principal", String(320), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+# The audit trail: who did what, when, from where, with what outcome; never a secret. A write transaction is
+# one row per kind of change and prefix (a batch of thousands is one row: its count and its first keys).
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    # The principal (`300:0.NA/88.118.8`, with the SNMS user acting for it); NULL when nobody was proven.
+    Column("actor", String(320), nullable=True),
+    # Where the request came from: the peer address, or `local:<OS user>` for the operator's commands.
+    Column("source", String(255), nullable=False),
+    Column("target", Text, nullable=False),
+    # The prefix the event concerns (what an enterprise's own view of the audit is filtered by).
+    Column("prefix", String(64), nullable=True),
+    Column("count", Integer, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_at", "at"),
+    Index("ix_audit_prefix_id", "prefix", "id"),
+)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from registry import Handle, Naming, Services
+from registry.audit import source
 
 from ..health import Health
 from ..metrics import Metrics
@@ -46,6 +47,10 @@ class Context:
 async def _context(request: Request) -> Context:
     # A coroutine: FastAPI runs a plain function dependency in a worker thread, a round trip per request.
     context: Context = request.app.state.context
+    # Where the request came from, for the audit of what it writes or is refused. Every route behind the
+    # lane takes the context; the anonymous GET lane in front (the hot path) audits nothing and pays nothing.
+    client = request.scope.get("client")
+    source.set(client[0] if client else "")
     return context
 
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.audit import CURSOR_FORM, MAX_LIMIT, TIME_FORM
+from registry.handle import MAX_PREFIX_LENGTH
+
 from ..handle_rest.openapi import failures
 from ..openapi import Operation, json_response
+from .operations import MAX_FILTER, OUTCOMES
+
+_SEGMENT = "[A-Za-z0-9_-]+"
+_NO_CONTROLS = "[^\\x00-\\x1f\\x7f-\\x9f]"
 
 Schema = dict[str, Any]
 
@@ -32,6 +39,54 @@ _USER: Schema = {
     "type": "object",
     "required": ["username", "status"],
     "properties": {"username": _TEXT, "status": _STATUS},
+}
+
+
+_NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
+AUDIT_EVENT: Schema = {
+    "type": "object",
+    "required": ["id", "at", "action", "outcome", "actor", "source", "target", "prefix", "count", "detail"],
+    "properties": {
+        "id": {"type": "integer"},
+        "at": {**_TEXT, "description": "UTC, yyyy-MM-ddTHH:mm:ssZ"},
+        "action": {**_TEXT, "description": "handle.create, enterprise.disable, template.update, secret.set…"},
+        "outcome": {**_TEXT, "description": "ok, denied, failed, throttled"},
+        "actor": {**_NULLABLE_TEXT, "description": "the principal (and the SNMS user acting for it)"},
+        "source": {**_TEXT, "description": "the client's address, or local:<OS user> for local commands"},
+        "target": {**_TEXT, "description": "what was acted on: a handle, or the first few of a batch"},
+        "prefix": {**_NULLABLE_TEXT, "description": "the prefix the event concerns"},
+        "count": {"type": "integer", "description": "how many handles (or items) the event covers"},
+        "detail": _TEXT,
+    },
+}
+_TIME_FILTER = "2026-12-01, 2026-12-01T08:00:00Z (UTC unless an offset is given), or a time ago: 30m, 12h, 7d"
+_TIME_SCHEMA: Schema = {"type": "string", "pattern": f"^{TIME_FORM}$"}
+_FILTER_TEXT: Schema = {"type": "string", "pattern": f"^{_NO_CONTROLS}+$", "maxLength": MAX_FILTER}
+AUDIT_PARAMETERS: dict[str, Schema] = {
+    "prefix": {
+        "schema": {
+            "type": "string",
+            "pattern": f"^{_SEGMENT}(?:\\.{_SEGMENT})*$",
+            "maxLength": MAX_PREFIX_LENGTH,
+        },
+        "description": "events of this prefix and those derived from it",
+    },
+    "actor": {"schema": _FILTER_TEXT, "description": "e.g. 300:0.NA/88.118.8 (its SNMS users included)"},
+    "action": {
+        "schema": _FILTER_TEXT,
+        "description": "an action, or a family: handle, enterprise, template…",
+    },
+    "outcome": {"schema": {"enum": list(OUTCOMES)}},
+    "since": {"schema": _TIME_SCHEMA, "description": f"at or after: {_TIME_FILTER}"},
+    "until": {"schema": _TIME_SCHEMA, "description": f"before: {_TIME_FILTER}"},
+    "cursor": {
+        "schema": {"type": "string", "pattern": f"^{CURSOR_FORM}$"},
+        "description": "`next` of the page before",
+    },
+    "limit": {
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        "description": "default 100",
+    },
 }
 
 
@@ -154,6 +209,18 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "POST /api/admin/users/{username}/disable": Operation(_answers(200, "disabled", _USER, 404)),
     "POST /api/admin/users/{username}/enable": Operation(_answers(200, "enabled", _USER, 404)),
+    "GET /api/admin/audit": Operation(
+        _answers(
+            200,
+            "events newest first; next: the cursor of the page after, null at the end",
+            _object(
+                ["events", "next"],
+                events={"type": "array", "items": AUDIT_EVENT},
+                next={"type": ["string", "null"]},
+            ),
+        ),
+        parameters=AUDIT_PARAMETERS,
+    ),
     "GET /api/admin/stats": Operation(
         _answers(
             200,

@@ -1,4 +1,5 @@
-"""The administration API under /api/admin, for the node administrator (`300:0.NA/<node prefix>`, Basic).
+"""The administration API under /api/admin, for the node administrator (`300:0.NA/<node prefix>`, Basic);
+the audit also for an enterprise administrator, who reads the events of its own prefixes.
 
 Routes only translate: each calls one operation (`operations.py`) and answers its JSON.
 """
@@ -7,21 +8,36 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
 from registry import PermissionDenied, Principal
+from registry.audit import DENIED
 
-from ..context import ContextDep
+from ..context import Context, ContextDep
 from ..handle_rest.auth import PrincipalDep
 from ..http import JSONResponse
 from . import operations as ops
 
 
-async def node_admin(principal: PrincipalDep, context: ContextDep) -> Principal:
+async def node_admin(request: Request, principal: PrincipalDep, context: ContextDep) -> Principal:
     if principal.handle != context.services.node.admin.handle:
-        raise PermissionDenied("only the node administrator may administer the node")
+        refusal = PermissionDenied("only the node administrator may administer the node")
+        await _record_refusal(
+            context, principal, "admin.access", f"{request.method} {request.url.path}", refusal
+        )
+        raise refusal
     return principal
+
+
+async def _record_refusal(
+    context: Context, principal: Principal, action: str, target: str, refusal: PermissionDenied
+) -> None:
+    # Filed under the prefix whose credentials were used: its enterprise sees them tried where they may not.
+    prefix = principal.handle.governing_prefix
+    await context.services.audit.record(
+        action, outcome=DENIED, actor=str(principal), target=target, prefix=prefix, detail=refusal.message
+    )
 
 
 AdminDep = Annotated[Principal, Depends(node_admin)]
@@ -106,3 +122,29 @@ async def enable_user(username: str, context: ContextDep, admin: AdminDep) -> Re
 async def stats(context: ContextDep, admin: AdminDep) -> Response:
     del admin
     return JSONResponse(await ops.stats(context.services))
+
+
+Filter = Annotated[str | None, Query()]
+
+
+@router.get("/audit", summary="Audit events newest first (an enterprise: those of its own prefixes)")
+async def audit(
+    context: ContextDep,
+    principal: PrincipalDep,
+    prefix: Filter = None,
+    actor: Filter = None,
+    action: Filter = None,
+    outcome: Filter = None,
+    since: Filter = None,
+    until: Filter = None,
+    cursor: Filter = None,
+    limit: Filter = None,
+) -> Response:
+    try:
+        scope = await context.services.audit.scope_of(principal)
+    except PermissionDenied as refusal:
+        await _record_refusal(context, principal, "audit.read", "/api/admin/audit", refusal)
+        raise
+    filters = {"prefix": prefix, "actor": actor, "action": action, "outcome": outcome, "since": since,
+               "until": until, "cursor": cursor, "limit": limit}  # fmt: skip
+    return JSONResponse(await ops.audit(context.services, scope, filters))

@@ -16,10 +16,11 @@ router = APIRouter(tags=["SNMS templates"])
 
 
 async def _read(request: Request, context: Context, prefix: str, version: str) -> Response:
-    await principal_of(request, context)
+    principal = await principal_of(request, context)
     if not prefix:
         raise SnmsFailure(FAILED, f"{BAD_REQUEST}：需要 prefix")
-    found = await context.services.templates.get(prefix, version or None)
+    # A tenant reads its own prefixes' templates, not its neighbours'.
+    found = await context.services.templates.read(principal, prefix, version or None)
     return ok(found[0].to_json() if version else [t.to_json() for t in found])
 
 

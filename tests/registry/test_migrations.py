@@ -1,0 +1,83 @@
+"""The migrations on SQLite and PostgreSQL: a node made before the audit (0003) is upgraded to it, audits its
+writes, and the audit can be taken away again (0004 down) and brought back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect
+
+from registry import Handle, HandleValue, Naming, Services, Store, init_node
+from registry.store.migrate import alembic_config, upgrade
+from resolver import Settings
+from resolver.local import node_prefix
+from resolver.node import NotReady
+from tests.conftest import ADMIN_SECRET, NODE_PREFIX, fast_passwords
+from tests.support import create_database, drop_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/idnode.db"
+        return
+    name, url = create_database()
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+async def _tables(url: str) -> set[str]:
+    store = Store.open(url, pool_size=1)
+    try:
+        async with store.reader.connect() as conn:
+            return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await store.close()
+
+
+async def _init(url: str) -> None:
+    store = Store.open(url, pool_size=1)
+    try:
+        await init_node(store, NODE_PREFIX, ADMIN_SECRET, passwords=fast_passwords(), naming=Naming())
+    finally:
+        await store.close()
+
+
+async def _write_and_read_audit(url: str) -> list[str]:
+    store = Store.open(url, pool_size=1)
+    try:
+        services = await Services.open(store, passwords=fast_passwords())
+        handle = Handle.parse(f"{NODE_PREFIX}/MIGRATED")
+        await services.records.put_record(services.node.admin, handle, [HandleValue.text(1, "URL", "u")])
+        return [e.target for e in (await services.audit.query()).events]
+    finally:
+        await store.close()
+
+
+def test_a_node_made_before_the_audit_is_upgraded_to_it_and_back(empty_database: str) -> None:
+    url = empty_database
+    upgrade(url, "0003")
+    asyncio.run(_init(url))
+    assert "audit" not in asyncio.run(_tables(url))
+
+    upgrade(url)
+    assert asyncio.run(_write_and_read_audit(url)) == [f"{NODE_PREFIX}/MIGRATED"]
+
+    command.downgrade(alembic_config(url), "0003")
+    assert "audit" not in asyncio.run(_tables(url))
+    upgrade(url)
+    assert "audit" in asyncio.run(_tables(url))
+
+
+def test_a_node_will_not_start_on_a_schema_its_code_has_outgrown(empty_database: str) -> None:
+    upgrade(empty_database, "0003")
+    asyncio.run(_init(empty_database))
+
+    with pytest.raises(NotReady, match="run `idnode migrate`"):
+        asyncio.run(node_prefix(Settings(database_url=empty_database)))
