@@ -1,4 +1,5 @@
-"""Basic authentication against HS_SECKEY values, as Handle REST clients send it."""
+"""Basic authentication against HS_SECKEY values, as Handle REST clients send it; and the reader of a
+resolution, which is anonymous unless the request authenticates."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import Depends, Request
 
 from registry import AuthenticationFailed, Principal
 from registry.principals import split_basic_credentials
+from registry.visibility import Reader
 
 from ..context import ContextDep
 
@@ -31,3 +33,15 @@ async def authenticate(request: Request, context: ContextDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+async def reader(request: Request, context: ContextDep) -> Reader | None:
+    """Who reads: None for a request without an Authorization header (anonymous, shown the public values, as
+    the GET lane answers it), else the principal `authenticate` names — so every scheme it takes serves
+    reads too; credentials that fail are refused (401), not read as anonymous."""
+    if "authorization" not in request.headers:
+        return None
+    return Reader(await authenticate(request, context), context.naming)
+
+
+ReaderDep = Annotated[Reader | None, Depends(reader)]

@@ -1,8 +1,10 @@
 """The Handle REST GET front end: a lean ASGI lane in front of the FastAPI app.
 
-Resolutions are the node's hot path, so `GET /api/handles/{handle}` is answered here without validation
-models, dependency injection or JSON re-encoding: the rendering kept with the cached answer is spliced into
-the reply. Everything else passes through to the application behind.
+Resolutions are the node's hot path, so an anonymous `GET /api/handles/{handle}` is answered here without
+validation models, dependency injection or JSON re-encoding: the rendering kept with the cached answer is
+spliced into the reply. Everything else passes through to the application behind — a GET that carries an
+`Authorization` header too: its route authenticates the reader (whatever the scheme, `auth.authenticate`) and
+comes back to `HandleRestLane.answer` with it, to be shown what the record shares with it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from registry import Handle, InvalidHandle, RegistryError
+from registry.visibility import Reader
 
 from ...pipeline import NotHomed, StoreUnavailable
 from ...query import Query
@@ -64,28 +67,43 @@ def parse_requested(text: str) -> Handle:
         raise NotHomed(handle=text) from None
 
 
+def _anonymous(scope: Scope) -> bool:
+    """Whether the request carries no Authorization header (its presence only: nothing more is read here)."""
+    # A plain loop: `all()` over a generator costs the hot path a generator object a request.
+    for name, _ in scope["headers"]:  # noqa: SIM110
+        if name == b"authorization":
+            return False
+    return True
+
+
 def _failed(code: int, requested: str | None, message: str, params: GetParams | None = None) -> Reply:
     status, body = failure(code, requested, message)
     return Reply(status, body, params)
 
 
 class HandleRestLane:
-    """Answers anonymous `GET /api/handles/{handle}`; passes everything else to `app`."""
+    """Answers anonymous `GET /api/handles/{handle}`; passes everything else to `app`, authenticated GETs
+    included."""
 
     def __init__(self, app: ASGIApp, context: Callable[[], Context]) -> None:
         self._app = app
         self._context = context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX):
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"].startswith(PREFIX)
+            and _anonymous(scope)
+        ):
             reply = await self.answer(scope)
             await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers()})
             await send({"type": "http.response.body", "body": reply.body})
         else:
             await self._app(scope, receive, send)
 
-    async def answer(self, scope: Scope) -> Reply:
-        """The reply to the GET in `scope`."""
+    async def answer(self, scope: Scope, reader: Reader | None = None) -> Reply:
+        """The reply to the GET in `scope`, shown to `reader` (None: an anonymous caller)."""
         requested: str | None = None
         try:
             params = GetParams(scope["query_string"])
@@ -99,7 +117,7 @@ class HandleRestLane:
         except NotHomed as exc:
             return Reply(*registry_failure(exc, requested), params)
         context = self._context()
-        query = Query(handle, context.naming, indexes=params.indexes, types=params.types)
+        query = Query(handle, context.naming, indexes=params.indexes, types=params.types, reader=reader)
         try:
             answer = await context.pipeline.resolve(query)
         except StoreUnavailable as exc:
