@@ -6,7 +6,9 @@ The canonical record is the JSON array of a record's values as the store keeps t
 - anyone reads the **public** values (`publicly_readable`: public-read bit set, no `readers`);
 - an authenticated reader also reads the values whose `readers` list its **enterprise**: the governing
   prefix of the principal's handle (`88.999.2` for `300:0.NA/88.999.2` and for `300:88.999.2/APP-1`) equals
-  or lies under a listed prefix — whatever the value's permission bits say (`readers` is the grant);
+  or lies under a listed prefix — whatever the value's permission bits say (`readers` is the grant). Readers
+  name prefixes, not enterprises: an enterprise with several prefixes reads as the one it authenticates as,
+  and the node's own prefix (`88.999`) shares a value with every authenticated enterprise of the node;
 - the record's **owners** read every value whose admin-read bit is set, restricted ones included, and only
   they see a value's `readers` (a supplier is not told who else the chain leader shares a value with).
 
@@ -44,7 +46,8 @@ def value_public(value: Mapping[str, Any]) -> bool:
 
 
 def _admin_readable(value: Mapping[str, Any]) -> bool:
-    return value["type"] != HS_SECKEY and value.get("permissions", DEFAULT_PERMISSIONS)[0] == "1"
+    permissions: str = value.get("permissions", DEFAULT_PERMISSIONS)
+    return value["type"] != HS_SECKEY and permissions[0] == "1"
 
 
 def shares_with(value: Mapping[str, Any], enterprise: str) -> bool:
@@ -96,11 +99,12 @@ class Reader:
     def view(self, handle: Handle, values: list[JsonValue]) -> list[JsonValue] | None:
         """The values of `handle`'s record (`values`, the canonical record) this reader may read, in their
         order; None when those are exactly the public ones, which every reader shares."""
-        if self.owns(handle, values):
-            shown = [v for v in values if value_public(v) or _admin_readable(v)]
-            return None if all(value_public(v) for v in shown) else shown
         enterprise = self.enterprise
-        shown, shared = [], False
+        if self.owns(handle, values):  # never less than its enterprise would be shown as a partner
+            owned = [v for v in values if value_public(v) or _admin_readable(v) or shares_with(v, enterprise)]
+            return None if all(value_public(v) for v in owned) else owned
+        shown: list[JsonValue] = []
+        shared = False
         for value in values:
             if value_public(value):
                 shown.append(value)

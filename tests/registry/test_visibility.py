@@ -137,3 +137,10 @@ def test_the_public_rule_over_stored_json_is_the_values_own() -> None:
     ]
 
     assert [value_public(v) for v in orjson.loads(encode_values(values))] == [v.public for v in values]
+
+
+def test_a_value_shared_with_the_node_prefix_is_shared_with_every_enterprise_of_the_node() -> None:
+    everyone = {"index": 2002, "type": "recall", "data": "R-7", "readers": ["88.999"]}
+
+    assert _shown(_reader("300:0.NA/88.999.3"), _values(everyone)) == [1, 2002]
+    assert _shown(_reader("300:0.NA/86.100"), _values(everyone)) == [1]

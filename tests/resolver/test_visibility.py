@@ -55,21 +55,12 @@ class Nodes:
 def nodes(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nodes]:
     redis = RedisServer(tmp_path_factory.mktemp("redis")).start()
     env = {"IDNODE_DATABASE_URL": database, "IDNODE_REDIS_URL": redis.url}
-    set_up_node(env)
-    add = [
-        "enterprise",
-        "add",
-        "--prefix",
-        THIRD,
-        "--name",
-        "Third Forge",
-        "--credit-code",
-        "91350100M000100Y43",
-    ]
-    cli([*add, "--secret", THIRD_SECRET], env)
+    third = ["--prefix", THIRD, "--name", "Third Forge", "--credit-code", "91350100M000100Y43"]
     workdir = tmp_path_factory.mktemp("nodes")
     started: list[NodeProcess] = []
     try:
+        set_up_node(env)
+        cli(["enterprise", "add", *third, "--secret", THIRD_SECRET], env)
         started = [NodeProcess(env).start(workdir), NodeProcess(env).start(workdir)]
         yield Nodes(started[0].url, started[1].url)
     finally:

@@ -181,8 +181,8 @@ async def detail(request: Request, context: ContextDep, handle: str = Query(""))
         raise HandleNotFound(handle=str(target))
     around = orjson.dumps({"prefix": target.prefix, "handle": str(target)})[:-1]
     shown = answer.readable(query)  # None: the public values, whose rendering is kept
-    body = answer.rendered(DETAIL) if shown is None else detail_of(shown)
-    data = around + b"," + body + b"}"
+    values = answer.rendered(DETAIL) if shown is None else detail_of(shown)
+    data = around + b"," + values + b"}"
     headers = {"warning": STALE_WARNING} if answer.stale else None
     body = b'{"status":1,"message":"success","data":' + data + b"}"
     return Response(body, media_type="application/json", headers=headers)
