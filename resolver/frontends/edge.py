@@ -9,6 +9,8 @@ plain GET (the hot path) pays one function call for all of it.
 - gzip: a successful GET answer of 32 bytes or more is compressed when the client accepts gzip; every
   successful GET answer says `Vary: Accept-Encoding`.
 - Bodies larger than `max_bytes` are refused (413) before or while they are read.
+- A request carrying an `Authorization` header is marked so in its scope (`AUTHORIZATION_SENT`), so that the
+  GET lane behind need not read the headers again to know whether it may answer it as an anonymous one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable
 
-from .http import ASGIApp, BodyLimit, Message, Receive, Scope, Send
+from .http import AUTHORIZATION_SENT, ASGIApp, BodyLimit, Message, Receive, Scope, Send
 
 ALLOWED_METHODS = b"GET,POST,HEAD,PUT,DELETE"
 ALLOWED_HEADERS = b"X-Requested-With,Authorization,Origin,Accept,Content-Type"
@@ -65,6 +67,8 @@ class Edge:
                 preflight = value
             elif name == b"access-control-request-headers":
                 asked = value
+            elif name == b"authorization":
+                scope[AUTHORIZATION_SENT] = True
         method = scope["method"]
         app = self._plain if method in ("GET", "HEAD") else self._limited
         if method == "OPTIONS" and origin is not None and preflight is not None:
