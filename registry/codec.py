@@ -28,6 +28,7 @@ from .values import (
     Reference,
     StringData,
     VListData,
+    check_readers,
     decimal,
     parse_time,
 )
@@ -145,6 +146,7 @@ def value_from_json(obj: JsonValue, *, stored: bool = False) -> HandleValue:
     references = obj.get("references") or ()
     if not isinstance(references, list | tuple):
         raise InvalidValue("references is a list")
+    readers = obj.get("readers")  # null is "not restricted"; an empty list is refused (check_readers)
     return HandleValue(
         index=index,
         type=obj["type"],
@@ -154,6 +156,7 @@ def value_from_json(obj: JsonValue, *, stored: bool = False) -> HandleValue:
         timestamp=parse_time(stamp) if stored and isinstance(stamp, str) else 0,
         permissions=obj.get("permissions", "1110"),
         references=tuple(_reference(ref) for ref in references),
+        readers=() if readers is None else check_readers(readers),
     )
 
 

@@ -1,8 +1,10 @@
 """Handle values: the typed, indexed entries of a record.
 
 A value has an index, a type, data in one of the Handle System's formats, a TTL, a timestamp, four permission
-bits and references to other values. Data formats are small classes (the codec finds them by name); the one
-format this node does not interpret yet (`site`) keeps its JSON as it came.
+bits and references to other values, and — idnode's extension — `readers`: the enterprise prefixes a value is
+shared with (a chain leader's drawing number for its tier-1 suppliers only; `visibility.py` says who reads
+what). Data formats are small classes found by name in `DATA_FORMATS`; the one format this node does not
+interpret yet (`site`) keeps its JSON as it came.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
 from . import pubkeys
-from .errors import InvalidValue
+from .errors import InvalidHandle, InvalidValue
+from .handle import normalise_prefix
 
 JsonValue: TypeAlias = Any  # what orjson produces and accepts
 
@@ -40,6 +43,9 @@ MAX_TYPE_LENGTH: Final = 255
 MAX_DATA_LENGTH: Final = 65_535
 DEFAULT_TTL: Final = 86_400
 DEFAULT_PERMISSIONS: Final = "1110"  # admin read, admin write, public read, no public write
+# Enterprises a value may be shared with: a chain leader's tier-1 suppliers, not its whole supply base; at
+# most 256 prefixes of 64 characters (≈ 17 KiB), well within what a value's data may hold already.
+MAX_READERS: Final = 256
 ALL_ADMIN_PERMISSIONS: Final = "111111111111"
 
 
@@ -86,10 +92,32 @@ def decimal(text: str, max_digits: int = 10) -> int | None:
     return None
 
 
-def publicly_readable(type_: str, permissions: str) -> bool:
+def publicly_readable(type_: str, permissions: str, readers: object = None) -> bool:
     """The one rule of every dialect for what anyone may read: a value whose permissions grant public read,
-    except a secret key, which is never sent to anyone whatever its permissions say."""
-    return type_ != HS_SECKEY and permissions[2] == "1"
+    unless it is shared with listed `readers` only (then the public is those enterprises), and never a
+    secret key, which is sent to no one whatever its permissions say."""
+    return type_ != HS_SECKEY and permissions[2] == "1" and not readers
+
+
+def check_readers(readers: object) -> tuple[str, ...]:
+    """A value's readers: one to MAX_READERS enterprise prefixes, upper-cased as prefixes are, each once.
+
+    An empty list is refused rather than read as "no restriction": a client that meant "nobody" would
+    otherwise publish the value. (A value only the record's administrators read clears its public-read bit.)
+    """
+    if not isinstance(readers, list | tuple) or not readers:
+        raise InvalidValue("readers is a list of one or more enterprise prefixes")
+    if len(readers) > MAX_READERS:
+        raise InvalidValue(f"a value names at most {MAX_READERS} readers, not {len(readers)}")
+    found: dict[str, None] = {}
+    for prefix in readers:
+        if not isinstance(prefix, str):
+            raise InvalidValue("readers is a list of enterprise prefixes (strings)")
+        try:
+            found[normalise_prefix(prefix)] = None
+        except InvalidHandle as exc:
+            raise InvalidValue(f"reader {prefix!r}: {exc.message}") from None
+    return tuple(found)
 
 
 def render_time(epoch: int) -> str:
@@ -257,6 +285,7 @@ class HandleValue:
     timestamp: int = 0
     permissions: str = DEFAULT_PERMISSIONS
     references: tuple[Reference, ...] = ()
+    readers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_index(self.index)
@@ -269,6 +298,8 @@ class HandleValue:
             raise InvalidValue(f"ttl must be a number of seconds from 0 to {MAX_TTL}, or a time")
         if self.permissions != DEFAULT_PERMISSIONS:
             _check_bits(self.permissions, 4, "permissions")
+        if self.readers:
+            object.__setattr__(self, "readers", check_readers(self.readers))
 
     @classmethod
     def text(cls, index: int, type: str, value: str, *, ttl: int = DEFAULT_TTL) -> HandleValue:
@@ -278,7 +309,7 @@ class HandleValue:
     @property
     def public(self) -> bool:
         """Whether anyone may read this value (`publicly_readable`)."""
-        return publicly_readable(self.type, self.permissions)
+        return publicly_readable(self.type, self.permissions, self.readers)
 
     @property
     def is_secret(self) -> bool:
@@ -299,6 +330,8 @@ class HandleValue:
             out["timestamp"] = render_time(self.timestamp)
         if self.permissions != DEFAULT_PERMISSIONS:
             out["permissions"] = self.permissions
+        if self.readers:  # left out when empty, as references are: a record without them is unchanged
+            out["readers"] = list(self.readers)
         if self.references:
             out["references"] = [ref.to_json() for ref in self.references]
         return out

@@ -2,8 +2,11 @@
 renderings each dialect made of it.
 
 The canonical record is the record's values in the Handle System's JSON form, as the store keeps them, with
-secret keys taken out (they never leave the store stage). Non-public values stay in it: which values a
-caller sees is the front end's choice, by `publicly_readable`, the one rule of every dialect.
+secret keys taken out (they never leave the store stage). Non-public values stay in it — those only the
+record's administrators read, and those shared with listed enterprises (`readers`): which values a caller
+sees is the front end's choice, by `registry.visibility`, the one rule of every dialect. Renderings kept with
+an answer are of its public values only; what an authenticated reader is shown beyond them is made for its
+request and never kept (`readable`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from registry.values import DEFAULT_PERMISSIONS, DEFAULT_TTL, HS_SECKEY, publicly_readable
+from registry.values import DEFAULT_TTL, HS_SECKEY
+from registry.visibility import value_public
 
 from .query import Query, View
 
@@ -26,8 +30,7 @@ class Keeper(Protocol):
     def kept(self, key: str, answer: Answer) -> None: ...
 
 
-def _public(value: dict[str, Any]) -> bool:
-    return publicly_readable(value["type"], value.get("permissions", DEFAULT_PERMISSIONS))
+_public = value_public
 
 
 class Answer:
@@ -75,10 +78,20 @@ class Answer:
         """The JSON array of the values anyone may read."""
         return self.record if self.public else orjson.dumps(self.public_values())
 
+    def readable(self, query: Query) -> list[dict[str, Any]] | None:
+        """The values `query`'s reader may read beyond the public ones, with them, in the record's order; None
+        when it reads the public values only (an anonymous query, or a reader the record shares nothing
+        more with), which every such caller is shown alike, from the kept renderings."""
+        if query.reader is None or self.public:
+            return None
+        return query.reader.view(query.handle, self.values())
+
     def select(self, query: Query) -> list[dict[str, Any]]:
-        """The values `query` asks for: public ones unless it may see all, then those matching ANY of its
-        indexes or types (a type ending in '.' matches its subtypes)."""
-        values = self.public_values() if query.public_only else self.values()
+        """The values `query` asks for: those its reader may read (the public ones for an anonymous query),
+        then those matching ANY of its indexes or types (a type ending in '.' matches its subtypes)."""
+        values = None if query.reader is None else self.readable(query)  # anonymous: no more work than before
+        if values is None:
+            values = self.public_values()
         if not query.filtered:
             return values
         wanted = [t.upper() for t in query.types]

@@ -18,6 +18,8 @@ from starlette.responses import Response
 from .frontends import admin, handle_rest, openapi, snms, status
 from .frontends.context import Context
 from .frontends.edge import Edge
+from .frontends.handle_rest.auth import ReaderDep
+from .frontends.handle_rest.params import flag
 from .frontends.http import STALE_WARNING, ASGIApp, BodyRefused, JSONResponse, Scope
 from .node import NotReady, open_node, safe_url, settle_garbage_collector
 from .settings import Settings
@@ -86,20 +88,26 @@ def create_app() -> ASGIApp:
 
 
 def _document_get(api: FastAPI, lane: handle_rest.HandleRestLane) -> None:
-    # The lane in front answers these requests; the route describes them in the OpenAPI document and
-    # answers the same way should a request reach the app directly.
+    # The lane in front answers anonymous requests; the route describes them in the OpenAPI document and
+    # answers the same way should one reach the app directly. Authenticated ones come here: the reader is
+    # authenticated (ReaderDep), and the lane answers what the record shows it. `publicOnly` is the Handle.Net
+    # server's: true by default for anonymous callers (who are always shown the public values only, as
+    # before), false for authenticated ones, who may ask for the public values alone.
     @api.get("/api/handles/{handle:handle}", summary="Resolve a handle", tags=["Handle REST"])
     async def resolve_handle(
         handle: str,
         request: Request,
-        index: Annotated[list[int] | None, Query(description="repeatable; values matching ANY")] = None,
+        reader: ReaderDep,
+        # Typed as text: the lane checks every parameter, so that each failure is answered as it would be.
+        index: Annotated[list[str] | None, Query(description="repeatable; values matching ANY")] = None,
         type: Annotated[list[str] | None, Query(description="repeatable; 'URL.' matches subtypes")] = None,
         pretty: Annotated[str | None, Query(description="indent the JSON")] = None,
         callback: Annotated[str | None, Query(description="JSONP function name")] = None,
         cert: Annotated[str | None, Query(description="the answer signed by the node")] = None,
+        publicOnly: Annotated[str | None, Query(description="authenticated: public values only")] = None,
     ) -> Response:
         del handle, index, type, pretty, callback, cert
-        reply = await lane.answer(request.scope)
+        reply = await lane.answer(request.scope, None if flag(publicOnly) else reader)
         headers = {"warning": STALE_WARNING} if reply.stale else None
         return Response(reply.body, status_code=reply.status, media_type=reply.media, headers=headers)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from registry import Handle, Naming
+from registry.visibility import Reader
 
 if TYPE_CHECKING:
     from .answer import Answer
@@ -27,10 +28,14 @@ class View(Protocol):
 
 class Query:
     """A resolution: the handle (and its `key`: how the node tells handles apart), the values wanted (those
-    matching ANY of `indexes` or `types`; all when both are empty), whether non-public values may be
-    returned, how many more nodes it may pass through, and whether a signed answer is wanted."""
+    matching ANY of `indexes` or `types`; all when both are empty), who reads (`reader`: None for an anonymous
+    caller, who is shown the public values only), how many more nodes it may pass through, and whether a
+    signed answer is wanted.
 
-    __slots__ = ("budget", "handle", "indexes", "key", "public_only", "signature", "types")
+    The reader does not change what the pipeline answers — one canonical record a handle, cached once — but
+    what the front end shows of it (`Answer.select`, `Answer.readable`)."""
+
+    __slots__ = ("budget", "handle", "indexes", "key", "reader", "signature", "types")
 
     def __init__(
         self,
@@ -39,7 +44,7 @@ class Query:
         *,
         indexes: Sequence[int] = (),
         types: Sequence[str] = (),
-        public_only: bool = True,
+        reader: Reader | None = None,
         budget: int = DEFAULT_BUDGET,
         signature: bool = False,
     ) -> None:
@@ -48,9 +53,14 @@ class Query:
         self.key = naming.key(handle)
         self.indexes = indexes
         self.types = types
-        self.public_only = public_only
+        self.reader = reader
         self.budget = budget
         self.signature = signature
+
+    @property
+    def public_only(self) -> bool:
+        """Whether only public values may be shown: an anonymous caller's query."""
+        return self.reader is None
 
     @property
     def filtered(self) -> bool:

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from registry import Handle, Naming, Services
 from registry.audit import source
+from registry.visibility import Reader
 
 from ..health import Health
 from ..metrics import Metrics
@@ -39,9 +40,10 @@ class Context:
         *,
         indexes: Sequence[int] = (),
         types: Sequence[str] = (),
+        reader: Reader | None = None,
     ) -> Query:
-        """A public query of `handle`."""
-        return Query(handle, self.naming, indexes=indexes, types=types)
+        """A query of `handle` for `reader` (None: an anonymous, public query)."""
+        return Query(handle, self.naming, indexes=indexes, types=types, reader=reader)
 
 
 async def _context(request: Request) -> Context:

@@ -11,6 +11,8 @@ plain GET (the hot path) pays one function call for all of it.
 - Request bodies: larger than `max_bytes` (413) or slower than `body_timeout` (408) are refused, and a
   client that goes away is one log line (`bodies.BodyGuard`). GET and HEAD have no body to guard (granian
   drops an answer to a client that has gone without a word).
+- A request carrying an `Authorization` header is marked so in its scope (`AUTHORIZATION_SENT`), so that the
+  GET lane behind need not read the headers again to know whether it may answer it as an anonymous one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import gzip
 
 from .bodies import BodyGuard, Refuse
-from .http import ASGIApp, Message, Receive, Scope, Send
+from .http import AUTHORIZATION_SENT, ASGIApp, Message, Receive, Scope, Send
 
 ALLOWED_METHODS = b"GET,POST,HEAD,PUT,DELETE"
 ALLOWED_HEADERS = b"X-Requested-With,Authorization,Origin,Accept,Content-Type"
@@ -67,6 +69,8 @@ class Edge:
                 preflight = value
             elif name == b"access-control-request-headers":
                 asked = value
+            elif name == b"authorization":
+                scope[AUTHORIZATION_SENT] = True
         method = scope["method"]
         app = self._plain if method in ("GET", "HEAD") else self._guarded
         if method == "OPTIONS" and origin is not None and preflight is not None:

@@ -15,6 +15,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON = "application/json"
+# Set in a request's scope by the edge, which reads the headers once, when an Authorization header is there
+# (and only then): the GET lane answers requests without it, and leaves the others to be authenticated.
+AUTHORIZATION_SENT = "idnode.authorization_sent"
 # An answer from a cache past its freshness, served while the database is down (RFC 8767's way, in HTTP).
 STALE_WARNING = '110 - "Response is Stale"'
 

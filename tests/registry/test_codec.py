@@ -443,6 +443,8 @@ value_like = st.fixed_dictionaries(
         "timestamp": times | json_values,
         "permissions": st.sampled_from(["1110", "1100", "11100"]) | json_values,
         "references": st.lists(refs, max_size=3) | json_values,
+        "readers": st.lists(st.sampled_from(["88.999.2", "88.999.x", "", "8 8", "88.999.2"]), max_size=3)
+        | json_values,
     },
 )
 
@@ -504,8 +506,11 @@ data_strategy = (
     | st.binary(min_size=32, max_size=32).map(lambda x: KeyData(pubkeys.Ed25519Key(x)))
 )
 epochs = st.integers(min_value=1, max_value=253_402_300_799)  # up to 9999-12-31T23:59:59Z
+reader_lists = st.lists(
+    st.sampled_from(["88.999.2", "86.100", "88.999.2.7", "0.NA"]), max_size=3, unique=True
+)
 stored_values = st.builds(
-    lambda index, type_, data, ttl, stamp, perms, refs: HandleValue(
+    lambda index, type_, data, ttl, stamp, perms, refs, readers: HandleValue(
         index,
         type_,
         data,
@@ -514,6 +519,7 @@ stored_values = st.builds(
         timestamp=stamp,
         permissions=perms,
         references=refs,
+        readers=readers,
     ),
     st.integers(min_value=1, max_value=MAX_INDEX),
     st.text(min_size=1, max_size=20).filter(str.isprintable),
@@ -523,6 +529,7 @@ stored_values = st.builds(
     epochs,
     bits,
     st.lists(references, max_size=3).map(tuple),
+    reader_lists.map(tuple),
 )
 
 
@@ -541,3 +548,51 @@ def test_whole_numbers_written_as_floats_are_read_as_the_integers_they_are() -> 
     assert values[1].data == OpaqueData("site", {"version": 2.0})  # kept as it came
     with pytest.raises(InvalidValue):
         parse_body([{"index": 2.5, "type": "URL", "data": "x"}])
+
+
+# --- readers: values shared with listed enterprises -----------------------------------------------------
+
+
+def test_readers_are_written_next_to_the_permissions_and_left_out_when_there_are_none() -> None:
+    shared = value_from_json(url_value(permissions="1100", readers=["88.999.2"], references=[]))
+
+    assert list(shared.to_json()) == ["index", "type", "data", "ttl", "permissions", "readers"]
+    assert shared.to_json()["readers"] == ["88.999.2"]
+    assert "readers" not in value_from_json(url_value()).to_json()
+    assert "readers" not in value_from_json(url_value(readers=None)).to_json()
+
+
+def test_readers_are_prefixes_upper_cased_each_once_in_the_order_sent() -> None:
+    value = value_from_json(url_value(readers=["88.999.2", "86.100.ab", "88.999.2", "86.100.AB"]))
+
+    assert value.readers == ("88.999.2", "86.100.AB")
+
+
+def test_a_value_with_readers_is_not_public_whatever_its_permissions_say() -> None:
+    assert value_from_json(url_value()).public
+    assert not value_from_json(url_value(permissions="1111", readers=["88.999.2"])).public
+
+
+@pytest.mark.parametrize(
+    "readers",
+    [
+        [],
+        "88.999.2",
+        ["88.999.2/x"],
+        ["88 999"],
+        [""],
+        [2],
+        ["8" * 65],
+        ["88.999.2"] * 2 + [f"1.{n}" for n in range(256)],
+    ],
+    ids=["empty", "a string", "a handle", "a space", "blank", "a number", "too long", "too many"],
+)
+def test_malformed_readers_are_invalid_values(readers: object) -> None:
+    with pytest.raises(InvalidValue, match="reader"):
+        value_from_json(url_value(readers=readers))
+
+
+def test_readers_survive_storage() -> None:
+    value = value_from_json(url_value(readers=["88.999.2", "88.999.3"]))
+
+    assert decode_values(encode_values([value])) == [value]

@@ -13,7 +13,8 @@ throttle (resolver/throttle), which may refuse it (429) before the secret is che
 with both challenges (`challenges`): `WWW-Authenticate: Basic realm="handle"` and `Handle sessionId="…",
 nonce="…"`.
 When a request answers a challenge, the answer carries the authenticated session in `Authentication-Info`
-(`AuthenticationInfo`, around the application behind the GET lane).
+(`AuthenticationInfo`, around the application behind the GET lane). The reader of a resolution is
+anonymous unless the request authenticates (`reader`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from registry import AuthenticationFailed, Principal, RegistryError, Session
 from registry.principals import split_basic_credentials
 from registry.sessions import Answer
+from registry.visibility import Reader
 
 from ..context import Context, ContextDep
 from ..http import ASGIApp, Message, Receive, Scope, Send
@@ -198,3 +200,15 @@ class AuthenticationInfo:
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+async def reader(request: Request, context: ContextDep) -> Reader | None:
+    """Who reads: None for a request without an Authorization header (anonymous, shown the public values, as
+    the GET lane answers it), else the principal `authenticate` names — so every scheme it takes serves
+    reads too; credentials that fail are refused (401), not read as anonymous."""
+    if "authorization" not in request.headers:
+        return None
+    return Reader(await authenticate(request, context), context.naming, context.services.node.prefix)
+
+
+ReaderDep = Annotated[Reader | None, Depends(reader)]

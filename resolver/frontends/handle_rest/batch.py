@@ -1,5 +1,6 @@
 """Batch resolution: `POST /api/resolve` with `{"handles": [...]}` answers each exactly as a GET would,
-in request order, from the caches where it can and with one database round trip for all the misses."""
+in request order, from the caches where it can and with one database round trip for all the misses; to the
+reader the request authenticates, as its GET would (anonymous without an Authorization header)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ...query import Query
 from ..context import ContextDep
 from ..http import STALE_WARNING
 from . import params, render
+from .auth import ReaderDep
 from .codes import INVALID_HANDLE, SERVER_BUSY, error_body, failure, registry_failure
 from .lane import parse_requested
 from .render import GetParams
@@ -52,14 +54,14 @@ def _handles(body: Any) -> list[str]:
 @router.post(
     "/api/resolve", summary="Resolve up to 1,000 handles", openapi_extra={"requestBody": BODY_SCHEMA}
 )
-async def resolve_batch(request: Request, context: ContextDep) -> Response:
+async def resolve_batch(request: Request, context: ContextDep, reader: ReaderDep) -> Response:
     requested = _handles(await params.json_body(request))
     naming = context.naming
     results: list[bytes] = []
     queries: list[Query | None] = []  # in request order; None where the answer is already in `results`
     for text in requested:
         try:
-            queries.append(Query(parse_requested(text), naming))
+            queries.append(Query(parse_requested(text), naming, reader=reader))
             results.append(b"")
         except InvalidHandle as exc:
             queries.append(None)

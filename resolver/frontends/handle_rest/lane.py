@@ -1,8 +1,11 @@
 """The Handle REST GET front end: a lean ASGI lane in front of the FastAPI app.
 
-Resolutions are the node's hot path, so `GET /api/handles/{handle}` is answered here without validation
-models, dependency injection or JSON re-encoding: the rendering kept with the cached answer is spliced into
-the reply. Everything else passes through to the application behind.
+Resolutions are the node's hot path, so an anonymous `GET /api/handles/{handle}` is answered here without
+validation models, dependency injection or JSON re-encoding: the rendering kept with the cached answer is
+spliced into the reply. Everything else passes through to the application behind — a GET that carries an
+`Authorization` header too (the edge in front, which reads the headers once, marks it so): its route
+authenticates the reader (whatever the scheme, `auth.authenticate`) and comes back to
+`HandleRestLane.answer` with it, to be shown what the record shares with it.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from registry import Handle, InvalidHandle, RegistryError
+from registry.visibility import Reader
 
 from ...pipeline import NotHomed, StoreUnavailable
 from ...query import Query
 from ..context import Context
-from ..http import ASGIApp, Receive, Scope, Send
+from ..http import AUTHORIZATION_SENT, ASGIApp, Receive, Scope, Send
 from . import render
 from .codes import ERROR, INVALID_HANDLE, PROTOCOL_ERROR, SERVER_BUSY, failure, registry_failure
 from .render import GetParams, Reply
@@ -71,22 +75,28 @@ def _failed(code: int, requested: str | None, message: str, params: GetParams | 
 
 
 class HandleRestLane:
-    """Answers anonymous `GET /api/handles/{handle}`; passes everything else to `app`."""
+    """Answers anonymous `GET /api/handles/{handle}`; passes everything else to `app`, authenticated GETs
+    included."""
 
     def __init__(self, app: ASGIApp, context: Callable[[], Context]) -> None:
         self._app = app
         self._context = context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX):
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"].startswith(PREFIX)
+            and AUTHORIZATION_SENT not in scope  # the edge read the headers: no Authorization header
+        ):
             reply = await self.answer(scope)
             await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers()})
             await send({"type": "http.response.body", "body": reply.body})
         else:
             await self._app(scope, receive, send)
 
-    async def answer(self, scope: Scope) -> Reply:
-        """The reply to the GET in `scope`."""
+    async def answer(self, scope: Scope, reader: Reader | None = None) -> Reply:
+        """The reply to the GET in `scope`, shown to `reader` (None: an anonymous caller)."""
         requested: str | None = None
         try:
             params = GetParams(scope["query_string"])
@@ -101,8 +111,9 @@ class HandleRestLane:
             return Reply(*registry_failure(exc, requested), params)
         context = self._context()
         query = Query(
-            handle, context.naming, indexes=params.indexes, types=params.types, signature=params.cert
-        )
+            handle, context.naming, indexes=params.indexes, types=params.types, signature=params.cert,
+            reader=reader,
+        )  # fmt: skip
         try:
             answer = await context.pipeline.resolve(query)
         except StoreUnavailable as exc:

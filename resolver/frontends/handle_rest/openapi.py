@@ -9,7 +9,7 @@ from typing import Any
 from registry.handle import MAX_HANDLE_LENGTH, MAX_PREFIX_LENGTH
 from registry.prepare import MAX_VALUES_PER_RECORD
 from registry.pubkeys import MAX_KEY_BITS
-from registry.values import MAX_DATA_LENGTH, MAX_INDEX, MAX_TTL, MAX_TYPE_LENGTH
+from registry.values import MAX_DATA_LENGTH, MAX_INDEX, MAX_READERS, MAX_TTL, MAX_TYPE_LENGTH
 
 from ..openapi import Operation, Site, case_insensitive, json_response
 from .codes import BASIC_CHALLENGE
@@ -21,6 +21,7 @@ Schema = dict[str, Any]
 _SUFFIX_CHARS = r"[^\x00-\x1f\x7f-\x9f]"
 _SEGMENT = "[A-Za-z0-9_-]+"
 _BITS = "[01]"
+PREFIX_PATTERN = f"^{_SEGMENT}(?:\\.{_SEGMENT})*$"
 
 POSITIVE_INDEX: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_INDEX}
 
@@ -133,6 +134,14 @@ VALUE: Schema = {
             "type": "string",
             "pattern": f"^{_BITS}{{4}}$",
             "description": "admin read, admin write, public read, public write",
+        },
+        "readers": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_READERS,
+            "items": {"type": "string", "pattern": PREFIX_PATTERN, "maxLength": MAX_PREFIX_LENGTH},
+            "description": "idnode: the enterprise prefixes this value is shared with (and the record's "
+            "administrators); nobody else reads it, whatever its permissions say",
         },
         "references": {"type": "array", "items": REFERENCE},
     },
@@ -254,6 +263,11 @@ STORED_VALUE: Schema = {
         "ttl": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
         "timestamp": {"type": "string"},
         "permissions": {"type": "string"},
+        "readers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "shown to the record's administrators only",
+        },
         "references": {"type": "array", "items": REFERENCE},
     },
 }
@@ -329,7 +343,9 @@ def _resolution(status: int, description: str, schema: Schema) -> Schema:
 
 def _resolutions() -> dict[int, Schema]:
     answers = {status: _resolution(status, _FAILURES[status], FAILURE) for status in (400, 404, 500, 503)}
-    return {200: _resolution(200, "the handle's public values", RESOLVED), **answers}
+    refused = failures(401)  # credentials sent and refused: a JSON answer even with ?callback=
+    found = "the values the caller may read: the public ones, and an authenticated caller's share"
+    return {200: _resolution(200, found, RESOLVED), **answers, **refused}
 
 
 # --- parameters ---------------------------------------------------------------------------------------------
@@ -374,6 +390,11 @@ OPERATIONS: dict[str, Operation] = {
             "pretty": _FLAG,
             "callback": _CALLBACK,
             "cert": {**_FLAG, "description": "true/yes/1 or bare: the answer signed by the node"},
+            "publicOnly": {
+                **_FLAG,
+                "description": "authenticated callers: true for the public values only (anonymous callers "
+                "are shown those anyway)",
+            },
         },
     ),
     f"PUT {HANDLE}": Operation(
@@ -396,7 +417,7 @@ OPERATIONS: dict[str, Operation] = {
         {200: json_response("the prefixes homed here", PREFIXES), **failures(500, 503)}
     ),
     "POST /api/resolve": Operation(
-        {200: json_response("each handle's answer", BATCH), **failures(400, 408, 413, 500, 503)}
+        {200: json_response("each handle's answer", BATCH), **failures(400, 401, 408, 413, 500, 503)}
     ),
     f"POST {SESSIONS}": Operation(
         {

@@ -1,7 +1,9 @@
 """Handle REST answers to resolutions: the view kept with cached answers, and the finished replies.
 
 The view is the JSON array of the record's public values; a GET's answer splices it between the handle as
-requested and the closing brace, so a hot hit costs no JSON encoding at all.
+requested and the closing brace, so a hot hit costs no JSON encoding at all. An authenticated reader that the
+record shares more with (`Answer.readable`) is shown those values too, encoded for its request alone: what
+only some readers may see is never kept with the cached answer, so it cannot reach anyone else.
 """
 
 from __future__ import annotations
@@ -80,7 +82,12 @@ def found(requested: str, answer: Answer, query: Query, params: GetParams) -> tu
     """The status and body of the GET answer of a handle that exists."""
     if not (query.indexes or query.types or params.pretty):
         # The view of an all-public record is the record itself: no lookup among the renderings for it.
-        values = answer.record if answer.public else answer.rendered(PUBLIC_VALUES)
+        if answer.public:
+            values = answer.record
+        elif query.reader is None or (shown := answer.readable(query)) is None:
+            values = answer.rendered(PUBLIC_VALUES)
+        else:
+            values = orjson.dumps(shown)
         return 200, b'{"responseCode":1,"handle":' + orjson.dumps(requested) + b',"values":' + values + b"}"
     selected = answer.select(query)
     if not selected:  # the Handle.Net server's order for this answer: the handle last

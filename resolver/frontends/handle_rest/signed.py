@@ -2,7 +2,8 @@
 
 The lane hands a found answer here only when the request asked for a signature, so the GETs that do not
 ask pay nothing for it. A whole record's signed rendering is kept with the cached answer; an answer
-filtered by index= or type=, or pretty-printed, is signed anew each time.
+filtered by index= or type=, pretty-printed, or shown to an authenticated reader (what it may read
+beyond the public values is never kept), is signed anew each time.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ async def signed_reply(
         out: dict[str, Any] = {"responseCode": HANDLE_NOT_FOUND, "handle": requested}
         out["signature"] = signature(current, requested, [], now, HANDLE_NOT_FOUND)
         return Reply(404, _dumps(out, params), params)
-    if not (query.indexes or query.types or params.pretty):
+    if query.reader is None and not (query.indexes or query.types or params.pretty):
         return Reply(
             200, signed_body(answer, SignedValues(current, requested, now)), params, stale=answer.stale
         )

@@ -3,6 +3,11 @@
 An SNMS record is a template version (stored as the TEMPLATE value at index 1001) and business values
 (index ≥ 2000, string data); it is the same record the Handle REST API serves. The detail read goes through
 the resolution pipeline like every other read: cached, served stale while the database is down, counted.
+
+A value may be shared with listed enterprises only: `"readers": ["88.999.2"]` in its value object (idnode's
+extension, named as in Handle REST; SNMS's own `auth` is a reserved permission code that clients fill with
+`""` or `"1"`, so it is left as it is). The detail shows the token's enterprise what the record shares with
+it (`registry.visibility`); the record's owners see the readers too.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from registry import (
     HandleNotFound,
     HandleValue,
     InvalidInput,
+    InvalidValue,
     ItemResult,
     Principal,
     RecordInput,
@@ -30,7 +36,8 @@ from registry import (
     update_many,
 )
 from registry.tokens import ForgedToken
-from registry.values import TEMPLATE, TEMPLATE_INDEX
+from registry.values import TEMPLATE, TEMPLATE_INDEX, StringData, check_readers
+from registry.visibility import READERS, Reader
 from registry.writes import Records
 
 from ...answer import Answer
@@ -75,41 +82,52 @@ async def principal_of(request: Request, context: Context) -> Principal:
     return await _unforged(request, context, context.services.accounts.token_principal(bearer(request)))
 
 
-async def check_reader(request: Request, context: Context) -> None:
-    """A read needs a valid token of a user who may still act. While the database is down the user's status
-    cannot be read; the token's signature alone then lets the read through, since a read shows only what
-    anyone may read, and cached answers are to stand in for a database that is down."""
+async def check_reader(request: Request, context: Context) -> Reader | None:
+    """A read needs a valid token of a user who may still act: whom it acts as reads. While the database is
+    down the user's status cannot be read; the token's signature alone then lets the read through as an
+    anonymous one (None: the public values only), since cached answers are to stand in for a database that
+    is down but nothing beyond what anyone may read is shown to a user whose status is unknown."""
     accounts = context.services.accounts
     token = bearer(request)
     await _unforged(request, context, accounts.token_user(token))
     if not context.database.worth_trying:
-        return
+        return None
     try:
-        await accounts.token_principal(token)
+        principal = await accounts.token_principal(token)
     except (SQLAlchemyError, OSError) as exc:
         context.database.failed(exc)
+        return None
+    return Reader(principal, context.naming, context.services.node.prefix)
+
+
+def _shown(value: dict[str, Any]) -> dict[str, Any]:
+    shown = {"index": value["index"], "type": value["type"], "auth": "", "data": value["data"]}
+    if READERS in value:  # only an owner's view keeps them (registry.visibility)
+        shown[READERS] = value[READERS]
+    return shown
+
+
+def detail_of(values: list[dict[str, Any]]) -> bytes:
+    """`"templateVersion":…,"value":[…]` of these values (the prefix and handle, which depend on the request,
+    go around it)."""
+    version = next(
+        (
+            v["data"]["value"]
+            for v in values
+            if v["index"] == TEMPLATE_INDEX and v["type"] == TEMPLATE and v["data"].get("format") == "string"
+        ),
+        "",
+    )
+    return orjson.dumps({"templateVersion": version, "value": [_shown(v) for v in values]})[1:-1]
 
 
 class Detail:
-    """The SNMS view of an answer: its template version and public values, as `"templateVersion":…,
-    "value":[…]` (the prefix and handle, which depend on the request, go around it)."""
+    """The SNMS view of an answer kept with it: its template version and public values."""
 
     key = "snms_detail"
 
     def render(self, answer: Answer) -> bytes:
-        values = answer.public_values()
-        version = next(
-            (
-                v["data"]["value"]
-                for v in values
-                if v["index"] == TEMPLATE_INDEX
-                and v["type"] == TEMPLATE
-                and v["data"].get("format") == "string"
-            ),
-            "",
-        )
-        shown = [{"index": v["index"], "type": v["type"], "auth": "", "data": v["data"]} for v in values]
-        return orjson.dumps({"templateVersion": version, "value": shown})[1:-1]
+        return detail_of(answer.public_values())
 
 
 DETAIL = Detail()
@@ -142,7 +160,12 @@ def _value(obj: Any) -> HandleValue:
     text = data.get("value")
     if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise _bad(f"索引 {index} 的 data.value 必须是不超过 {MAX_TEXT} 个字符的字符串")
-    return HandleValue.text(index, _text(obj, "type", MAX_TYPE), text)
+    readers = obj.get(READERS)
+    try:
+        shared = () if readers is None else check_readers(readers)
+    except InvalidValue as exc:
+        raise _bad(f"索引 {index} 的 readers 必须是企业前缀的数组（{exc.message}）") from None
+    return HandleValue(index, _text(obj, "type", MAX_TYPE), StringData(text), readers=shared)
 
 
 def record_of(obj: Any) -> tuple[str, list[HandleValue]]:
@@ -166,13 +189,16 @@ def record_of(obj: Any) -> tuple[str, list[HandleValue]]:
 @router.get("/identityv2/data/detail", summary="An identifier's values")
 @endpoint
 async def detail(request: Request, context: ContextDep, handle: str = Query("")) -> Response:
-    await check_reader(request, context)
+    reader = await check_reader(request, context)
     target = Handle.parse(handle)
-    answer = await context.pipeline.resolve(context.query(target))
+    query = context.query(target, reader=reader)
+    answer = await context.pipeline.resolve(query)
     if answer is None:
         raise HandleNotFound(handle=str(target))
     around = orjson.dumps({"prefix": target.prefix, "handle": str(target)})[:-1]
-    data = around + b"," + answer.rendered(DETAIL) + b"}"
+    shown = answer.readable(query)  # None: the public values, whose rendering is kept
+    values = answer.rendered(DETAIL) if shown is None else detail_of(shown)
+    data = around + b"," + values + b"}"
     headers = {"warning": STALE_WARNING} if answer.stale else None
     body = b'{"status":1,"message":"success","data":' + data + b"}"
     return Response(body, media_type="application/json", headers=headers)

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.handle import MAX_PREFIX_LENGTH
+from registry.values import MAX_READERS
+
+from ..handle_rest.openapi import PREFIX_PATTERN
 from ..openapi import Operation, json_response
 from .envelope import FAILED, FORBIDDEN, INTERNAL, NOT_LOGGED_IN, OK
 from .identifiers import MAX_BATCH, MAX_HANDLE, MAX_TEXT, MAX_TYPE, MAX_VERSION
@@ -59,6 +63,13 @@ def _sent(body: Schema, answers: dict[int, Schema]) -> Operation:
 
 _TEXT: Schema = {"type": "string"}
 _DONE = {"const": True}
+_READERS: Schema = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_READERS,
+    "items": {"type": "string", "pattern": PREFIX_PATTERN, "maxLength": MAX_PREFIX_LENGTH},
+    "description": "idnode: the enterprise prefixes this value is shared with; nobody else reads it",
+}
 _SNMS_VALUE: Schema = {
     "type": "object",
     "required": ["index", "type", "data"],
@@ -66,6 +77,7 @@ _SNMS_VALUE: Schema = {
         "index": {"type": "integer", "minimum": 1},
         "type": {"type": "string", "minLength": 1, "maxLength": MAX_TYPE},
         "auth": _TEXT,
+        "readers": _READERS,
         "data": {
             "type": "object",
             "required": ["value"],
@@ -98,6 +110,7 @@ DETAIL: Schema = {
                     "index": {"type": "integer"},
                     "type": _TEXT,
                     "auth": _TEXT,
+                    "readers": {**_READERS, "description": "shown to the record's administrators only"},
                     "data": {
                         "type": "object",
                         "required": ["format", "value"],

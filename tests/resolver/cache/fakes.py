@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from registry import Handle, Naming
+from registry import Handle, Naming, Principal
+from registry.visibility import Reader
 from resolver.answer import Answer
 from resolver.metrics import Metrics
 from resolver.pipeline import StoreUnavailable
@@ -26,9 +27,10 @@ class Clock:
         self.now += seconds
 
 
-def query(handle: str, *, public_only: bool = True) -> Query:
-    """The query a front end makes for `handle` (as written)."""
-    return Query(Handle.parse(handle), NAMING, public_only=public_only)
+def query(handle: str, *, reader: str | None = None) -> Query:
+    """The query a front end makes for `handle` (as written), for the principal `reader` (None: anonymous)."""
+    who = None if reader is None else Reader(Principal.parse(reader), NAMING, "88.999")
+    return Query(Handle.parse(handle), NAMING, reader=who)
 
 
 def answer(value: str, ttl: int = 60) -> Answer:
