@@ -1,21 +1,22 @@
-"""Handle REST sessions: challenge–response against HS_PUBKEY values, with session ids that need no storage.
+"""Handle REST sessions: challenge–response against HS_PUBKEY values, the authenticated ones kept by the node.
 
 The node hands out a session (`POST /api/sessions`, or with a 401) as an id and a nonce; the client proves it
 holds the private key of an HS_PUBKEY value (`300:0.NA/88.118.8`) by signing nonce‖cnonce, its own nonce
-appended, and then sends the session id alone.
+appended, and then sends the session id alone — the same id, as Handle.Net's clients do.
 
-Session ids are stateless: `<claims>.<mac>`, the claims base64url JSON — the nonce `n`, the expiry `exp` and,
-once authenticated, the principal `sub` and `proof`, a digest of the value that proved it — and the mac an
-HMAC-SHA256 of them under a key derived from the node's token key (kept in the database, `keys.NodeKeys`).
-So every worker process on every host of the node knows every session, with no table and across restarts.
-What that costs:
+A session id is `<claims>.<mac>`, the claims base64url JSON (the nonce `n` and the expiry `exp` of the
+challenge) and the mac an HMAC-SHA256 of them under a key derived from the node's token key (kept in the
+database, `keys.NodeKeys`): every worker process on every host of the node can check an id with no lookup.
+That the session is authenticated is kept in the database (the `sessions` table, `store.session_rows`): a
+digest of the session's nonce, the principal, `proof` — a digest of the value that proved it — and the
+expiry (`LIFETIME` after authenticating). So the original id works in every worker, across restarts, and
+DELETE /api/sessions/this ends the session (deletes its row). Every request of a session reads the
+principal's value again and compares it with `proof` (as Basic reads the secret each time), so removing or
+replacing the key ends it at once, and so does disabling the enterprise.
 
-- authenticating changes the session id (it then names its principal): clients go on with the `sessionId` of
-  the answer. The nonce stays, so the challenge may be answered again in the same session;
-- a session cannot be ended early by the node: DELETE /api/sessions/this only tells the client to forget the
-  id, which expires within `LIFETIME` — but removing or replacing the key ends it at once, because every
-  request of a session reads the principal's value again and compares it with `proof` (as Basic reads the
-  secret each time), and so does disabling the enterprise.
+The node still answers an authentication with a session id in `Authentication-Info`: today the same id.
+Ids minted before the node kept sessions (claims with `sub` and `proof`, self-authenticated) are still taken
+until they expire, but cannot be revoked before then: DELETE only removes the row their session may have.
 
 A Basic login (`POST /api/sessions` with `Authorization: Basic`) makes an authenticated session too, its proof
 the stored HS_SECKEY value: resetting the secret ends it.
@@ -43,7 +44,9 @@ from .keys import NodeKeys
 from .node import NodeInfo
 from .node_signing import KEY_INDEXES as SIGNING_KEY_INDEXES
 from .principals import Principal
+from .store import session_rows
 from .store.engine import Store
+from .store.session_rows import SessionRow
 from .values import (
     HS_PUBKEY,
     HS_VLIST,
@@ -114,6 +117,21 @@ def _proof(value: HandleValue) -> str:
     return _b64(hashlib.sha256(data).digest()[:16])
 
 
+def _key(nonce: bytes) -> str:
+    """A session's row key: a digest of its nonce, which every id of the session carries (a database
+    read gives away no id)."""
+    return _b64(hashlib.sha256(b"session " + nonce).digest())
+
+
+def _self_authenticated(session_id: str) -> bool:
+    """Whether an id (one `read` took) names its principal in its own claims, as ids minted before the
+    sessions table did."""
+    try:
+        return "sub" in orjson.loads(_unb64(session_id.partition(".")[0]))
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        return False
+
+
 def key_of(value: HandleValue) -> pubkeys.PublicKey | None:
     """The public key an HS_PUBKEY value holds (as a JWK, or in the binary form as base64 or hex)."""
     if value.type != HS_PUBKEY:
@@ -162,7 +180,8 @@ class Sessions:
         return await self._issue({"n": nonce, "exp": self._now() + CHALLENGE_LIFETIME})
 
     async def read(self, session_id: str) -> Session:
-        """The session an id names, if the node made it and it has not expired; `AuthenticationFailed`."""
+        """The session an id names, if the node made it and it has not expired — authenticated if its row
+        says so (or, for an id minted before the table, its own claims); `AuthenticationFailed`."""
         text, _, mac = session_id.strip().partition(".")
         try:
             if len(session_id) > MAX_ID_LENGTH or not hmac.compare_digest(await self._mac(text), _unb64(mac)):
@@ -172,13 +191,39 @@ class Sessions:
             principal = Principal.parse(claims["sub"]) if "sub" in claims else None
         except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
             raise AuthenticationFailed(_GONE) from None
-        if not isinstance(expires, int) or expires <= self._now():
+        if not isinstance(expires, int):
+            raise AuthenticationFailed(_GONE)
+        if principal is None:
+            row = await self._row(nonce)
+            if row is not None:  # authenticated: the row's expiry, not the challenge's
+                return Session(
+                    session_id.strip(), nonce, row.expires, Principal.parse(row.principal), row.proof
+                )
+        if expires <= self._now():
             raise AuthenticationFailed(_GONE)
         return Session(session_id.strip(), nonce, expires, principal, claims.get("proof"))
 
+    async def _row(self, nonce: bytes) -> SessionRow | None:
+        async with self._store.reader.connect() as conn:
+            return await session_rows.find(conn, _key(nonce), self._now())
+
+    async def end(self, session: Session) -> None:
+        """End the session: its id (and any the node minted for it) authenticates no one from now on — but
+        for a self-authenticated id minted before the sessions table, good until it expires."""
+        async with self._store.writer.begin() as conn:
+            await session_rows.end(conn, _key(session.nonce))
+
     async def _authenticated(self, session: Session, principal: Principal, value: HandleValue) -> Session:
-        claims = {"n": _b64(session.nonce), "exp": self._now() + LIFETIME, "sub": str(principal)}
-        return await self._issue(claims | {"proof": _proof(value)})
+        """The session, its id unchanged, recorded as authenticated as `principal` for `LIFETIME`."""
+        now = self._now()
+        row = SessionRow(_key(session.nonce), str(principal), _proof(value), now + LIFETIME)
+        async with self._store.writer.begin() as conn:
+            await session_rows.record(conn, row, now)
+        session_id = session.id
+        if _self_authenticated(session_id):  # minted before the table: go on with an id the row speaks for
+            fresh = {"n": _b64(session.nonce), "exp": now + CHALLENGE_LIFETIME}
+            session_id = (await self._issue(fresh)).id
+        return Session(session_id, session.nonce, row.expires, principal, row.proof)
 
     async def answer(self, session: Session, answer: Answer) -> Session:
         """The session, authenticated, when `answer` signs its nonce‖cnonce with the private key of the

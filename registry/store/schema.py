@@ -139,3 +139,16 @@ audit = Table(
     Index("ix_audit_at", "at"),
     Index("ix_audit_prefix_id", "prefix", "id"),
 )
+
+# Handle REST sessions authenticated by their challenge's answer (`registry.sessions`): `session` a digest of
+# the session's nonce (never the id itself), `proof` a digest of the value that proved `principal`, `expires`
+# seconds since the epoch.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session", String(64), primary_key=True),
+    Column("principal", String(320), nullable=False),
+    Column("proof", String(64), nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Index("ix_sessions_expires", "expires"),
+)

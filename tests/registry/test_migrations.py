@@ -1,5 +1,6 @@
 """The migrations on SQLite and PostgreSQL: a node made before the audit (0003) is upgraded to it, audits its
-writes, and the audit can be taken away again (0004 down) and brought back."""
+writes, and the audit can be taken away again (0004 down) and brought back; likewise the sessions the node
+keeps (0005)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,33 @@ def test_a_node_will_not_start_on_a_schema_its_code_has_outgrown(empty_database:
 
     with pytest.raises(NotReady, match="run `idnode migrate`"):
         asyncio.run(node_prefix(Settings(database_url=empty_database)))
+
+
+async def _log_in_and_end(url: str) -> tuple[str | None, str | None]:
+    """Who a session authenticated with a secret is, read back by its id; then after it was ended."""
+    store = Store.open(url, pool_size=1)
+    try:
+        services = await Services.open(store, passwords=fast_passwords())
+        sessions = services.sessions
+        opened = await sessions.with_secret(await sessions.open(), services.node.admin)
+        before = (await sessions.read(opened.id)).principal
+        await sessions.end(opened)
+        after = (await sessions.read(opened.id)).principal
+        return str(before) if before else None, str(after) if after else None
+    finally:
+        await store.close()
+
+
+def test_a_node_made_before_sessions_were_kept_is_upgraded_to_them_and_back(empty_database: str) -> None:
+    url = empty_database
+    upgrade(url, "0004")
+    asyncio.run(_init(url))
+    assert "sessions" not in asyncio.run(_tables(url))
+
+    upgrade(url)
+    assert asyncio.run(_log_in_and_end(url)) == (f"300:0.NA/{NODE_PREFIX}", None)
+
+    command.downgrade(alembic_config(url), "0004")
+    assert "sessions" not in asyncio.run(_tables(url))
+    upgrade(url)
+    assert "sessions" in asyncio.run(_tables(url))

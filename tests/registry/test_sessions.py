@@ -19,7 +19,7 @@ from registry import (
     pubkeys,
 )
 from registry.keys import NodeKeys
-from registry.sessions import LIFETIME, Answer, Sessions
+from registry.sessions import CHALLENGE_LIFETIME, LIFETIME, Answer, Sessions
 from tests.conftest import ACME, OTHER
 from tests.keys import KINDS, private_key, sign
 
@@ -49,10 +49,21 @@ async def test_a_signed_nonce_authenticates_the_session_as_the_keys_administrato
     authenticated = await services.sessions.answer(opened, answer_for(opened, ACME_KEY, private))
 
     assert authenticated.principal == Principal.parse(ACME_KEY)
-    assert authenticated.id != opened.id
+    assert authenticated.id == opened.id  # the id the client has goes on working
     assert authenticated.nonce == opened.nonce
-    resumed = await services.sessions.read(authenticated.id)
+    resumed = await services.sessions.read(opened.id)
     assert await services.sessions.principal(resumed) == Principal.parse(ACME_KEY)
+
+
+async def test_an_ended_session_names_no_one(services: Services) -> None:
+    private = await with_key(services, "Ed25519")
+    opened = await services.sessions.open()
+    await services.sessions.answer(opened, answer_for(opened, ACME_KEY, private))
+
+    await services.sessions.end(await services.sessions.read(opened.id))
+
+    with pytest.raises(AuthenticationFailed, match="not authenticated"):
+        await services.sessions.principal(await services.sessions.read(opened.id))
 
 
 async def test_a_wrong_signature_or_another_keys_is_refused(services: Services) -> None:
@@ -94,7 +105,9 @@ async def test_session_ids_are_checked_and_expire(services: Services) -> None:
     for forged in (f"{claims}.{mac[:-2]}AA", f"{claims[:-2]}AA.{mac}", "", "x" * 5000, "..", opened.id + "x"):
         with pytest.raises(AuthenticationFailed):
             await sessions.read(forged)
-    now[0] += LIFETIME + 1
+    now[0] += CHALLENGE_LIFETIME + 1  # the challenge's time is up, the authenticated session's is not
+    assert (await sessions.read(opened.id)).principal == Principal.parse(ACME_KEY)
+    now[0] += LIFETIME - CHALLENGE_LIFETIME
     with pytest.raises(AuthenticationFailed):
         await sessions.read(authenticated.id)
 

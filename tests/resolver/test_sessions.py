@@ -289,3 +289,71 @@ def test_the_cli_adds_a_key_and_sessions_work_across_two_workers(tmp_path: Path)
         node.stop()
     assert "administrator: 301:0.NA/88.999.1" in added.stdout
     assert len(pids) == 2, "both workers answered"
+
+
+# -- the original session id, kept by the node -----------------------------------------------------------
+
+
+def _pid_of(url: str) -> int:
+    pid: int = httpx.get(f"{url}/healthz").json()["pid"]
+    return pid
+
+
+def test_the_original_session_id_alone_writes_in_both_workers_until_deleted(
+    keyed: RunningNode, tmp_path: Path
+) -> None:
+    """As Handle.Net's clients do: answer the challenge of a 401 once, then send that session's id alone."""
+    node = NodeProcess(keyed.env, workers=2).start(tmp_path)
+    try:
+        refused = httpx.put(f"{node.url}/api/handles/{ACME}/ORIGINAL-0", json=VALUES)
+        session, nonce = handle_challenge(refused)
+        signed = answer(session, nonce, user(301), private_key("RSA"))
+        first = httpx.put(
+            f"{node.url}/api/handles/{ACME}/ORIGINAL-0", json=VALUES, headers={"Authorization": signed}
+        )
+        written = [
+            # A new connection each time, so that the kernel spreads them over both workers.
+            httpx.put(f"{node.url}/api/handles/{ACME}/ORIGINAL-{n}", json=VALUES, headers=in_session(session))
+            for n in range(1, 21)
+        ]
+        shown = httpx.get(f"{node.url}/api/sessions/this", headers=in_session(session)).json()
+        pids = {_pid_of(node.url) for _ in range(100)}
+
+        ended = httpx.delete(f"{node.url}/api/sessions/this", headers=in_session(session))
+        after = [
+            httpx.put(
+                f"{node.url}/api/handles/{ACME}/AFTER-END-{n}", json=VALUES, headers=in_session(session)
+            )
+            for n in range(10)
+        ]
+        anonymous_read = httpx.get(f"{node.url}/api/handles/{ACME}/AFTER-END-0")
+    finally:
+        node.stop()
+
+    expect(refused, 401, 402)
+    expect(first, 201, 1)
+    for response in written:
+        expect(response, 201, 1)
+    assert shown == {"sessionId": session, "nonce": nonce, "authenticated": True, "id": user(301)}
+    assert len(pids) == 2, "both workers answered"
+    assert ended.status_code == 204
+    for response in after:
+        expect(response, 401, 402)
+    assert anonymous_read.status_code == 404
+
+
+def test_a_session_logged_in_keeps_its_id_and_ends_when_deleted(http: httpx.Client) -> None:
+    opened = http.post("/api/sessions").json()
+    signed = answer(opened["sessionId"], opened["nonce"], user(302), private_key("DSA"))
+    authenticated = http.put("/api/sessions/this", headers={"Authorization": signed}).json()
+    original = in_session(opened["sessionId"])
+
+    written = http.put(f"/api/handles/{ACME}/KEPT-ID", json=VALUES, headers=original)
+    ended = http.delete("/api/sessions/this", headers=original)
+    shown = http.get("/api/sessions/this", headers=original)
+
+    assert authenticated["sessionId"] == opened["sessionId"]
+    expect(written, 201, 1)
+    assert ended.status_code == 204
+    assert shown.json() == {"sessionId": opened["sessionId"], "nonce": opened["nonce"]}  # a challenge again
+    expect(http.put(f"/api/handles/{ACME}/ENDED-ID", json=VALUES, headers=original), 401, 402)

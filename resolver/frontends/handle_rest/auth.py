@@ -5,14 +5,15 @@
     Authorization: Basic base64("300%3A0.NA/88.118.8:secret")
     Authorization: Handle sessionId="…", id="300:0.NA/88.118.8", type="HS_PUBKEY", cnonce="…", alg="SHA256",
                    signature="…"            (the signature covers the session's nonce, then cnonce)
-    Authorization: Handle sessionId="…"     (a session authenticated before)
+    Authorization: Handle sessionId="…"     (a session authenticated before: the same id)
 
 Either way the principal is the same `Principal`, so authorisation does not care how it was proved. Each
 scheme has its small function (`basic_principal`, `handle_principal`); a Basic check passes the authentication
 throttle (resolver/throttle), which may refuse it (429) before the secret is checked. A refusal is a 401
 with both challenges (`challenges`): `WWW-Authenticate: Basic realm="handle"` and `Handle sessionId="…",
 nonce="…"`.
-When a request answers a challenge, the answer carries the authenticated session in `Authentication-Info`
+When a request answers a challenge, the node records the session as authenticated (so its id alone will do
+from then on, in every worker) and the answer carries the session in `Authentication-Info`
 (`AuthenticationInfo`, around the application behind the GET lane). The reader of a resolution is
 anonymous unless the request authenticates (`reader`).
 """

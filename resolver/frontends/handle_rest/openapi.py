@@ -429,6 +429,6 @@ OPERATIONS: dict[str, Operation] = {
     f"PUT {THIS}": _THIS,
     f"POST {THIS}": _THIS,
     f"DELETE {THIS}": Operation(
-        {204: {"description": "ended: the client forgets the id"}, **failures(403, 500, 503)}
+        {204: {"description": "ended: the id authenticates no one any more"}, **failures(403, 500, 503)}
     ),
 }

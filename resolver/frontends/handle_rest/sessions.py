@@ -9,9 +9,11 @@ challenge, `DELETE` ends it (204).
                                             → 200 {"sessionId": "…", "nonce": "…", "authenticated": true,
                                                    "id": "300:0.NA/88.118.8"}
 
-Sessions are stateless (`registry.sessions`): authenticating gives a new `sessionId`, the one to send from
-then on, and DELETE cannot make the node forget an id before it expires. A session the node does not know
-(or that has expired) is answered 403, responseCode 403; a wrong answer 401 with a challenge, as everywhere.
+The node keeps which sessions are authenticated (`registry.sessions`, in the database, so every worker
+knows): the client goes on sending the same `sessionId` alone, and DELETE ends the session (only an id minted
+before the node kept sessions, self-authenticated, stays good until it expires). A session the node does not
+know (or that has expired) is answered 403, responseCode 403; a wrong answer 401 with a challenge, as
+everywhere.
 """
 
 from __future__ import annotations
@@ -113,14 +115,18 @@ async def authenticate_session_by_post(request: Request, context: ContextDep) ->
     return await _this(request, context)
 
 
-@router.delete(THIS, status_code=204, summary="End the session (the client forgets its id)")
+@router.delete(THIS, status_code=204, summary="End the session: its id authenticates no one any more")
 async def end_session(request: Request, context: ContextDep) -> Response:
+    """End the session the request names (its row goes: on every worker, its id is no longer authenticated).
+    An id minted self-authenticated before the node kept sessions cannot be revoked before it expires."""
     scheme, rest = scheme_of(request)
     named = handle_credentials(rest).session_id if scheme == "handle" else None
     if named is None:
         return _gone("no session named: Authorization: Handle sessionId=…")
+    sessions = context.services.sessions
     try:
-        await context.services.sessions.read(named)
+        session = await sessions.read(named)
     except AuthenticationFailed as exc:
         return _gone(exc.message)
+    await sessions.end(session)
     return Response(status_code=204)
