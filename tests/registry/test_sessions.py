@@ -1,4 +1,5 @@
-"""Sessions: the challenge–response against HS_PUBKEY values, stateless session ids, and adding keys."""
+"""Sessions: the challenge–response against HS_PUBKEY values, session ids the node keeps once authenticated,
+and adding keys."""
 
 from __future__ import annotations
 
