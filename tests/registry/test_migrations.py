@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from registry import Handle, HandleValue, Naming, Services, Store, init_node
 from registry.store.migrate import alembic_config, upgrade
@@ -112,3 +112,59 @@ def test_a_node_made_before_sessions_were_kept_is_upgraded_to_them_and_back(empt
     assert "sessions" not in asyncio.run(_tables(url))
     upgrade(url)
     assert "sessions" in asyncio.run(_tables(url))
+
+
+async def _plant(url: str, rows: list[tuple[str, str]]) -> None:
+    """Rows as the code before 0006 keyed them: (key, name as written)."""
+    store = Store.open(url, pool_size=1)
+    try:
+        async with store.writer.begin() as conn:
+            for key, name in rows:
+                await conn.execute(
+                    text(
+                        "INSERT INTO handles (handle, prefix, name, values_json, created_at, updated_at) "
+                        "VALUES (:key, :prefix, :name, '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"key": key, "prefix": NODE_PREFIX, "name": name},
+                )
+    finally:
+        await store.close()
+
+
+async def _keys(url: str) -> dict[str, str]:
+    store = Store.open(url, pool_size=1)
+    try:
+        async with store.reader.connect() as conn:
+            found = await conn.execute(
+                text("SELECT name, handle FROM handles WHERE name LIKE :p"), {"p": "88%/%"}
+            )
+            return {str(name): str(key) for name, key in found}
+    finally:
+        await store.close()
+
+
+def test_handles_are_rekeyed_as_the_parser_now_reads_them(empty_database: str) -> None:
+    url = empty_database
+    upgrade(url, "0005")
+    asyncio.run(_init(url))
+    decomposed = f"{NODE_PREFIX}/CAFE\u0301"  # E + combining acute: NFC composes it
+    asyncio.run(
+        _plant(
+            url,
+            [
+                (f"{NODE_PREFIX}/ＦＷ-1", f"{NODE_PREFIX}/ＦＷ-1"),  # full width: folds to FW-1
+                (decomposed, decomposed),
+                (f"{NODE_PREFIX}/TAKEN", f"{NODE_PREFIX}/TAKEN"),
+                (f"{NODE_PREFIX}/ＴＡＫＥＮ", f"{NODE_PREFIX}/ＴＡＫＥＮ"),  # would collide: left as it is
+                (f"{NODE_PREFIX}/BAD\u200b", f"{NODE_PREFIX}/BAD\u200b"),  # now refused: left as it is
+            ],
+        )
+    )
+
+    upgrade(url)
+
+    keys = asyncio.run(_keys(url))
+    assert keys[f"{NODE_PREFIX}/ＦＷ-1"] == f"{NODE_PREFIX}/FW-1"
+    assert keys[decomposed] == f"{NODE_PREFIX}/CAF\u00c9"
+    assert keys[f"{NODE_PREFIX}/ＴＡＫＥＮ"] == f"{NODE_PREFIX}/ＴＡＫＥＮ"
+    assert keys[f"{NODE_PREFIX}/BAD\u200b"] == f"{NODE_PREFIX}/BAD\u200b"
