@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from urllib.parse import quote
 
 import pytest
@@ -15,14 +16,18 @@ from registry.values import MAX_INDEX
 
 ACME_KEYS = Handle("0.NA", "88.999.1")
 
+_SUFFIX_CHARACTERS = st.characters(
+    exclude_categories=["Cc", "Cf", "Cs", "Zl", "Zp"], exclude_characters=":\ufffd"
+)
 handles = st.builds(
     lambda prefix, suffix: Handle.parse(f"{prefix}/{suffix}"),
     st.sampled_from(["88.999.1", "0.NA"]),
     st.sampled_from(["88.999.1", "ALICE", "ops.team"]),
 ) | st.builds(
     lambda suffix: Handle("88.999.1", suffix),
-    # No ':' so that the lenient raw form stays unambiguous; no controls, which no handle may hold.
-    st.text(st.characters(exclude_categories=["Cc", "Cs"], exclude_characters=":"), min_size=1, max_size=40),
+    # No ':' so that the lenient raw form stays unambiguous; nothing a handle may not hold (controls, format
+    # and separator characters, U+FFFD), and in NFC, as the parser keeps suffixes.
+    st.text(_SUFFIX_CHARACTERS, min_size=1, max_size=40).map(lambda text: unicodedata.normalize("NFC", text)),
 )
 indexes = st.integers(min_value=1, max_value=MAX_INDEX)
 secrets = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)

