@@ -27,7 +27,7 @@ def test_the_node_answers_as_its_openapi_document_says(node: RunningNode, tmp_pa
 @pytest.mark.timeout(6000)
 def test_ten_thousand_cases_find_nothing(node: RunningNode, tmp_path: Path) -> None:
     """The long run (`pytest -m long`): at least 10,000 generated cases, still no failure."""
-    generated = _fuzz(node, tmp_path, examples=160, timeout=5400)
+    generated = _fuzz(node, tmp_path, examples=220, timeout=5400)
     assert generated >= 10_000, generated
 
 
