@@ -105,6 +105,14 @@ def _data_bytes(data: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def ttl_head(ttl_type: int, ttl: int, permissions: int) -> bytes:
+    """TTL type, TTL and permissions as the Handle binary form has them — a 4-byte TTL; an absolute TTL past
+    2038 does not fit one and takes 8 bytes (idnode's extension: the Handle software cannot say it at all)."""
+    if -(2**31) <= ttl < 2**31:
+        return struct.pack(">BiB", ttl_type, ttl, permissions)
+    return struct.pack(">BqB", ttl_type, ttl, permissions)
+
+
 def value_bytes(value: Mapping[str, Any]) -> bytes:
     """What a value's digest covers: TTL type, TTL, permissions, type, data, references."""
     ttl = value.get("ttl", 86_400)
@@ -114,7 +122,7 @@ def value_bytes(value: Mapping[str, Any]) -> bytes:
     refs = value.get("references") or []
     encoded_refs = b"".join(_text(ref["handle"]) + struct.pack(">I", int(ref["index"])) for ref in refs)
     return (
-        struct.pack(">BiB", ttl_type, ttl_number, permissions)
+        ttl_head(ttl_type, ttl_number, permissions)
         + _text(value["type"])
         + _field(_data_bytes(value["data"]))
         + struct.pack(">I", len(refs))

@@ -108,6 +108,13 @@ def _data_bytes(data: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def _ttl_head(ttl_type: int, ttl: int, permissions: int) -> bytes:
+    """A 4-byte TTL as the Handle binary form has it; an absolute TTL past 2038 takes 8 (as the node does)."""
+    if -(2**31) <= ttl < 2**31:
+        return struct.pack(">BiB", ttl_type, ttl, permissions)
+    return struct.pack(">BqB", ttl_type, ttl, permissions)
+
+
 def value_bytes(value: Mapping[str, Any]) -> bytes:
     """What a value's digest covers: TTL type, TTL, permissions, type, data, references."""
     ttl = value.get("ttl", 86_400)
@@ -119,7 +126,7 @@ def value_bytes(value: Mapping[str, Any]) -> bytes:
     permissions = sum(m for m, b in zip((8, 4, 2, 1), bits, strict=True) if b == "1")
     refs = value.get("references") or []
     return (
-        struct.pack(">BiB", ttl_type, int(ttl), permissions)
+        _ttl_head(ttl_type, int(ttl), permissions)
         + _text(value["type"])
         + _field(_data_bytes(value["data"]))
         + struct.pack(">I", len(refs))

@@ -278,3 +278,17 @@ def test_an_sm2_node_signs_with_sm2_and_sm3_and_a_tampered_answer_fails(sm2_node
     check_digests(claims, body["values"], lambda raw: bytes(gmssl_pyx.sm3_hash(raw)))
     changed = payload[:10] + ("A" if payload[10] != "A" else "B") + payload[11:]
     assert not sm2_verifies(f"{head}.{changed}.{signature}", jwk)
+
+
+def test_a_value_living_past_2038_is_signed_too(http: httpx.Client) -> None:
+    """An absolute TTL past 2038 fits no 4-byte TTL (found by the long schemathesis run: it was a 500)."""
+    handle = "88.999.1/PAST-2038"
+    value = {"index": 2000, "type": "partNo", "data": "DF-1", "ttl": "2100-01-01T00:00:00Z"}
+    assert put(http, handle, [value]).status_code == 201
+
+    body = signed(http, handle, pretty="")
+
+    assert body["values"][0]["ttl"] == "2100-01-01T00:00:00Z"
+    index = issuer_index(body["signature"])
+    claims = rs256_claims(body["signature"], rsa_key(published_keys(http)[index]))
+    assert [d["index"] for d in claims["digests"]["digests"]] == [2000]

@@ -163,6 +163,13 @@ def test_the_sdk_and_the_node_digest_every_kind_of_value_alike(value: dict[str, 
     assert sdk_value_bytes(value) == node_value_bytes(value)
 
 
+def test_the_sdk_and_the_node_digest_a_ttl_past_2038_alike() -> None:
+    """No 4-byte TTL holds it: both take 8 bytes."""
+    value = {"index": 6, "type": "X", "data": "beyond 2038", "ttl": "2100-01-01T00:00:00Z"}
+
+    assert sdk_value_bytes(value) == node_value_bytes(value)
+
+
 def test_sign_record_makes_an_hs_signature_value_over_the_public_values() -> None:
     key = SigningKey(rsa.generate_private_key(public_exponent=65537, key_size=2048), f"301:0.NA/{ACME}")
 
