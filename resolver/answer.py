@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 from registry.values import DEFAULT_TTL, HS_SECKEY
-from registry.visibility import value_public
+from registry.visibility import public_values, value_public
 
 from .query import Query, View
 
@@ -28,9 +28,6 @@ class Keeper(Protocol):
     """Where an answer came from, to be told of a rendering made of it (a cache keeps it with the entry)."""
 
     def kept(self, key: str, answer: Answer) -> None: ...
-
-
-_public = value_public
 
 
 class Answer:
@@ -60,7 +57,7 @@ class Answer:
         for value in values:  # one pass: this is every cache miss's work
             if value["type"] != HS_SECKEY:
                 kept.append(value)
-                public = public and _public(value)
+                public = public and value_public(value)
         record = raw if len(kept) == len(values) else orjson.dumps(kept)
         return cls(record, _smallest_ttl(kept), public)
 
@@ -72,7 +69,7 @@ class Answer:
 
     def public_values(self) -> list[dict[str, Any]]:
         values = self.values()
-        return values if self.public else [value for value in values if _public(value)]
+        return values if self.public else public_values(values)
 
     def public_record(self) -> bytes:
         """The JSON array of the values anyone may read."""

@@ -58,15 +58,8 @@ class Query:
         self.signature = signature
 
     @property
-    def public_only(self) -> bool:
-        """Whether only public values may be shown: an anonymous caller's query."""
-        return self.reader is None
-
-    @property
     def filtered(self) -> bool:
         return bool(self.indexes or self.types)
 
     def __repr__(self) -> str:
-        return (
-            f"Query({self.key!r}, indexes={self.indexes}, types={self.types}, public_only={self.public_only})"
-        )
+        return f"Query({self.key!r}, indexes={self.indexes}, types={self.types}, reader={self.reader})"

@@ -80,7 +80,7 @@ def not_found(requested: str, params: GetParams) -> bytes:
 
 def found(requested: str, answer: Answer, query: Query, params: GetParams) -> tuple[int, bytes]:
     """The status and body of the GET answer of a handle that exists."""
-    if not (query.indexes or query.types or params.pretty):
+    if not (query.filtered or params.pretty):
         # The view of an all-public record is the record itself: no lookup among the renderings for it.
         if answer.public:
             values = answer.record
