@@ -65,6 +65,7 @@ class ResponseCode(IntEnum):
 class OpFlag(IntFlag):
     """The message header's operation flags. The CAICT variant adds the two low bits."""
 
+    NONE = 0
     AT = 0x80000000  # authoritative: answer from a primary, not a cache
     CT = 0x40000000  # certify: sign the answer
     ENC = 0x20000000  # encrypt the answer
@@ -84,6 +85,7 @@ class OpFlag(IntFlag):
 class EnvelopeFlag(IntFlag):
     """The first byte of the envelope's message flag (its low two bits carry the suggested major version)."""
 
+    NONE = 0
     CP = 0x80  # compressed
     EC = 0x40  # encrypted
     TC = 0x20  # truncated
