@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from .local import Operator, Settings, initialise, migrate, new_secret, on_database
-from .serve import start_server
+from .serve import native_banner, start_server, worker_environment
 
 NODE_PREFIX = "88.999"
 EXAMPLE_PREFIX = "88.999.1"
@@ -55,14 +55,14 @@ def _set_up(settings: Settings, secrets: dict[str, Any]) -> None:
     on_database(example, settings)
 
 
-def _banner(secrets: dict[str, Any], base: str, database_url: str) -> None:
+def _banner(secrets: dict[str, Any], base: str, settings: Settings) -> None:
     example = secrets.get("example", "(printed when it was created; see data/quickstart.json)")
     admin = secrets.get("node_admin", "(see data/quickstart.json)")
     auth = f"300%3A0.NA/{EXAMPLE_PREFIX}:{example}"
     part = f"{base}/api/handles/{EXAMPLE_PREFIX}/PART-0001"
     click.echo(
         f"""
-idnode quickstart: node {NODE_PREFIX} on {database_url}
+idnode quickstart: node {NODE_PREFIX} on {settings.database_url}
   node administrator  300:0.NA/{NODE_PREFIX}   secret {admin}
   example enterprise  {EXAMPLE["name"]}
                       prefix {EXAMPLE_PREFIX}, administrator 300:0.NA/{EXAMPLE_PREFIX}   secret {example}
@@ -70,9 +70,17 @@ idnode quickstart: node {NODE_PREFIX} on {database_url}
 Try it:
   curl -u '{auth}' -X PUT -H 'Content-Type: application/json' \\
        -d '[{{"index":2000,"type":"partNo","data":"DF-6100-A"}}]' {part}
-  curl '{part}?pretty'
+  curl '{part}?pretty'{_native_line(settings)}
 """
     )
+
+
+def _native_line(settings: Settings) -> str:
+    """The same resolution over the native Handle protocol, when it is served."""
+    if settings.native_port is None:
+        return ""
+    where = f"{settings.native_host}:{settings.native_port}"
+    return f"\n  idnode resolve --native {where} {EXAMPLE_PREFIX}/PART-0001"
 
 
 @click.command()
@@ -80,10 +88,11 @@ Try it:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 def quickstart(host: str, port: int) -> None:
     """Set up node 88.999 with an example enterprise 88.999.1 (once), print how to use it, and serve."""
-    settings = Settings.from_env()
+    settings = worker_environment(host, port)
     migrate(settings)
     secrets = _load()
     _set_up(settings, secrets)
     _save(secrets)
-    _banner(secrets, f"http://{host}:{port}", settings.database_url)
+    _banner(secrets, f"http://{host}:{port}", settings)
+    click.echo(native_banner(settings))
     start_server(host, port, 1, settings)

@@ -7,6 +7,7 @@ requests uvicorn (uvloop, httptools) does on the same machine; see benchmarks/RE
 from __future__ import annotations
 
 import asyncio
+import os
 
 import click
 from granian import Granian
@@ -15,6 +16,20 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 
 from .local import Settings, node_prefix
+
+
+def worker_environment(host: str, port: int) -> Settings:
+    """The settings of the workers, which read them from the environment: the native listeners' address
+    defaults to the HTTP one, and the site record names the HTTP port."""
+    os.environ.setdefault("IDNODE_NATIVE_HOST", host)
+    os.environ["IDNODE_HTTP_PORT"] = str(port)
+    return Settings.from_env()
+
+
+def native_banner(settings: Settings) -> str:
+    if settings.native_port is None:
+        return "native Handle protocol off (IDNODE_NATIVE_PORT=off)"
+    return f"native Handle protocol on {settings.native_host}:{settings.native_port} (UDP and TCP)"
 
 
 def start_server(host: str, port: int, workers: int, settings: Settings) -> None:
@@ -40,8 +55,9 @@ def start_server(host: str, port: int, workers: int, settings: Settings) -> None
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes.")
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the node over HTTP; GET /healthz answers 200 once ready."""
-    settings = Settings.from_env()
+    """Serve the node over HTTP and the native Handle protocol; GET /healthz answers 200 once ready."""
+    settings = worker_environment(host, port)
     prefix = asyncio.run(node_prefix(settings))  # a clear error before any worker starts
     click.echo(f"idnode {prefix} serving on http://{host}:{port} with {workers} worker(s)")
+    click.echo(native_banner(settings))
     start_server(host, port, workers, settings)

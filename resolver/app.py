@@ -15,14 +15,18 @@ from fastapi import FastAPI, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .frontends import admin, handle_rest, openapi, snms, status
+from registry.signing import PublicKey
+from sdk.native.values import Site
+
+from .frontends import admin, handle_rest, native, openapi, snms, status
 from .frontends.context import Context
 from .frontends.edge import Edge
 from .frontends.handle_rest.auth import ReaderDep
 from .frontends.handle_rest.params import flag
 from .frontends.http import STALE_WARNING, ASGIApp, BodyRefused, JSONResponse, Scope
-from .node import NotReady, open_node, safe_url, settle_garbage_collector
+from .node import Node, NotReady, open_node, safe_url, settle_garbage_collector
 from .settings import Settings
+from .signing import SigningUnavailable
 
 log = logging.getLogger("idnode")
 
@@ -30,16 +34,21 @@ log = logging.getLogger("idnode")
 def build_app(settings: Settings) -> ASGIApp:
     """A node application for `settings`."""
     holder: dict[str, Context] = {}
+    sites: dict[str, Site] = {}
 
     def context() -> Context:
         if "context" not in holder:
             raise NotReady("the node is not started")
         return holder["context"]
 
+    responder = native.Responder(context, lambda: sites["site"])
+    hot = native.HotLane(context)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_node(settings) as node:
+        async with open_node(settings) as node, _native(settings, node, responder, hot) as site:
             holder["context"] = app.state.context = node.context
+            sites["site"] = site
             settle_garbage_collector()
             log.info("node %s ready on %s", node.services.node.prefix, safe_url(settings.database_url))
             try:
@@ -70,8 +79,33 @@ def build_app(settings: Settings) -> ASGIApp:
     tables = [handle_rest.OPENAPI, admin.OPENAPI, snms.OPENAPI, status.OPENAPI]
     openapi.install(api, tables, site, title=api.title)
     return Edge(
-        lane, max_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout, refuse=_refuse_body
+        native.NativeTunnel(lane, responder, hot),
+        max_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+        refuse=_refuse_body,
     )
+
+
+@asynccontextmanager
+async def _native(
+    settings: Settings, node: Node, responder: native.Responder, hot: native.HotLane
+) -> AsyncIterator[Site]:
+    """The native protocol's listeners for the block (none when its port is `off`), and the node's site
+    record naming them."""
+    host = settings.native_host or "127.0.0.1"
+    try:
+        key: PublicKey | None = (await node.context.signer.current()).key.public
+    except SigningUnavailable:
+        key = None  # the site then names no key, and certified answers are not offered
+    prefix = node.services.node.prefix
+    if settings.native_port is None:
+        yield native.site_record(prefix, host, None, settings.http_port, key)
+        return
+    async with native.listening(
+        responder, hot, host, settings.native_port, idle_timeout=settings.native_idle_timeout
+    ) as port:
+        log.info("native Handle protocol on %s:%d (UDP and TCP)", host, port)
+        yield native.site_record(prefix, host, port, settings.http_port, key)
 
 
 def _refuse_body(scope: Scope, refused: BodyRefused) -> tuple[int, bytes]:

@@ -203,10 +203,10 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
             stage = l2_stage
         coherence = _coherence(settings, link, metrics, redis, namespace)
         stack.push_async_callback(coherence.close)
-        l1 = None
+        l1, l1_stage = None, None
         if settings.l1:
             l1 = L1Cache(max_entries=settings.cache_entries, max_bytes=settings.cache_bytes)
-            stage = L1Stage(stage, l1, coherence, freshness, metrics)
+            stage = l1_stage = L1Stage(stage, l1, coherence, freshness, metrics)
             metrics.gauges["l1_entries"] = lambda: len(l1)
             metrics.gauges["l1_bytes"] = lambda: l1.bytes
         invalidator = Invalidator(coherence, l1=l1, l2=l2, redis=redis)
@@ -225,7 +225,7 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         stack.push_async_callback(follower.close)
         pruning = asyncio.create_task(_prune_audit(services.audit, settings.audit_days))
         stack.push_async_callback(_cancel, pruning)
-        pipeline = Pipeline(stage, services.node.naming)
+        pipeline = Pipeline(stage, services.node.naming, ready=l1_stage)
         signer = await _signer(settings, services)
         throttle = _throttle(settings, link, metrics, redis, namespace, services.audit)
         yield Node(

@@ -34,6 +34,12 @@ class Stage(Protocol):
         ...
 
 
+class Ready(Protocol):
+    def ready(self, query: Query) -> Answer | None:
+        """The answer to `query` if it is at hand without waiting; None when only `resolve` can tell."""
+        ...
+
+
 class StoreStage:
     """The registry's database: one indexed read per handle, concurrent reads of one handle shared.
 
@@ -112,9 +118,15 @@ class Pipeline:
     (the upstream stage will ask the prefix's own node instead). Whether a prefix is homed is itself a
     resolution of its prefix handle, so it is cached like any other answer."""
 
-    def __init__(self, first: Stage, naming: Naming) -> None:
+    def __init__(self, first: Stage, naming: Naming, *, ready: Ready | None = None) -> None:
         self._first = first
         self._naming = naming
+        self._ready = ready
+
+    def ready(self, query: Query) -> Answer | None:
+        """The answer to `query` if the in-process cache holds it fresh, without a coroutine or a task: a
+        datagram front end answers such a request in its receive callback. None: ask `resolve`."""
+        return None if self._ready is None else self._ready.ready(query)
 
     async def resolve(self, query: Query) -> Answer | None:
         answer = await self._first.resolve(query)

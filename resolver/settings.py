@@ -34,6 +34,19 @@ def _positive(name: str, text: str) -> int:
     return value
 
 
+def _port(name: str, text: str) -> int | None:
+    """A port number, or `off`: not listening at all."""
+    if text.lower() == "off":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} is a port number or off, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise SettingsError(f"{name} must be a port number from 0 to 65535, or off")
+    return value
+
+
 def _layers(name: str, text: str) -> frozenset[str]:
     chosen = frozenset(part.strip().lower() for part in text.split(",") if part.strip()) - {"off"}
     unknown = chosen - set(CACHE_LAYERS)
@@ -109,6 +122,9 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "credential_key": _key,
     "signing_alg": _signing_alg,
     "trusted_proxies": _networks,
+    "native_port": _port,
+    "native_host": _text,
+    "http_port": _port,
 }
 
 
@@ -160,6 +176,14 @@ class Settings:
     trusted_proxies: tuple[IPNetwork, ...] = ()
     # How many days audit events are kept: older ones are deleted at start and every few hours.
     audit_days: int = 180
+    # The native Handle protocol's UDP and TCP port (None: `off`, not served) and address; `idnode serve`
+    # sets the address to its `--host` unless this names one. Every worker listens (SO_REUSEPORT).
+    native_port: int | None = 2641
+    native_host: str | None = None
+    # Seconds a native TCP connection may stay silent before the node closes it.
+    native_idle_timeout: int = 300
+    # The HTTP port the node's site record names (`idnode serve --port` sets it for its workers).
+    http_port: int | None = 8000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

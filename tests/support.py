@@ -83,6 +83,9 @@ class NodeProcess:
     env: dict[str, str]
     workers: int = 1
     port: int = field(default_factory=free_port)
+    # The native Handle protocol's UDP and TCP port: a free one of its own, as the HTTP port is (never the
+    # default 2641, which nodes of other test runs on this machine would share through SO_REUSEPORT).
+    native_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -97,7 +100,7 @@ class NodeProcess:
             # A session of its own, so that stopping it reaches the server's worker processes too.
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "cli", *args],
-                env={**os.environ, **self.env},
+                env={**os.environ, "IDNODE_NATIVE_PORT": str(self.native_port), **self.env},
                 cwd=str(ROOT),
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -91,6 +91,14 @@ class L1Stage:
         if entry is not None and entry.record is answer.record:
             self._cache.put(key, entry._replace(renderings=answer.renderings))
 
+    def ready(self, query: Query) -> Answer | None:
+        """A fresh, valid answer held here (not a cached "not found": that one `resolve` tells)."""
+        entry = self._valid(query.key)
+        if entry is None or entry.answer is None or entry.fresh_until <= self._clock():
+            return None
+        self._metrics.l1_hits += 1
+        return self._hit(query, entry)
+
     async def resolve(self, query: Query) -> Answer | None:
         now = self._clock()
         entry = self._valid(query.key)
