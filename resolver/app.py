@@ -6,6 +6,8 @@ the application's lifespan, and closed when it stops.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,9 +17,6 @@ from fastapi import FastAPI, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from registry.signing import PublicKey
-from sdk.native.values import Site
-
 from .frontends import admin, handle_rest, native, openapi, snms, status
 from .frontends.context import Context
 from .frontends.edge import Edge
@@ -26,7 +25,6 @@ from .frontends.handle_rest.params import flag
 from .frontends.http import STALE_WARNING, ASGIApp, BodyRefused, JSONResponse, Scope
 from .node import Node, NotReady, open_node, safe_url, settle_garbage_collector
 from .settings import Settings
-from .signing import SigningUnavailable
 
 log = logging.getLogger("idnode")
 
@@ -34,14 +32,14 @@ log = logging.getLogger("idnode")
 def build_app(settings: Settings) -> ASGIApp:
     """A node application for `settings`."""
     holder: dict[str, Context] = {}
-    sites: dict[str, Site] = {}
+    sites: dict[str, native.SiteRecord] = {}
 
     def context() -> Context:
         if "context" not in holder:
             raise NotReady("the node is not started")
         return holder["context"]
 
-    responder = native.Responder(context, lambda: sites["site"])
+    responder = native.Responder(context, lambda: sites["site"].current)
     hot = native.HotLane(context)
 
     @asynccontextmanager
@@ -89,23 +87,29 @@ def build_app(settings: Settings) -> ASGIApp:
 @asynccontextmanager
 async def _native(
     settings: Settings, node: Node, responder: native.Responder, hot: native.HotLane
-) -> AsyncIterator[Site]:
+) -> AsyncIterator[native.SiteRecord]:
     """The native protocol's listeners for the block (none when its port is `off`), and the node's site
-    record naming them."""
+    record naming them, kept current."""
     host = settings.native_host or "127.0.0.1"
-    try:
-        key: PublicKey | None = (await node.context.signer.current()).key.public
-    except SigningUnavailable:
-        key = None  # the site then names no key, and certified answers are not offered
-    prefix = node.services.node.prefix
-    if settings.native_port is None:
-        yield native.site_record(prefix, host, None, settings.http_port, key)
-        return
-    async with native.listening(
-        responder, hot, host, settings.native_port, idle_timeout=settings.native_idle_timeout
-    ) as port:
-        log.info("native Handle protocol on %s:%d (UDP and TCP)", host, port)
-        yield native.site_record(prefix, host, port, settings.http_port, key)
+    async with contextlib.AsyncExitStack() as stack:
+        port = settings.native_port
+        if port is not None:
+            listening = native.listening(
+                responder, hot, host, port, idle_timeout=settings.native_idle_timeout
+            )
+            port = await stack.enter_async_context(listening)
+            log.info("native Handle protocol on %s:%d (UDP and TCP)", host, port)
+        site = native.SiteRecord(
+            node.services, node.context.signer, native.Place(host, port, settings.http_port)
+        )
+        await site.refresh()
+        keeping = asyncio.create_task(site.keep_current())
+        try:
+            yield site
+        finally:
+            keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeping
 
 
 def _refuse_body(scope: Scope, refused: BodyRefused) -> tuple[int, bytes]:

@@ -301,3 +301,15 @@ def test_a_tcp_client_that_sends_half_a_message_does_not_block_the_next(port: in
         assert ok(tcp_ask(port, resolution(part))).handle == part
         stuck.sendall(whole[len(whole) // 2 :])
         assert Envelope.decode(read_exactly(stuck, ENVELOPE_SIZE)).request_id == 7
+
+
+def test_the_prefix_handle_holds_the_site_record_in_every_dialect(http: httpx.Client, port: int) -> None:
+    _, message = udp_ask(port, request(OpCode.GET_SITE_INFO))
+    site = bodies.read_site(message)
+    handle = f"0.NA/{NODE_PREFIX}"
+    native_site = next(v for v in ok(udp_ask(port, resolution(handle))).values if v.type == "HS_SITE")
+    assert native_site.index == 1
+    assert values.Site.decode(native_site.data) == site
+    rest = expect(http.get(f"/api/handles/{handle}", params={"type": "HS_SITE"}), 200, 1)["values"]
+    assert rest[0]["data"]["format"] == "site"
+    assert values.Site.from_json(rest[0]["data"]["value"]) == site

@@ -4,7 +4,7 @@ answering through the same pipeline and caches as every other dialect (see READM
 from .handler import Responder
 from .lane import HotLane
 from .listeners import listening
-from .site import site_record
+from .site import Place, SiteRecord, site_record
 from .tunnel import NativeTunnel
 
-__all__ = ["HotLane", "NativeTunnel", "Responder", "listening", "site_record"]
+__all__ = ["HotLane", "NativeTunnel", "Place", "Responder", "SiteRecord", "listening", "site_record"]

@@ -4,15 +4,32 @@ prefix handle holds."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import socket
 import zlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from registry import pubkeys
+from registry import Services, pubkeys
 from registry.errors import InvalidValue
+from registry.node_site import publish_site
 from registry.signing import PublicKey
 from sdk.native.values import INTERFACE_ADMIN, INTERFACE_QUERY, Interface, Server, Site
+
+from ...signing import AnswerSigner, SigningUnavailable
+
+log = logging.getLogger("idnode.native")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where the node listens: the native port (None: not at all) and the HTTP port, on one address."""
+
+    host: str
+    native_port: int | None
+    http_port: int | None
+
 
 UDP, TCP, HTTP = 0, 1, 2
 BOTH = INTERFACE_ADMIN | INTERFACE_QUERY
@@ -43,16 +60,50 @@ def key_bytes(key: PublicKey | None) -> bytes:
         return b""
 
 
-def site_record(
-    prefix: str, host: str, native_port: int | None, http_port: int | None, key: PublicKey | None
-) -> Site:
+def site_record(prefix: str, place: Place, key: PublicKey | None) -> Site:
     """The site of a node of one server; its serial follows its content, so that it changes when the ports,
     the address or the key do."""
     interfaces = []
-    if native_port is not None:
-        interfaces += [Interface(BOTH, UDP, native_port), Interface(BOTH, TCP, native_port)]
-    if http_port is not None:
-        interfaces.append(Interface(BOTH, HTTP, http_port))
-    server = Server(1, reachable_address(host), key_bytes(key), tuple(interfaces))
+    if place.native_port is not None:
+        interfaces += [Interface(BOTH, UDP, place.native_port), Interface(BOTH, TCP, place.native_port)]
+    if place.http_port is not None:
+        interfaces.append(Interface(BOTH, HTTP, place.http_port))
+    server = Server(1, reachable_address(place.host), key_bytes(key), tuple(interfaces))
     site = Site(servers=(server,), attributes=(("desc", f"idnode {prefix}"),))
     return replace(site, serial=zlib.crc32(site.encode()) % 0xFFFF + 1)
+
+
+class SiteRecord:
+    """The node's current site record: made from the settings and the node's key when the listeners start,
+    made again when the key changes (a rotation), and published as the prefix handle's HS_SITE value each
+    time it differs from what is published."""
+
+    def __init__(self, services: Services, signer: AnswerSigner, place: Place) -> None:
+        self._services = services
+        self._signer = signer
+        self._place = place
+        self._kid: str | None = None
+        self.current = site_record(services.node.prefix, place, None)
+
+    async def refresh(self) -> None:
+        """Make the record again if the node's key changed, and publish it if the prefix handle's differs."""
+        try:
+            key: PublicKey | None = (await self._signer.current()).key.public
+        except SigningUnavailable:
+            key = None  # the site then names no key
+        kid = None if key is None else key.kid
+        if kid == self._kid and self._kid is not None:
+            return
+        self.current = site_record(self._services.node.prefix, self._place, key)
+        try:
+            if await publish_site(self._services.writer, self.current.to_json()):
+                log.info("published the node's site record (serial %d)", self.current.serial)
+        except Exception as exc:  # the database: served from memory all the same, published next time
+            log.warning("publishing the site record failed (%s)", exc)
+            return
+        self._kid = kid
+
+    async def keep_current(self, every: float = 30.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            await self.refresh()
