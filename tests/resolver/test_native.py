@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import struct
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from sdk.native import bodies, values
 from sdk.native.codes import ENVELOPE_SIZE, EnvelopeFlag, OpCode, OpFlag, ResponseCode
@@ -313,3 +317,47 @@ def test_the_prefix_handle_holds_the_site_record_in_every_dialect(http: httpx.Cl
     rest = expect(http.get(f"/api/handles/{handle}", params={"type": "HS_SITE"}), 200, 1)["values"]
     assert rest[0]["data"]["format"] == "site"
     assert values.Site.from_json(rest[0]["data"]["value"]) == site
+
+
+def handle_rsa_key(data: bytes) -> rsa.RSAPublicKey:
+    """An RSA key in the Handle System's encoding, read by hand: type, 2 flag bytes, exponent, modulus."""
+    at = 4 + struct.unpack_from(">I", data)[0]
+    assert data[4:at] == b"RSA_PUB_KEY"
+    at += 2
+    numbers = []
+    for _ in range(2):
+        size = struct.unpack_from(">I", data, at)[0]
+        numbers.append(int.from_bytes(data[at + 4 : at + 4 + size], "big"))
+        at += 4 + size
+    e, n = numbers
+    return rsa.RSAPublicNumbers(e, n).public_key()
+
+
+@pytest.mark.parametrize("version", [(2, 11), (2, 7)])
+def test_a_certified_answer_is_signed_with_the_key_the_site_names(
+    port: int, part: str, version: tuple[int, int]
+) -> None:
+    _, site_message = udp_ask(port, request(OpCode.GET_SITE_INFO))
+    key = handle_rsa_key(bodies.read_site(site_message).servers[0].public_key)
+    env = Envelope(
+        *version, suggested_major=version[0], suggested_minor=version[1], session_id=0, request_id=77
+    )
+    answer_envelope, message = tcp_ask(port, resolution(part, flags=OpFlag.CT), env)
+    assert message.has(OpFlag.CT)
+    credential = message.credential
+    # version, reserved, flags, an empty string, the session counter, "HS_SIGNED", the section
+    assert credential[:8] == bytes(8)
+    assert credential[12:25] == b"\x00\x00\x00\x09HS_SIGNED"
+    section = credential[29:]
+    assert section[:11] == b"\x00\x00\x00\x07SHA-256"
+    signature = section[15:]
+    assert struct.unpack_from(">I", section, 11)[0] == len(signature)
+    signed = message.signed_part()
+    head = bytes([answer_envelope.major, answer_envelope.minor])
+    if version >= (2, 8):
+        head += bytes([answer_envelope.suggested_major, answer_envelope.suggested_minor])
+    head += struct.pack(">III", 0, 77, 0)
+    key.verify(signature, head + signed, padding.PKCS1v15(), hashes.SHA256())
+    tampered = signed[:-1] + bytes([signed[-1] ^ 1])
+    with pytest.raises(InvalidSignature):
+        key.verify(signature, head + tampered, padding.PKCS1v15(), hashes.SHA256())

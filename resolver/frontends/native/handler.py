@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from registry import Handle, InvalidHandle, RegistryError
+from registry.signing import RS256, KeyPair
 from sdk.native import bodies
 from sdk.native.codes import ENVELOPE_SIZE, HEADER_SIZE, OpCode, OpFlag, ResponseCode
+from sdk.native.credential import SHA256, Signature, signed_data
 from sdk.native.message import Envelope, Message, digest, frame
 from sdk.native.values import Site
 from sdk.native.wire import WireError
@@ -23,6 +26,7 @@ from sdk.native.wire import WireError
 from ...answer import Answer
 from ...pipeline import NotHomed, StoreUnavailable
 from ...query import Query
+from ...signing import SigningUnavailable
 from ..context import Context
 from ..handle_rest.codes import status_of
 from .render import NATIVE_VALUES, encoded
@@ -35,33 +39,46 @@ EXPIRY = 12 * 3600
 # The flags an answer repeats from its request.
 _ECHOED = OpFlag.RD | OpFlag.KA | OpFlag.PO
 
-Reply = bytes | Awaitable[bytes] | None
+Answering = bytes | Awaitable[bytes]
+Reply = Answering | None
 
 
 class Request:
-    """A decoded request and what its answer needs from it: the version to answer in, and the bytes its
-    digest is of (as they came, not as re-encoded)."""
+    """A decoded request and what its answer needs from it: its envelope, the version to answer in, the
+    bytes its digest is of (as they came, not as re-encoded), and the key to sign the answer with when it
+    asked for a certified one (CT) and the node can sign one."""
 
-    __slots__ = ("message", "signed", "version")
+    __slots__ = ("envelope", "key", "message", "signed", "version")
 
-    def __init__(self, message: Message, signed: bytes, version: tuple[int, int]) -> None:
+    def __init__(self, message: Message, signed: bytes, envelope: Envelope) -> None:
         self.message = message
         self.signed = signed
-        self.version = version
+        self.envelope = envelope
+        self.version = envelope.wanted
+        self.key: KeyPair | None = None
 
     @classmethod
-    def unreadable(cls, version: tuple[int, int], opcode: int = 0) -> Request:
+    def unreadable(cls, envelope: Envelope, opcode: int = 0) -> Request:
         """A request too broken to decode, to be answered with an error for `opcode`."""
-        return cls(Message(opcode), b"", version)
+        return cls(Message(opcode), b"", envelope)
 
     def answer(self, code: int, body: bytes, flags: OpFlag = OpFlag.NONE) -> bytes:
-        """The answer's message: `body` after the request's digest when it asked for one."""
+        """The answer's message: `body` after the request's digest when it asked for one, signed when it
+        asked for that."""
         request = self.message
         if request.flags & OpFlag.RD:
             body = digest(self.signed, self.version) + body
         echoed = (request.flags & _ECHOED) | flags | OpFlag.AT
         expires = int(time.time()) + EXPIRY
-        return Message(request.opcode, code, echoed, body, expiration=expires).encode()
+        answer = Message(request.opcode, code, echoed, body, expiration=expires)
+        return (answer if self.key is None else self._signed(answer, self.key)).encode()
+
+    def _signed(self, answer: Message, key: KeyPair) -> Message:
+        """`answer` with the node's signature, as the envelope the listener frames it with will read."""
+        certified = replace(answer, flags=answer.flags | OpFlag.CT)
+        data = signed_data(self.envelope.answer(0, self.version), certified)
+        credential = Signature(SHA256, key.sign(data)).encode()
+        return replace(certified, credential=credential)
 
     def error(self, code: int, message: str) -> bytes:
         return self.answer(code, bodies.error_body(message))
@@ -91,14 +108,31 @@ class Responder:
 
     def respond(self, envelope: Envelope, raw: bytes) -> Reply:
         """The answer to the request `raw` framed by `envelope` (see the module's description)."""
-        version = envelope.wanted
         try:
             message = Message.decode(raw)
         except WireError as exc:
-            return _unreadable(raw, version, exc)
+            return _unreadable(raw, envelope, exc)
         if message.response_code != ResponseCode.RESERVED:
             return None  # an answer, not a request: nothing to say to it
-        request = Request(message, raw[: HEADER_SIZE + len(message.body)], version)
+        request = Request(message, raw[: HEADER_SIZE + len(message.body)], envelope)
+        if message.flags & OpFlag.CT:
+            return self._certified(request)
+        return self._dispatch(request)
+
+    async def _certified(self, request: Request) -> bytes:
+        """The answer, signed with the node's key — when it is one Handle clients check (RSA, SHA256withRSA);
+        unsigned and not flagged certified otherwise, as the protocol says a server that cannot sign does."""
+        try:
+            key = (await self._context().signer.current()).key
+        except SigningUnavailable:
+            key = None
+        if key is not None and key.alg == RS256:
+            request.key = key
+        reply = self._dispatch(request)
+        return reply if isinstance(reply, bytes) else await reply
+
+    def _dispatch(self, request: Request) -> Answering:
+        message = request.message
         if message.opcode == OpCode.RESOLUTION:
             return self._resolution(request)
         if message.opcode == OpCode.GET_SITE_INFO:
@@ -107,7 +141,7 @@ class Responder:
             ResponseCode.OPERATION_NOT_SUPPORTED, f"operation {message.opcode} not supported"
         )
 
-    def _resolution(self, request: Request) -> Reply:
+    def _resolution(self, request: Request) -> Answering:
         try:
             wanted = bodies.ResolutionRequest.decode(request.message.body)
             handle = parse_handle(wanted.handle)
@@ -158,16 +192,16 @@ def _found(request: Request, requested: str, answer: Answer, query: Query) -> by
     return request.answer(ResponseCode.SUCCESS, bodies.resolution_body(requested.encode(), values))
 
 
-def _unreadable(raw: bytes, version: tuple[int, int], exc: WireError) -> bytes:
+def _unreadable(raw: bytes, envelope: Envelope, exc: WireError) -> bytes:
     """The answer to a message that cannot be decoded: a protocol error, for the opcode its header names
     when there is a header (the reference server answers such with opcode 0)."""
     opcode = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else 0
-    return Request.unreadable(version, opcode).error(exc.code, exc.message)
+    return Request.unreadable(envelope, opcode).error(exc.code, exc.message)
 
 
 def refusal(head: bytes, exc: WireError) -> bytes:
     """The framed protocol-error answer to a message that cannot be read past its envelope (`head`): a length
     over the limit, or less than an envelope (answered with request id 0)."""
     envelope = Envelope.decode(head[:16] + bytes(4)) if len(head) >= ENVELOPE_SIZE else Envelope()
-    message = Request.unreadable(envelope.wanted).error(exc.code, exc.message)
+    message = Request.unreadable(envelope).error(exc.code, exc.message)
     return frame(envelope.answer(len(message), envelope.wanted), message)

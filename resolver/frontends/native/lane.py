@@ -30,7 +30,7 @@ _U32 = struct.Struct(">I")
 _EMPTY_LISTS = bytes(8)  # no indexes, no types
 _NO_CREDENTIAL = bytes(4)
 _ECHOED = int(OpFlag.RD | OpFlag.KA | OpFlag.PO)
-_RD, _AT = int(OpFlag.RD), int(OpFlag.AT)
+_RD, _AT, _CT = int(OpFlag.RD), int(OpFlag.AT), int(OpFlag.CT)
 _SUGGESTED = (MAJOR & 0x03, MINOR)
 _QUERIES_MAX = 16_384
 
