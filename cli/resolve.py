@@ -1,4 +1,5 @@
-"""`idnode resolve` and `idnode register`: one identifier at a time, through the SDK."""
+"""`idnode resolve` and `idnode register`: one identifier at a time, through the SDK (`resolve --native`: its
+native Handle protocol client)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sys
 
 import click
 
-from sdk import HandleValue, Record
+from sdk import HandleValue, NotFoundError, Record
+from sdk.native.client import NativeClient
 
 from .connection import connection, connection_options
 
@@ -33,6 +35,27 @@ def _json(record: Record) -> str:
     return json.dumps({"handle": record.handle, "values": values}, ensure_ascii=False)
 
 
+def _host_port(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, int] | None:
+    """HOST:PORT (an IPv6 address in brackets: [::1]:2641)."""
+    if value is None:
+        return None
+    host, colon, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:2641)", ctx, param)
+    return host, int(port)
+
+
+def _resolve_native(
+    server: tuple[str, int], tcp: bool, handle: str, types: tuple[str, ...], indexes: tuple[int, ...]
+) -> Record | None:
+    with NativeClient(*server, transport="tcp" if tcp else "udp") as client:
+        try:
+            return client.resolve(handle, types=types, indexes=indexes)
+        except NotFoundError:
+            return None
+
+
 @click.command()
 @click.argument("handle")
 @click.option(
@@ -46,16 +69,29 @@ def _json(record: Record) -> str:
 @click.option(
     "--node-prefix", envvar="IDNODE_NODE_PREFIX", help="With --signed: the node to trust, e.g. 88.118."
 )  # fmt: skip
+@click.option(
+    "--native", metavar="HOST:PORT", callback=_host_port,
+    help="Ask the Handle server at HOST:PORT over the native Handle protocol (UDP; TCP for long answers).",
+)  # fmt: skip
+@click.option("--tcp", is_flag=True, help="With --native: over TCP only.")
 @connection_options
 def resolve(
     handle: str, types: tuple[str, ...], indexes: tuple[int, ...], output: str, signed: bool,
-    node_prefix: str | None, node: str | None, user: str | None, secret: str | None, profile: str,
+    node_prefix: str | None, native: tuple[str, int] | None, tcp: bool, node: str | None, user: str | None,
+    secret: str | None, profile: str,
 ) -> None:  # fmt: skip
     """Resolve HANDLE. Exit code 0: found; 1: not found; 2: usage or connection error (or a bad signature)."""
     if signed and not node_prefix:
         raise click.UsageError("--signed needs --node-prefix (or IDNODE_NODE_PREFIX): the node to trust")
-    with connection(node, user, secret, profile).client(node_prefix=node_prefix) as client:
-        record = client.resolve(handle, types=list(types), indexes=list(indexes), signed=signed)
+    if native is None and tcp:
+        raise click.UsageError("--tcp goes with --native HOST:PORT")
+    if native is not None:
+        if signed:
+            raise click.UsageError("--signed is for HTTP: the native client does not check signatures yet")
+        record = _resolve_native(native, tcp, handle, types, indexes)
+    else:
+        with connection(node, user, secret, profile).client(node_prefix=node_prefix) as client:
+            record = client.resolve(handle, types=list(types), indexes=list(indexes), signed=signed)
     if record is None:
         click.echo(f"{handle}: not found", err=True)
         sys.exit(NOT_FOUND)

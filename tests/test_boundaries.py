@@ -4,6 +4,9 @@
 - sdk imports nothing of ours;
 - cli reaches registry and resolver only through cli/local.py, where it sets up, migrates, starts or
   administers the node in process; every other command goes through sdk;
+- the resolver imports neither the cli nor the sdk — except the native Handle protocol's codec,
+  `sdk.native`'s pure modules (no I/O, no dependencies), which the server and the SDK's client share: the
+  sdk may import nothing of ours, so the one codec lives there rather than twice;
 - front ends run no SQL.
 """
 
@@ -88,15 +91,34 @@ def test_the_cli_reaches_the_node_only_through_its_local_module() -> None:
     assert not any(_top(name) == "registry" for name in _imports(ROOT / "cli" / "local.py"))
 
 
-def test_the_resolver_imports_neither_the_cli_nor_the_sdk() -> None:
+# The codec's modules: bytes in, bytes out. The client (sdk.native.client) is not among them.
+SHARED_CODEC = frozenset(
+    f"sdk.native.{name}"
+    for name in ("codes", "wire", "message", "values", "bodies", "udp", "credential", "auth")
+)
+
+
+def test_the_resolver_imports_neither_the_cli_nor_the_sdk_but_the_native_codec() -> None:
     crossing = {
         f"{path.relative_to(ROOT)} imports {name}"
         for path in _sources("resolver")
         for name in _imports(path)
-        if _top(name) in {"cli", "sdk", "benchmarks", "tests"}
+        if _top(name) in {"cli", "sdk", "benchmarks", "tests"} and name not in SHARED_CODEC | {"sdk.native"}
     }
 
     assert not crossing
+
+
+def test_the_shared_codec_does_no_io() -> None:
+    io = {"asyncio", "socket", "httpx", "ssl", "selectors"}
+    doing = {
+        f"{module} imports {name}"
+        for module in SHARED_CODEC
+        for name in _imports(ROOT / (module.replace(".", "/") + ".py"))
+        if _top(name) in io or (_top(name) == "sdk" and name not in SHARED_CODEC | {"sdk.native"})
+    }
+
+    assert not doing
 
 
 def test_front_ends_run_no_sql() -> None:

@@ -66,8 +66,8 @@ def encode_values(values: Sequence[Value]) -> bytes:
 
 
 def decode_values(reader: Reader) -> list[Value]:
-    # The smallest value is 30 bytes: the count check refuses a count the rest could not hold.
-    return [Value.decode(reader) for _ in range(reader.count(30, "value"))]
+    # The smallest value is 26 bytes: the count check refuses a count the rest could not hold.
+    return [Value.decode(reader) for _ in range(reader.count(26, "value"))]
 
 
 # --- typed data -------------------------------------------------------------------------------------------
@@ -87,10 +87,12 @@ class Admin:
     @classmethod
     def decode(cls, data: bytes) -> Admin:
         reader = Reader(data)
-        # Old servers wrote the mask in 4 bytes: told apart by the length, as the reference decoder does.
-        legacy = len(data) >= 4 and 4 + 4 + int.from_bytes(data[4:8], "big") + 4 == len(data)
-        permissions = reader.u32() if legacy else reader.u16("admin permissions")
-        admin = cls(permissions & 0x0FFF, reader.text("admin handle"), reader.i32("admin index"))
+        admin = cls(
+            reader.u16("admin permissions") & 0x0FFF, reader.text("admin handle"), reader.i32("admin index")
+        )
+        # Servers up to 7.3 wrote two more bytes (the mask's old width); the reference reads them and goes on.
+        if reader.remaining == 2:
+            reader.raw(2, "legacy admin padding")
         reader.done("admin record")
         return admin
 

@@ -1,0 +1,443 @@
+"""`AsyncNativeClient`: resolution and site information over the native Handle protocol, on UDP or on one kept
+TCP connection; `NativeClient` is the same for programs without an event loop.
+
+Every request sets RD, and an answer counts only when it returns the digest of the request as it was sent
+(`message.digest`, in the version the answer is in). Over UDP a request goes out in one datagram (or split,
+`udp.datagrams`) and is sent again after `timeout` seconds, `retries` times; an answer split over several
+datagrams is put back together (`udp.Reassembly`), and one flagged truncated that does not come together in
+time, or too long for datagrams, is asked for again over TCP. Over TCP the connection carries KA and any
+number of requests at once, answers matched to requests by their request id.
+
+Errors are the SDK's: a response code becomes the class that fits (100 `NotFoundError`, 102
+`InvalidHandleError`, 2 and 3 `ServiceUnavailable`, …; anything else `RequestError`), with the response code
+in `code` and the server's message; a server out of reach is a `TransportError`, and an answer the protocol
+does not allow (a wrong digest among them) a `ProtocolError`.
+
+Authentication and administration are not here yet: `_call` sends any request and hands back its checked
+answer whatever the response code, so that a challenge (402) can be answered by a layer above it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import secrets
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, TypeVar, cast
+
+from .. import _errors as errors
+from .._models import Record
+from . import bodies, udp
+from .codes import ENVELOPE_SIZE, EnvelopeFlag, OpCode, OpFlag, ResponseCode
+from .message import Envelope, Message, digest, frame, negotiated, skip_digest
+from .values import Site, to_json
+from .wire import Reader, WireError
+
+# How long a request stays valid. The reference client gives every message twelve hours: a resolution is
+# harmless to replay, and a wide window keeps a client whose clock is off from being refused. Signed
+# requests, when they come, may want less.
+EXPIRY = 12 * 3600
+# An answer longer than this is asked for over TCP rather than put together from datagrams: past some 130 of
+# them, one lost datagram costs the whole answer again, where TCP resends only what was lost.
+UDP_MAX_ANSWER = 64 * 1024
+
+Transport = Literal["udp", "tcp"]
+T = TypeVar("T")
+Answer = tuple[Envelope, bytes]
+
+
+class ProtocolError(errors.SdkError):
+    """The server answered with something the native protocol does not allow."""
+
+
+# The SDK's error for a response code, as the HTTP client maps the same codes; the rest are `RequestError`.
+_ERRORS: dict[int, type[errors.SdkError]] = {
+    ResponseCode.ERROR: errors.ServiceUnavailable,
+    ResponseCode.SERVER_TOO_BUSY: errors.ServiceUnavailable,
+    ResponseCode.SERVER_BACKUP: errors.ServiceUnavailable,
+    ResponseCode.HANDLE_NOT_FOUND: errors.NotFoundError,
+    ResponseCode.HANDLE_ALREADY_EXISTS: errors.ConflictError,
+    ResponseCode.INVALID_HANDLE: errors.InvalidHandleError,
+    ResponseCode.INVALID_VALUE: errors.ValidationError,
+    ResponseCode.INVALID_ADMIN: errors.ForbiddenError,
+    ResponseCode.INSUFFICIENT_PERMISSIONS: errors.ForbiddenError,
+    **dict.fromkeys(range(402, 407), errors.AuthenticationError),
+}
+
+
+class _Closed(Exception):
+    """The server closed the TCP connection before it answered."""
+
+
+def _new_id(taken: Collection[int]) -> int:
+    """A random request id, never 0 and not one still waiting for its answer."""
+    while (request_id := secrets.randbits(32)) == 0 or request_id in taken:
+        pass
+    return request_id
+
+
+class AsyncNativeClient:
+    """A client of one Handle server over the native protocol (RFC 3651/3652), for asyncio programs.
+
+    `transport` is `udp` (falling back to TCP for answers too long for datagrams) or `tcp` (one connection,
+    kept open and shared by concurrent calls, opened again if the server closed it). `timeout` is how long
+    an answer is waited for, per attempt; `retries` how many times a UDP request is sent again without one.
+    Use it as an async context manager, or call `aclose()`.
+    """
+
+    def __init__(
+        self, host: str, port: int, *, transport: Transport = "udp", timeout: float = 5.0, retries: int = 2
+    ) -> None:
+        if transport not in ("udp", "tcp"):
+            raise ValueError(f"transport is udp or tcp, not {transport!r}")
+        self.host, self.port = host, port
+        self._transport = transport
+        self._timeout = timeout
+        self._retries = max(0, retries)
+        self._opening = asyncio.Lock()
+        self._datagrams: _Datagrams | None = None
+        self._connection: _Connection | None = None
+
+    async def resolve(
+        self,
+        handle: str,
+        *,
+        indexes: Sequence[int] = (),
+        types: Sequence[str] = (),
+        public_only: bool = False,
+        authoritative: bool = False,
+    ) -> Record:
+        """The values of `handle` (those at `indexes` or of `types`; all when both are empty) as the HTTP
+        client's `Record`; `NotFoundError` when there is no such handle."""
+        flags = (OpFlag.PO if public_only else OpFlag.NONE) | (OpFlag.AT if authoritative else OpFlag.NONE)
+        body = bodies.ResolutionRequest(handle, tuple(indexes), tuple(types)).encode()
+        answer = await self._call(self._request(OpCode.RESOLUTION, body, flags))
+        _raise_for(answer, handle)
+        resolution = _decoded(bodies.read_resolution, answer)
+        return Record.from_json(handle, [to_json(value) for value in resolution.values])
+
+    async def site_info(self) -> Site:
+        """The server's site information (GET_SITE_INFO): its servers, their interfaces and keys."""
+        answer = await self._call(self._request(OpCode.GET_SITE_INFO, b""))
+        _raise_for(answer, None)
+        return _decoded(bodies.read_site, answer)
+
+    def _request(self, opcode: OpCode, body: bytes, flags: OpFlag = OpFlag.NONE) -> Message:
+        expiration = int(time.time()) + EXPIRY
+        return Message(opcode, flags=flags | OpFlag.RD, body=body, expiration=expiration)
+
+    async def _call(self, request: Message) -> Message:
+        """The answer to `request`, its digest checked, whatever its response code."""
+        if self._transport == "tcp":
+            return await self._over_tcp(request)
+        return await self._over_udp(request)
+
+    # -- UDP ----------------------------------------------------------------------------------------------
+
+    async def _over_udp(self, request: Message) -> Message:
+        datagrams = await self._udp()
+        request_id = _new_id(datagrams.waiting)
+        sent = udp.datagrams(Envelope(request_id=request_id), request.encode())
+        waiter = datagrams.waiting[request_id] = _Waiter(asyncio.get_running_loop().create_future())
+        try:
+            for _ in range(self._retries + 1):
+                datagrams.send(sent)
+                try:
+                    answer = await asyncio.wait_for(asyncio.shield(waiter.answer), self._timeout)
+                except TimeoutError:
+                    if waiter.truncated:  # the rest of a split answer is lost: TCP has all of it
+                        break
+                    continue
+                if answer is None:  # longer than datagrams should carry
+                    break
+                return self._checked(request, *answer)
+            else:
+                raise errors.TransportError(f"no answer from {self.host}:{self.port} over UDP")
+        finally:
+            del datagrams.waiting[request_id]
+            if not waiter.answer.done():
+                waiter.answer.cancel()
+        return await self._over_tcp(request)
+
+    async def _udp(self) -> _Datagrams:
+        async with self._opening:
+            if self._datagrams is None or self._datagrams.lost:
+                loop = asyncio.get_running_loop()
+                try:
+                    _, self._datagrams = await loop.create_datagram_endpoint(
+                        lambda: _Datagrams(self._timeout), remote_addr=(self.host, self.port)
+                    )
+                except OSError as exc:
+                    raise errors.TransportError(f"cannot reach {self.host}:{self.port}: {exc}") from exc
+            return self._datagrams
+
+    # -- TCP ----------------------------------------------------------------------------------------------
+
+    async def _over_tcp(self, request: Message) -> Message:
+        request = replace(request, flags=request.flags | OpFlag.KA)
+        for attempt in (1, 2):
+            connection = await self._tcp()
+            try:
+                async with asyncio.timeout(self._timeout):
+                    envelope, answer = await connection.ask(request.encode())
+            except _Closed:
+                if attempt == 2:
+                    raise errors.TransportError(
+                        f"{self.host}:{self.port} closed the connection without answering"
+                    ) from None
+                continue  # closed by the server (idle, restarted): once more on a new connection
+            except TimeoutError:
+                raise errors.TransportError(f"no answer from {self.host}:{self.port} over TCP") from None
+            return self._checked(request, envelope, answer)
+        raise AssertionError("unreachable")
+
+    async def _tcp(self) -> _Connection:
+        async with self._opening:
+            if self._connection is None or self._connection.closed:
+                try:
+                    async with asyncio.timeout(self._timeout):
+                        reader, writer = await asyncio.open_connection(self.host, self.port)
+                except (OSError, TimeoutError) as exc:
+                    raise errors.TransportError(f"cannot reach {self.host}:{self.port}: {exc!r}") from exc
+                self._connection = _Connection(reader, writer)
+            return self._connection
+
+    # -- answers ------------------------------------------------------------------------------------------
+
+    def _checked(self, request: Message, envelope: Envelope, raw: bytes) -> Message:
+        """The answer in `raw` to `request` (as sent), if the protocol allows it as one."""
+        if envelope.flags & (EnvelopeFlag.CP | EnvelopeFlag.EC):
+            raise ProtocolError("a compressed or encrypted answer, which this client does not ask for")
+        try:
+            answer = Message.decode(raw)
+        except WireError as exc:
+            raise ProtocolError(f"a malformed answer: {exc.message}") from None
+        if answer.opcode != request.opcode:
+            raise ProtocolError(f"an answer of opcode {answer.opcode} to a request of {request.opcode}")
+        if answer.expiration < time.time():
+            raise ProtocolError(f"an answer that expired at {answer.expiration}")
+        if not answer.has(OpFlag.RD):
+            if answer.response_code == ResponseCode.SUCCESS:
+                raise ProtocolError("an answer without the request's digest, which the request asked for")
+            return answer  # a failure: what it says matters more than the missing digest
+        expected = digest(request.signed_part(), negotiated(envelope.major, envelope.minor))
+        returned = _decoded(lambda m: skip_digest(Reader(m.body)), answer)
+        if returned != expected:
+            raise ProtocolError("the answer's request digest is not that of the request sent")
+        return answer
+
+    async def aclose(self) -> None:
+        if self._datagrams is not None:
+            await self._datagrams.close()
+            self._datagrams = None
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    async def __aenter__(self) -> AsyncNativeClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+
+def _decoded(read: Callable[[Message], T], answer: Message) -> T:
+    try:
+        return read(answer)
+    except WireError as exc:
+        raise ProtocolError(f"a malformed answer: {exc.message}") from None
+
+
+def _raise_for(answer: Message, handle: str | None) -> None:
+    code = answer.response_code
+    if code == ResponseCode.SUCCESS:
+        return
+    try:
+        said = bodies.read_error(answer)
+    except WireError:
+        said = ""  # a referral's body, or a broken one: the code says enough
+    try:
+        name = ResponseCode(code).name
+    except ValueError:
+        name = "an unknown response code"
+    message = f"{said or name} (response code {code})"
+    raise _ERRORS.get(code, errors.RequestError)(message, handle=handle, code=code)
+
+
+@dataclass(slots=True)
+class _Waiter:
+    """A UDP request waiting: its answer (None: ask over TCP), and whether a datagram of it was truncated."""
+
+    answer: asyncio.Future[Answer | None]
+    truncated: bool = False
+
+
+@dataclass(eq=False)
+class _Datagrams(asyncio.DatagramProtocol):
+    """The client's UDP socket, connected to the server: datagrams to the requests waiting for them."""
+
+    timeout: float
+    waiting: dict[int, _Waiter] = field(default_factory=dict)
+    lost: bool = False
+    _transport: asyncio.DatagramTransport | None = None
+    _parts: udp.Reassembly = field(init=False)
+    _closed: asyncio.Future[None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._parts = udp.Reassembly(timeout=self.timeout)
+        self._closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Not an `asyncio.DatagramTransport` by class on every loop (CPython 3.11's selector loop).
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def send(self, datagrams: list[bytes]) -> None:
+        assert self._transport is not None
+        for datagram in datagrams:
+            self._transport.sendto(datagram)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        assert self._transport is not None
+        peer = self._transport.get_extra_info("peername")
+        try:
+            envelope, payload = udp.split_datagram(data)
+        except WireError:
+            return
+        waiter = self.waiting.get(envelope.request_id)
+        if waiter is None or waiter.answer.done() or peer is None or tuple(addr[:2]) != tuple(peer[:2]):
+            return  # not for a request of ours (late, spoofed or stray)
+        if envelope.length > UDP_MAX_ANSWER:
+            waiter.answer.set_result(None)
+            return
+        waiter.truncated |= bool(envelope.flags & EnvelopeFlag.TC)
+        try:
+            message = self._parts.add(addr, envelope, payload)
+        except WireError as exc:
+            waiter.answer.set_exception(ProtocolError(f"a malformed answer: {exc.message}"))
+            return
+        if message is not None:
+            waiter.answer.set_result((envelope, message))
+
+    def error_received(self, exc: Exception) -> None:
+        # The host said no one listens there (ICMP port unreachable): waiting longer will not help.
+        for waiter in self.waiting.values():
+            if not waiter.answer.done():
+                waiter.answer.set_exception(errors.TransportError(f"cannot reach the server: {exc}"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.error_received(exc or ConnectionError("the socket was closed"))
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    async def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            await self._closed  # the socket itself is closed in a callback of the loop
+
+
+class _Connection:
+    """One TCP connection: any number of requests on it at once, a reader task handing each answer to the
+    request of its id."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+        self._waiting: dict[int, asyncio.Future[Answer]] = {}
+        self._writing = asyncio.Lock()
+        self.closed = False
+        self._task = asyncio.get_running_loop().create_task(self._read())
+
+    async def ask(self, message: bytes) -> Answer:
+        """The envelope and message answering `message`."""
+        if self.closed:
+            raise _Closed
+        request_id = _new_id(self._waiting)
+        answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = answer
+        try:
+            async with self._writing:
+                self._writer.write(frame(Envelope(request_id=request_id), message))
+                await self._writer.drain()
+            return await answer
+        except (ConnectionError, OSError):
+            raise _Closed from None
+        finally:
+            self._waiting.pop(request_id, None)
+
+    async def _read(self) -> None:
+        failure: Callable[[], Exception] = _Closed
+        try:
+            while True:
+                # The envelope's length is checked against the protocol's limit before it is read.
+                envelope = Envelope.decode(await self._reader.readexactly(ENVELOPE_SIZE))
+                message = await self._reader.readexactly(envelope.length)
+                answer = self._waiting.get(envelope.request_id)
+                if answer is not None and not answer.done():
+                    answer.set_result((envelope, message))
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        except WireError as exc:
+            failure = functools.partial(ProtocolError, f"a malformed answer: {exc.message}")
+        finally:
+            self.closed = True
+            for waiting in self._waiting.values():
+                if not waiting.done():
+                    waiting.set_exception(failure())
+            self._writer.close()
+
+    async def close(self) -> None:
+        self.closed = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.wait_closed()
+
+
+class NativeClient:
+    """`AsyncNativeClient` for programs without an event loop: the same calls, blocking. It runs a private
+    event loop, which keeps its TCP connection between calls; not for use inside a running loop."""
+
+    def __init__(
+        self, host: str, port: int, *, transport: Transport = "udp", timeout: float = 5.0, retries: int = 2
+    ) -> None:
+        self._loop = asyncio.Runner()
+        self._client = AsyncNativeClient(host, port, transport=transport, timeout=timeout, retries=retries)
+
+    def resolve(
+        self,
+        handle: str,
+        *,
+        indexes: Sequence[int] = (),
+        types: Sequence[str] = (),
+        public_only: bool = False,
+        authoritative: bool = False,
+    ) -> Record:
+        """See `AsyncNativeClient.resolve`."""
+        return self._loop.run(
+            self._client.resolve(
+                handle, indexes=indexes, types=types, public_only=public_only, authoritative=authoritative
+            )
+        )
+
+    def site_info(self) -> Site:
+        """See `AsyncNativeClient.site_info`."""
+        return self._loop.run(self._client.site_info())
+
+    def close(self) -> None:
+        try:
+            self._loop.run(self._client.aclose())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> NativeClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+__all__ = ["AsyncNativeClient", "NativeClient", "ProtocolError", "Transport"]
