@@ -4,6 +4,7 @@ python -m benchmarks list
 python -m benchmarks run SCENARIO [--duration S] [--users N] [--workers W] [--db sqlite|postgres]
                                   [--redis on|off] [--locust-processes P]
 python -m benchmarks scaling SCENARIO [--users 10,25,50,100,200] [--duration S] [...]
+python -m benchmarks run resolve_native [--workers W] [--duration S] [--db ...] [--redis ...]   (no locust)
 """
 
 from __future__ import annotations
@@ -65,15 +66,29 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
     from .runs import run_scenario  # not for `list`: it imports the node's packages
 
     users, seconds = args.users or scenario.users, args.duration or scenario.seconds
-    path = run_scenario(scenario, _options(args, seconds), users, seconds, args.output)
+    if scenario.native:
+        from .resolve_native import run_native
+
+        if args.users or args.locust_processes != LOCUST_PROCESSES:
+            print(
+                f"{scenario.name} runs no locust: --users and --locust-processes do not apply",
+                file=sys.stderr,
+            )
+            return 2
+        path = run_native(scenario, _options(args, seconds), min(seconds, WRK_SECONDS), args.output)
+    else:
+        path = run_scenario(scenario, _options(args, seconds), users, seconds, args.output)
     result = json.loads(path.read_text())
-    figures = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "wrk_rps", "reference_rps", "ratio")
-    print(json.dumps({name: result.get(name) for name in figures}))
+    figures = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "wrk_rps", "reference_rps", "ratio", "ratios")
+    print(json.dumps({name: result[name] for name in figures if name in result}))
     for name, row in result["per_request"].items():
+        requests = "" if row["requests"] is None else f"{row['requests']:,}"  # wrk of nginx: not kept
         print(
-            f"  {name:<24} {row['requests']:>8,} requests {row['rps']:>9,.1f}/s  "
+            f"  {name:<24} {requests:>8} requests {row['rps']:>9,.1f}/s  "
             f"p50 {row['p50_ms']:>7,.1f} ms  p99 {row['p99_ms']:>7,.1f} ms  errors {row['errors']}"
         )
+    for name, limit in result.get("limits", {}).items():  # resolve_native: each measurement's
+        print(f"limit, {name}: {limit['side']} ({limit['reason']})")
     print(f"bottleneck: {result['bottleneck']} ({result['bottleneck_reason']})")
     for problem in result["problems"]:
         print(f"problem: {problem}")
@@ -84,6 +99,10 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
 def _scaling(scenario: Scenario, args: argparse.Namespace) -> int:
     from .plot import scaling_png
     from .runs import results_png, run_scaling
+
+    if scenario.native:
+        print(f"{scenario.name} has no scaling run: it runs no locust users", file=sys.stderr)
+        return 2
 
     users = [int(count) for count in args.users.split(",")]
     result = run_scaling(scenario, _options(args, args.duration), users, args.duration, args.output)
@@ -116,7 +135,8 @@ def main() -> int:
     args = arguments()
     if args.command == "list":
         for scenario in SCENARIOS.values():
-            print(f"{scenario.name:<17} {scenario.summary} ({scenario.users} users, {scenario.seconds} s)")
+            load = "hdlload and wrk" if scenario.native else f"{scenario.users} users"
+            print(f"{scenario.name:<17} {scenario.summary} ({load}, {scenario.seconds} s)")
         return 0
     scenario = SCENARIOS[args.scenario]
     return _run(scenario, args) if args.command == "run" else _scaling(scenario, args)

@@ -29,7 +29,7 @@ from .resolve_hot import Config, Run, Workload, warm
 from .scenarios import Requests, Scenario
 from .scenarios import inputs as variables
 from .seeding import seeded_database
-from .services import node_env, node_serving, process_metrics, redis_serving
+from .services import NATIVE_PORT_VARIABLE, node_env, node_serving, process_metrics, redis_serving
 from .workload import batch_lines, every_path, handle_of, write_paths, zipf_paths
 from .wrk import WrkLoad
 
@@ -88,6 +88,7 @@ class Node:
     redis_url: str | None
     sampler: Sampler  # groups: "node", and "locust" once a locust run starts
     log: Path
+    native_port: int  # the native Handle protocol's UDP and TCP port, on 127.0.0.1
 
 
 def requests_file(scenario: Scenario, handles: list[str], folder: Path) -> Workload | None:
@@ -158,4 +159,4 @@ def serving(bench: Bench) -> Iterator[Node]:
         if bench.scenario.warm:
             print("warming the caches", flush=True)
             warm(base, Config(options.db, options.workers, options.layers), bench.run, redis_url)
-        yield Node(base, redis_url, sampler, log)
+        yield Node(base, redis_url, sampler, log, int(env[NATIVE_PORT_VARIABLE]))

@@ -24,8 +24,8 @@ _COLUMNS = [
     "bottleneck",
     "results",
 ]
-_HEADER = """# Benchmark results
-
+_TITLE = "# Benchmark results\n\n"
+_HEADER = """\
 One row per `python -m benchmarks run SCENARIO` (newest last; see README.md), with the command that runs it
 again and its results file. Latencies are locust's;
 "req/s (wrk)" is the node's capacity on the same requests, measured with wrk in the same run, and "nginx req/s
@@ -126,10 +126,18 @@ def row(result: dict[str, Any], file: Path) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def append_row(line: str, table: Path) -> None:
-    """Add `line` to the Markdown table `table` (RESULTS.md), which is started when it does not exist."""
-    if not table.exists():
-        header = "| " + " | ".join(_COLUMNS) + " |\n|" + " --- |" * len(_COLUMNS) + "\n"
-        table.write_text(_HEADER + header)
-    with table.open("a") as file:
-        file.write(line + "\n")
+def append_row(line: str, table: Path, columns: list[str] = _COLUMNS, intro: str = _HEADER) -> None:
+    """Add `line` as the last row of the Markdown table of `columns` in `table` (RESULTS.md), wherever in the
+    file that table is; a table not there yet is started, after `intro`, at the end (the file too)."""
+    header = "| " + " | ".join(columns) + " |"
+    lines = table.read_text().splitlines() if table.exists() else _TITLE.splitlines()
+    if header in lines:
+        at = lines.index(header) + 2  # past the header and its --- line
+        while at < len(lines) and lines[at].startswith("|"):
+            at += 1
+        lines.insert(at, line)
+    else:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        lines += ["", *intro.splitlines(), header, "|" + " --- |" * len(columns), line]
+    table.write_text("\n".join(lines) + "\n")

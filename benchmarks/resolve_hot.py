@@ -118,8 +118,9 @@ def _node_log(run: Run, config: Config) -> Path:
 def log_lines(path: Path) -> list[str]:
     """What the node logged at warning level or above (nothing, when all went well)."""
     lines = path.read_text(errors="replace").splitlines()
-    # `idnode serve` says where it serves before any log level applies.
-    return [line for line in lines if line.strip() and " serving on http://" not in line]
+    # `idnode serve` says where it serves, over HTTP and natively, before any log level applies.
+    banners = (" serving on http://", "native Handle protocol on ", "native Handle protocol off ")
+    return [line for line in lines if line.strip() and not any(banner in line for banner in banners)]
 
 
 # ---------------------------------------------------------------------------------------------- warm-up

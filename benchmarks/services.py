@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,8 @@ from .machine import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_REDIS_PORT = 6379  # the machine's own Redis: a run never touches it
+DEFAULT_NATIVE_PORT = 2641  # the Handle protocol's own port, which a node takes unless told otherwise
+NATIVE_PORT_VARIABLE = "IDNODE_NATIVE_PORT"  # every node here gets a free one (the host is its --host)
 _SAMPLE = re.compile(r'^idnode_(\w+)\{pid="(\d+)"\} (\S+)$', re.MULTILINE)
 
 ProcessMetrics = dict[int, dict[str, float]]  # pid -> metric name (without `idnode_`) -> value
@@ -76,10 +79,27 @@ def wait_until_up(url: str, *, process: subprocess.Popen[bytes] | None = None, t
     raise RuntimeError(f"{url} did not come up within {timeout}s")
 
 
+def free_native_port(attempts: int = 50) -> int:
+    """A loopback port free for TCP and for UDP, never the protocol's 2641: the native listeners bind both."""
+    for _ in range(attempts):
+        port = free_port()
+        if port == DEFAULT_NATIVE_PORT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no port free for both TCP and UDP in {attempts} tries")
+
+
 def node_env(database_url: str, layers: str, redis_url: str | None) -> dict[str, str]:
-    """The environment of a node: this one's, minus any IDNODE_* it has, plus the run's settings."""
+    """The environment of a node: this one's, minus any IDNODE_* it has, plus the run's settings; its native
+    Handle protocol listeners on a free port of their own (`NATIVE_PORT_VARIABLE`), never the default 2641."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("IDNODE_")}
     env |= {"IDNODE_DATABASE_URL": database_url, "IDNODE_CACHE_LAYERS": layers, "IDNODE_LOG_LEVEL": "warning"}
+    env[NATIVE_PORT_VARIABLE] = str(free_native_port())
     if redis_url is not None:
         env["IDNODE_REDIS_URL"] = redis_url
     return env

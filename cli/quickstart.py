@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from .local import Operator, Settings, initialise, migrate, new_secret, on_database
-from .serve import native_banner, start_server, worker_environment
+from .serve import check_native_port, native_banner, start_server, worker_environment
 
 NODE_PREFIX = "88.999"
 EXAMPLE_PREFIX = "88.999.1"
@@ -93,6 +93,7 @@ def quickstart(host: str, port: int) -> None:
     secrets = _load()
     _set_up(settings, secrets)
     _save(secrets)
+    check_native_port(settings)
     _banner(secrets, f"http://{host}:{port}", settings)
     click.echo(native_banner(settings))
     start_server(host, port, 1, settings)

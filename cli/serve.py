@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 
 import click
 from granian import Granian
@@ -24,6 +25,24 @@ def worker_environment(host: str, port: int) -> Settings:
     os.environ.setdefault("IDNODE_NATIVE_HOST", host)
     os.environ["IDNODE_HTTP_PORT"] = str(port)
     return Settings.from_env()
+
+
+def check_native_port(settings: Settings) -> None:
+    """Refuse a native port another process holds: the workers bind it with SO_REUSEPORT, which would let
+    them share it, silently, with another node of the same user."""
+    port, host = settings.native_port, settings.native_host or "127.0.0.1"
+    if not port:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(family, kind) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise click.ClickException(
+                    f"the native Handle port {host}:{port} is taken ({exc.strerror}): set IDNODE_NATIVE_PORT "
+                    "to a free port, or off"
+                ) from None
 
 
 def native_banner(settings: Settings) -> str:
@@ -58,6 +77,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the node over HTTP and the native Handle protocol; GET /healthz answers 200 once ready."""
     settings = worker_environment(host, port)
     prefix = asyncio.run(node_prefix(settings))  # a clear error before any worker starts
+    check_native_port(settings)
     click.echo(f"idnode {prefix} serving on http://{host}:{port} with {workers} worker(s)")
     click.echo(native_banner(settings))
     start_server(host, port, workers, settings)

@@ -6,6 +6,9 @@ secret, the same one Handle REST clients send as `300:0.NA/<prefix>`), and the n
 users, each acting with the rights of its enterprise's administrator. Passwords are stored as argon2id hashes;
 for the dated login (/identity/token/v1) a verifier — sha256 of the password, which that protocol needs — is
 kept sealed with the node's credential key. Bearer tokens are signed with the node's token key.
+
+The native Handle protocol's secret-key challenge–response needs the secret itself: `native_secret` opens
+the one sealed beside an HS_SECKEY value written with a plain secret (`native_secrets.py`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from .enterprises import ACTIVE, enterprise_active, find_enterprise
 from .errors import AuthenticationFailed, Conflict, HandleNotFound, InvalidInput, PermissionDenied
 from .handle import Handle, normalise_prefix
 from .keys import NodeKeys, seal, sha256_hex, unseal
+from .native_secrets import open_secret, seal_secret
 from .passwords import Passwords
 from .principals import Principal
+from .store import records as handle_rows
+from .store import secret_rows
 from .store.engine import Store
 from .store.schema import enterprises, users
 from .values import HS_SECKEY, KEY_INDEX, HandleValue, StringData
@@ -75,6 +81,15 @@ def _require_node_admin(ctx: WriteContext) -> None:
         raise PermissionDenied("只有节点管理员可以管理企业和用户")
 
 
+def _secret_keys(stored: str | bytes | None, index: int) -> list[str]:
+    """The hashes held by the record's HS_SECKEY values at `index` (stored JSON)."""
+    return [
+        value.data.value
+        for value in (decode_values(stored) if stored else ())
+        if value.index == index and value.type == HS_SECKEY and isinstance(value.data, StringData)
+    ]
+
+
 def _dated(verifier: str, now: datetime) -> list[str]:
     days = [(now + timedelta(days=d)).astimezone(_CHINA).strftime("%Y-%m-%d") for d in (-1, 0, 1)]
     return [sha256_hex(verifier + day) for day in dict.fromkeys(days)]
@@ -89,6 +104,7 @@ class Accounts:
         self._store: Store = records.writer.store
         self._keys = keys
         self._own_clock = clock
+        self._dummy: secret_rows.SecretRow | None = None
 
     def _clock(self) -> float:
         """The accounts' own clock if given one, else the writer's (tokens and writes agree on the time)."""
@@ -107,13 +123,7 @@ class Accounts:
         does not tell which principals exist."""
         principal = Principal.parse(username)
         stored = await self._store.points.one(self._writer.node.naming.key(principal.handle))
-        keys = [
-            value.data.value
-            for value in (decode_values(stored) if stored else ())
-            if value.index == principal.index
-            and value.type == HS_SECKEY
-            and isinstance(value.data, StringData)
-        ]
+        keys = _secret_keys(stored, principal.index)
         if not keys:
             await self.passwords.verify_nothing(secret)
         for key in keys:
@@ -123,6 +133,44 @@ class Accounts:
                         return principal
                 raise AuthenticationFailed(f"the enterprise of {principal} is disabled")
         raise AuthenticationFailed(f"authentication failed for {principal}")
+
+    async def native_secret(self, principal: Principal) -> bytes | None:
+        """The secret of the HS_SECKEY value at `principal` (`300:0.NA/88.118.8`), UTF-8 encoded and unsealed,
+        for the native protocol's challenge–response (the front end computes the MAC the client must have
+        sent); None when there is no such value, or it has no sealed form — stored as a hash only, or before
+        secrets were sealed: until the secret is set again. `AuthenticationFailed` when the principal's
+        enterprise is disabled, or the sealed secret cannot be opened with this node's credential key.
+
+        Every principal costs the same reads and one unsealing (a dummy's when there is nothing to open), so
+        that the time taken does not tell which principals exist; the front end refuses a client alike
+        whether this answered None, refused, or the client's answer was wrong."""
+        key = self._writer.node.naming.key(principal.handle)
+        credential = await self._keys.credential_key()
+        async with self._store.reader.connect() as conn:
+            stored = await handle_rows.read(conn, key)
+            row = await secret_rows.find(conn, key, principal.index)
+            active = await enterprise_active(conn, principal.handle.governing_prefix)
+        hashes = _secret_keys(stored, principal.index)
+        sealed = row if row is not None and row.hash in hashes else None  # beside the very hash it holds
+        unreadable: AuthenticationFailed | None = None
+        try:
+            secret = open_secret(credential, sealed or self._dummy_row(credential))
+        except AuthenticationFailed as exc:
+            secret, unreadable = "", exc
+        if sealed is None:
+            return None
+        if not active:
+            raise AuthenticationFailed(f"the enterprise of {principal} is disabled")
+        if unreadable is not None:
+            raise unreadable
+        return secret.encode()
+
+    def _dummy_row(self, credential: bytes) -> secret_rows.SecretRow:
+        """A row sealed with this node's key, opened when there is nothing to open (as long to open)."""
+        if self._dummy is None:
+            dummy = seal_secret(credential, "x" * 24, "$argon2id$dummy")
+            self._dummy = secret_rows.SecretRow("", 0, dummy.value, dummy.sealed)
+        return self._dummy
 
     async def login(self, username: str, password: str, *, dated: bool = False) -> Principal:
         """The principal of a correct username and password (or, `dated`, the v1 hash of the password)."""

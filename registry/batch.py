@@ -15,6 +15,7 @@ from typing import TypeVar
 from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, InvalidInput, RegistryError
 from .handle import Handle
+from .native_secrets import Change, holds_secret, keep_sealed
 from .principals import Principal
 from .store import journal, records
 from .values import HandleValue
@@ -62,6 +63,7 @@ class _Pending:
     values: list[HandleValue]
     template: str | None = None
     encoded: str = ""
+    held_secret: bool = False  # the stored record held an HS_SECKEY value
 
 
 @dataclass(slots=True)
@@ -84,6 +86,10 @@ class _Batch:
 
     def keys(self) -> list[str]:
         return [p.key for p in self.pending]
+
+    def written(self) -> list[Change]:
+        """The records the batch wrote, for `keep_sealed`."""
+        return [(p.key, p.values, p.held_secret) for p in self.pending if self.results[p.position].ok]
 
     async def each(self, step: Callable[[_Pending], Awaitable[None]]) -> None:
         """Run `step` on every pending item; an item whose step raises fails alone and leaves the batch."""
@@ -150,7 +156,9 @@ async def register_many(
             if stored is None:
                 await ctx.authz.check_create(pending.handle)
             else:
-                await ctx.authz.check_change(pending.handle, decode_values(stored), pending.values)
+                current = decode_values(stored)
+                pending.held_secret = holds_secret(current)
+                await ctx.authz.check_change(pending.handle, current, pending.values)
             pending.template = await ctx.template_of(pending.handle, pending.values)
             pending.encoded = encode_values(pending.values, stamp).decode()
 
@@ -161,6 +169,7 @@ async def register_many(
                 batch.succeed(pending, created=pending.key not in existing)
         else:
             await _create_new(ctx, batch)
+        await keep_sealed(ctx.conn, batch.written())
         await batch.journal(ctx)
     return batch.results
 
@@ -183,6 +192,7 @@ async def update_many(
             if stored is None:
                 raise HandleNotFound(handle=str(pending.handle))
             current = decode_values(stored)
+            pending.held_secret = holds_secret(current)
             fresh = [replace(value, timestamp=now) for value in pending.values]
             pending.values = merge_business(current, fresh)
             await ctx.authz.check_change(pending.handle, current, pending.values)
@@ -193,12 +203,13 @@ async def update_many(
         await records.upsert(ctx.conn, _rows(ctx, batch))
         for pending in batch.pending:
             batch.succeed(pending)
+        await keep_sealed(ctx.conn, batch.written())
         await batch.journal(ctx, journal.UPDATE)
     return batch.results
 
 
 async def delete_many(writes: Records, principal: Principal, handles: Iterable[str]) -> list[ItemResult]:
-    """Delete records; a missing or forbidden one fails alone."""
+    """Delete records (their sealed secrets go with them); a missing or forbidden one fails alone."""
     inputs = [RecordInput(name, ()) for name in handles]
     batch = _Batch.of([i.handle for i in inputs])
     await _parse(writes, inputs, batch, prepare=False)

@@ -24,6 +24,7 @@ from .enterprises import (
 )
 from .errors import Conflict, HandleNotFound, InvalidEnterprise, NotResponsible
 from .handle import Handle, is_under, normalise_prefix
+from .native_secrets import keep_sealed
 from .principals import Principal
 from .reads import Reads
 from .store import journal, records
@@ -132,4 +133,5 @@ async def _create_prefix_handle(ctx: WriteContext, prefix: str, values: Sequence
         ctx.conn, [records.new_row(handle.prefix, key, str(handle), encoded, ctx.now)]
     ):
         raise Conflict(f"the prefix handle {handle} exists already")
+    await keep_sealed(ctx.conn, [(key, values, False)])
     await ctx.record([(key, journal.CREATE)])

@@ -75,7 +75,8 @@ def prefix_handle_values(
 ) -> list[HandleValue]:
     """The values of `0.NA/<prefix>` for a prefix with its own administrator: a public HS_ADMIN naming the
     admin group at index 200 with `permissions`, the group (HS_VLIST) holding the key at 300, and that key
-    (HS_SECKEY; the registry stores only its hash)."""
+    (HS_SECKEY; the registry stores its hash, and the secret sealed for the native protocol
+    beside the record: `native_secrets.py`)."""
     own = str(Handle.for_prefix(prefix))
     return [
         HandleValue(ADMIN_INDEX, HS_ADMIN, AdminData(own, VLIST_INDEX, permissions)),

@@ -52,15 +52,17 @@ class NodeKeys:
         return bytes.fromhex(value)
 
 
-def seal(key: bytes, text: str) -> str:
+def seal(key: bytes, text: str, *, context: bytes | None = None) -> str:
+    """`text` encrypted and authenticated with `key` (AES-GCM); `context`, if given, is authenticated too and
+    must be given again to unseal it (what the sealed text belongs to)."""
     nonce = os.urandom(12)
-    return base64.b64encode(nonce + AESGCM(key).encrypt(nonce, text.encode(), None)).decode()
+    return base64.b64encode(nonce + AESGCM(key).encrypt(nonce, text.encode(), context)).decode()
 
 
-def unseal(key: bytes, sealed: str) -> str:
+def unseal(key: bytes, sealed: str, *, context: bytes | None = None) -> str:
     raw = base64.b64decode(sealed)
     try:
-        return AESGCM(key).decrypt(raw[:12], raw[12:], None).decode()
+        return AESGCM(key).decrypt(raw[:12], raw[12:], context).decode()
     except Exception:  # a changed key or a damaged verifier: the login fails, never the server
         raise AuthenticationFailed("the password verifier cannot be read with this node's key") from None
 

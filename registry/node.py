@@ -15,6 +15,7 @@ from .errors import Conflict, NodeNotInitialised
 from .handle import Handle, normalise_prefix
 from .keys import NodeKeys
 from .naming import Naming
+from .native_secrets import keep_sealed
 from .node_signing import KEY_INDEXES, RING_KEY, KeyRing, new_ring_key, pubkey_values
 from .passwords import Passwords
 from .prepare import prepare_values
@@ -91,11 +92,12 @@ async def init_node(
         if existing.prefix != node_prefix:
             raise Conflict(f"this database belongs to node {existing.prefix}, not {node_prefix}")
         return NodeSetup(existing.prefix, False, admin)
+    keys = NodeKeys(store, credential_key=credential_key)
     values = prefix_handle_values(node_prefix, admin_secret, ALL_ADMIN_PERMISSIONS)
-    values = await prepare_values(values, passwords)
+    values = await prepare_values(values, passwords, keys)  # the secret sealed for the native protocol too
     now = datetime.now(UTC).replace(microsecond=0)
     epoch = int(now.timestamp())
-    sealing = await NodeKeys(store, credential_key=credential_key).credential_key()
+    sealing = await keys.credential_key()
     first = signing_key or KeyPair.generate(signing_alg)
     ring = KeyRing((new_ring_key(first, KEY_INDEXES[0], sealing, epoch),))
     values += pubkey_values(ring, epoch, epoch)
@@ -116,5 +118,6 @@ async def init_node(
         await records.insert_new(
             conn, [records.new_row(admin.handle.prefix, key, str(admin.handle), encoded, now)]
         )
+        await keep_sealed(conn, [(key, values, False)])
         await journal.append(conn, [(key, journal.CREATE)], principal=str(admin), at=now)
     return NodeSetup(node_prefix, True, admin)

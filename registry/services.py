@@ -3,7 +3,8 @@
 A bundle, not a facade: every operation lives on the small service that owns it (`records` writes records,
 `accounts` proves who is acting, `sessions` does so by public-key challenge–response, `enterprises`
 onboards, `templates` keeps data templates, `reads` lists and counts, `signing` keeps the node's keys, `audit`
-records who did what and answers who asks), and they share one writer, one change feed and one clock.
+records who did what and answers who asks, `challenges` holds the native protocol's pending challenges), and
+they share one writer, one change feed and one clock.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from .accounts import Accounts
 from .audit import Audit
+from .challenges import Challenges
 from .changes import ChangeFeed
 from .enterprise_ops import Enterprises
 from .keys import NodeKeys
@@ -42,6 +44,7 @@ class Services:
     sessions: Sessions
     signing: NodeSigning
     audit: Audit
+    challenges: Challenges
 
     @classmethod
     async def open(
@@ -57,12 +60,12 @@ class Services:
         feed = ChangeFeed(store)
         audit = Audit(store, node, clock=clock)
         writer = Writer(store, node, feed, clock=clock, audit=audit)
-        records = Records(writer, passwords or Passwords())
-        reads = Reads(store, node)
         keys = NodeKeys(store, credential_key=credential_key)
+        records = Records(writer, passwords or Passwords(), keys)
+        reads = Reads(store, node)
         accounts = Accounts(records, keys)
         return cls(
             store, node, feed, writer, records, reads, accounts,
             Enterprises(records, accounts, reads), Templates(writer), Sessions(records, keys),
-            NodeSigning(records, keys, clock=clock), audit,
+            NodeSigning(records, keys, clock=clock), audit, Challenges(store),
         )  # fmt: skip

@@ -9,6 +9,8 @@ from dataclasses import replace
 from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, ValueExists, ValuesNotFound
 from .handle import Handle
+from .keys import NodeKeys
+from .native_secrets import holds_secret, keep_sealed
 from .passwords import Passwords
 from .prepare import prepare_values
 from .principals import Principal
@@ -18,6 +20,7 @@ from .values import FIRST_BUSINESS_INDEX, TEMPLATE_INDEX, AdminPermission, Handl
 from .writer import WriteContext, Writer
 
 REMOVE_VALUE = AdminPermission.REMOVE_VALUE
+MODIFY_VALUE = AdminPermission.MODIFY_VALUE
 
 
 def is_business(value: HandleValue) -> bool:
@@ -32,15 +35,17 @@ def merge_business(current: Sequence[HandleValue], fresh: Sequence[HandleValue])
 
 
 class Records:
-    """The record writes of one node; `passwords` hashes the secret keys that records carry."""
+    """The record writes of one node; `passwords` hashes the secret keys that records carry, and the
+    credential key of `keys` seals them for the native protocol (`native_secrets.py`)."""
 
-    def __init__(self, writer: Writer, passwords: Passwords) -> None:
+    def __init__(self, writer: Writer, passwords: Passwords, keys: NodeKeys) -> None:
         self.writer = writer
         self.passwords = passwords
+        self.keys = keys
 
     async def prepare(self, values: Sequence[HandleValue]) -> list[HandleValue]:
-        """`values` as they are stored (checked; secret keys hashed)."""
-        return await prepare_values(values, self.passwords)
+        """`values` as they are stored (checked; secret keys hashed, and sealed)."""
+        return await prepare_values(values, self.passwords, self.keys)
 
     async def put_record(
         self, principal: Principal, handle: Handle, values: Sequence[HandleValue], *, overwrite: bool = True
@@ -51,7 +56,7 @@ class Records:
         async with self.writer.transaction(principal) as ctx:
             key = ctx.key(handle)
             existing = await records.read_for_update(ctx.conn, key)
-            created = existing is None
+            created, held = existing is None, False
             if created:
                 await ctx.authz.check_create(handle)
                 template = await ctx.template_of(handle, prepared)
@@ -63,9 +68,12 @@ class Records:
                 if not overwrite:
                     raise HandleExists(handle=str(handle))
                 # A replacement is the adds, changes and removals it makes, each authorised.
-                await ctx.authz.check_change(handle, decode_values(existing or "[]"), prepared)
+                before = decode_values(existing or "[]")
+                await ctx.authz.check_change(handle, before, prepared)
                 template = await ctx.template_of(handle, prepared)
                 await records.replace(ctx.conn, key, encoded, ctx.now, template)
+                held = holds_secret(before)
+            await keep_sealed(ctx.conn, [(key, prepared, held)])
             await ctx.record([(key, journal.CREATE if created else journal.UPDATE)])
         return created
 
@@ -111,6 +119,23 @@ class Records:
             current = await _current(ctx, handle)
             await _store_values(ctx, handle, current, merge_business(current, fresh))
 
+    async def modify_values(
+        self, principal: Principal, handle: Handle, values: Sequence[HandleValue]
+    ) -> None:
+        """Replace values that exist (the native protocol's MODIFY_VALUE): `ValuesNotFound` when one does not,
+        told only to someone who may modify the record's values."""
+        now = int(self.writer.clock())
+        fresh = [replace(value, timestamp=now) for value in await self.prepare(values)]
+        async with self.writer.transaction(principal) as ctx:
+            current = await _current(ctx, handle)
+            by_index = {value.index: value for value in current}
+            missing = sorted({value.index for value in fresh} - set(by_index))
+            if missing:
+                await ctx.authz.check_needs(handle, current, [Need(MODIFY_VALUE, index) for index in missing])
+                raise ValuesNotFound(f"no values at index {missing}", handle=str(handle))
+            by_index.update((value.index, value) for value in fresh)
+            await _store_values(ctx, handle, current, list(by_index.values()))
+
     async def delete_values(self, principal: Principal, handle: Handle, indexes: Iterable[int]) -> None:
         """Remove the values at `indexes`; all of them must exist."""
         wanted = set(indexes)
@@ -125,6 +150,7 @@ class Records:
             await _store_values(ctx, handle, current, kept)
 
     async def delete(self, principal: Principal, handle: Handle) -> None:
+        """Delete the record (its sealed secrets go with it)."""
         async with self.writer.transaction(principal) as ctx:
             await ctx.authz.check_delete(handle, await _current(ctx, handle))
             await records.remove(ctx.conn, ctx.key(handle))
@@ -147,4 +173,5 @@ async def _store_values(
     template = await ctx.template_of(handle, values)
     key = ctx.key(handle)
     await records.replace(ctx.conn, key, encode_values(values).decode(), ctx.now, template)
+    await keep_sealed(ctx.conn, [(key, values, holds_secret(current))])
     await ctx.record([(key, journal.UPDATE)])

@@ -32,6 +32,7 @@ class Scenario:
     users: int  # defaults, chosen to give no errors here
     seconds: int
     per_request: int = 1  # handles resolved or identifiers created by one request of the main task
+    native: bool = False  # no locust: hdlload over UDP and TCP, wrk and nginx (benchmarks/resolve_native.py)
 
 
 SCENARIOS = {
@@ -41,6 +42,11 @@ SCENARIOS = {
             "resolve_hot",
             "GETs of Zipf(1.1)-skewed handles over 100,000 identifiers (mostly L1 hits)",
             "ResolveHot", 100_000, False, Requests.ZIPF, wrk=True, warm=True, users=50, seconds=30,
+        ),
+        Scenario(
+            "resolve_native",
+            "resolve_hot's handles over the native Handle protocol, UDP and TCP, against HTTP GETs and nginx",
+            "", 100_000, False, Requests.ZIPF, wrk=True, warm=True, users=0, seconds=9, native=True,
         ),
         Scenario(
             "resolve_cold",

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -151,4 +152,35 @@ sessions = Table(
     Column("proof", String(64), nullable=False),
     Column("expires", BigInteger, nullable=False),
     Index("ix_sessions_expires", "expires"),
+)
+
+# The secrets of HS_SECKEY values in a form the node can use for the native protocol's challenge–response
+# (`registry.native_secrets`): sealed with the credential key, beside the argon2id hash the value itself holds
+# (`hash`: the sealed secret is good only while the value holds that very hash). Never resolved, audited or
+# exported; a row goes with its value (replaced, removed) and with its record (the foreign key cascades).
+native_secrets = Table(
+    "native_secrets",
+    metadata,
+    Column(
+        "handle",
+        String(255),
+        ForeignKey("handles.handle", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("hash", Text, nullable=False),
+    Column("sealed", Text, nullable=False),
+)
+
+# Challenges of the native protocol waiting for their answers (`registry.challenges`), by the session id the
+# challenge gave: the challenged request as it came, the nonce, the request's digest; a minute each.
+native_challenges = Table(
+    "native_challenges",
+    metadata,
+    Column("session", BigInteger, primary_key=True, autoincrement=False),
+    Column("request", LargeBinary, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Index("ix_native_challenges_expires", "expires"),
 )

@@ -61,6 +61,30 @@ def test_resolve_batch_with_its_reference(tmp_path: Path) -> None:
     assert result["hits"]["l1_hits"] > 0  # warmed: the batch's handles come from the cache
 
 
+def test_resolve_native_against_http_and_nginx_with_two_workers(tmp_path: Path) -> None:
+    result = run("resolve_native", tmp_path, "--duration", "2", "--workers", "2")
+    # In one run: hdlload over UDP and TCP, wrk on the HTTP GETs of the same node, nginx, all answered.
+    for mode in ("udp", "tcp"):
+        assert result[f"{mode}_ok"] > 0
+        assert result[f"{mode}_ok"] == result[f"{mode}_answers"]  # every answer a resolution (code 1)
+        hits = result[f"{mode}_hits"]
+        # From the hot set in L1, in both processes (SO_REUSEPORT spread the sockets), no store read.
+        assert hits["l1_hits"] >= result[f"{mode}_answers"] > 0
+        assert hits["store_reads"] == 0
+        assert len(hits["per_process"]) == 2
+        assert result[f"{mode}_cpu"]["hdlload_cores_whole_run"] > 0
+    assert result["wrk_rps"] > 0
+    assert result["reference_rps"] > 0
+    assert result["native_checked"]  # UDP and TCP answers checked against the HTTP ones first
+    ratios = result["ratios"]
+    assert ratios["native_udp/http"] == pytest.approx(result["udp_rps"] / result["wrk_rps"], rel=0.01)
+    assert ratios["http/nginx"] == result["ratio"]
+    assert set(result["limits"]) == set(result["per_node_core"]) == {"udp", "tcp", "http"}
+    assert "native_udp/http at least" in result["target"]
+    # Its own table in RESULTS.md, with the command that runs it again.
+    assert "--workers 2 --redis off --duration 2`" in (tmp_path / "RESULTS.md").read_text()
+
+
 def test_supply_chain_mix_on_postgres_with_redis(tmp_path: Path) -> None:
     result = run("supply_chain_mix", tmp_path, "--duration", "6", "--users", "4", "--db", "postgres",
                  "--redis", "on")  # fmt: skip

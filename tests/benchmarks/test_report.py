@@ -84,6 +84,24 @@ def test_a_row_says_what_was_run_and_found(tmp_path: Path) -> None:
     assert "(results/resolve_batch-20261201T080000Z.json)" in rows[0]
 
 
+def test_a_row_goes_into_its_own_table_wherever_it_is(tmp_path: Path) -> None:
+    table = tmp_path / "RESULTS.md"
+    file = tmp_path / "results" / "resolve_batch-20261201T080000Z.json"
+    append_row(row(result(), file), table)
+    with table.open("a") as text:
+        text.write("\n## A section written by hand\n\nIts text.\n")
+    append_row("| n1 | 1 |", table, ["native", "n"], "## Native\n\n")
+    append_row(row(result(scenario="resolve_hot"), file), table)
+    append_row("| n2 | 2 |", table, ["native", "n"], "## Native\n\n")
+    lines = table.read_text().splitlines()
+    rows = [n for n, line in enumerate(lines) if line.startswith("| 2026")]
+    assert rows == [rows[0], rows[0] + 1]  # the second row right under the first, before the section
+    assert lines[rows[1] + 1 :] == [
+        "", "## A section written by hand", "", "Its text.", "",
+        "## Native", "", "| native | n |", "| --- | --- |", "| n1 | 1 |", "| n2 | 2 |",
+    ]  # fmt: skip
+
+
 def test_problems_name_every_error_and_leftover() -> None:
     failed = result(
         failures=[{"Occurrences": "3", "Method": "POST", "Name": "mix: batchCreate", "Error": "-2 参数错误"}],

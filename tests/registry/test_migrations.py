@@ -1,6 +1,6 @@
 """The migrations on SQLite and PostgreSQL: a node made before the audit (0003) is upgraded to it, audits its
 writes, and the audit can be taken away again (0004 down) and brought back; likewise the sessions the node
-keeps (0005)."""
+keeps (0005) and the sealed secrets of the native protocol (0007)."""
 
 from __future__ import annotations
 
@@ -43,9 +43,13 @@ async def _tables(url: str) -> set[str]:
 
 
 async def _init(url: str) -> None:
+    """Set up the node as code of the schema's time did: its secret stored as a hash only (the sealed form
+    for the native protocol came with 0007)."""
     store = Store.open(url, pool_size=1)
+    passwords = fast_passwords()
     try:
-        await init_node(store, NODE_PREFIX, ADMIN_SECRET, passwords=fast_passwords(), naming=Naming())
+        hashed = passwords.hash(ADMIN_SECRET)
+        await init_node(store, NODE_PREFIX, hashed, passwords=passwords, naming=Naming())
     finally:
         await store.close()
 
@@ -168,3 +172,35 @@ def test_handles_are_rekeyed_as_the_parser_now_reads_them(empty_database: str) -
     assert keys[decomposed] == f"{NODE_PREFIX}/CAF\u00c9"
     assert keys[f"{NODE_PREFIX}/ＴＡＫＥＮ"] == f"{NODE_PREFIX}/ＴＡＫＥＮ"
     assert keys[f"{NODE_PREFIX}/BAD\u200b"] == f"{NODE_PREFIX}/BAD\u200b"
+
+
+async def _native_before_and_after_reset(url: str) -> tuple[bytes | None, bool, bytes | None]:
+    """The node administrator's native secret as stored before 0007, whether Basic takes the secret still,
+    and the native secret once the secret is set again."""
+    store = Store.open(url, pool_size=1)
+    try:
+        services = await Services.open(store, passwords=fast_passwords())
+        admin = services.node.admin
+        before = await services.accounts.native_secret(admin)
+        basic = await services.accounts.authenticate(str(admin), ADMIN_SECRET) == admin
+        await services.records.put_values(admin, admin.handle, [HandleValue.text(300, "HS_SECKEY", "fresh")])
+        return before, basic, await services.accounts.native_secret(admin)
+    finally:
+        await store.close()
+
+
+def test_a_secret_stored_before_sealed_secrets_has_no_native_form_until_it_is_set_again(
+    empty_database: str,
+) -> None:
+    url = empty_database
+    upgrade(url, "0006")
+    asyncio.run(_init(url))
+    assert "native_secrets" not in asyncio.run(_tables(url))
+
+    upgrade(url)
+    assert asyncio.run(_native_before_and_after_reset(url)) == (None, True, b"fresh")
+
+    command.downgrade(alembic_config(url), "0006")
+    assert "native_secrets" not in asyncio.run(_tables(url))
+    upgrade(url)
+    assert "native_secrets" in asyncio.run(_tables(url))

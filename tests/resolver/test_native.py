@@ -361,3 +361,20 @@ def test_a_certified_answer_is_signed_with_the_key_the_site_names(
     tampered = signed[:-1] + bytes([signed[-1] ^ 1])
     with pytest.raises(InvalidSignature):
         key.verify(signature, head + tampered, padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_a_node_will_not_share_a_native_port_another_process_holds(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    folder = tmp_path_factory.mktemp("taken")
+    env = {"IDNODE_DATABASE_URL": f"sqlite:///{folder}/idnode.db"}
+    set_up_node(env)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as another node's worker holds it
+        holder.bind(("127.0.0.1", 0))
+        taken = holder.getsockname()[1]
+        node = NodeProcess(env, native_port=taken)
+        with pytest.raises(RuntimeError, match="did not become ready"):
+            node.start(folder)
+        assert node.log is not None
+        assert f"the native Handle port 127.0.0.1:{taken} is taken" in node.log.read_text()

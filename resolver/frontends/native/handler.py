@@ -1,6 +1,6 @@
 """Answering native Handle requests, whatever carried them (UDP, TCP, the HTTP tunnel).
 
-`Responder.respond` takes one request (its envelope and message) and gives the answer's message: at once
+`Responder.respond` takes one request (its envelope and message) and gives the framed answer: at once
 when it needs no waiting — a resolution of a handle the in-process cache holds, an error, the site — so that
 a datagram is answered in its receive callback without a task; otherwise an awaitable of it. Bad bytes are
 answered with the protocol's error codes (4 protocol error, 102 invalid handle, 5 for operations not served
@@ -10,16 +10,13 @@ here); only what is not a request at all (an answer sent to a server) is dropped
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 from registry import Handle, InvalidHandle, RegistryError
-from registry.signing import RS256, KeyPair
+from registry.signing import RS256
 from sdk.native import bodies
-from sdk.native.codes import ENVELOPE_SIZE, HEADER_SIZE, OpCode, OpFlag, ResponseCode
-from sdk.native.credential import SHA256, Signature, signed_data
-from sdk.native.message import Envelope, Message, digest, frame
+from sdk.native.codes import HEADER_SIZE, OpCode, OpFlag, ResponseCode
+from sdk.native.message import Envelope, Message
 from sdk.native.values import Site
 from sdk.native.wire import WireError
 
@@ -29,59 +26,14 @@ from ...query import Query
 from ...signing import SigningUnavailable
 from ..context import Context
 from ..handle_rest.codes import status_of
+from .admin import ADMIN_OPCODES, Administration
 from .render import NATIVE_VALUES, encoded
+from .request import Request
 
 log = logging.getLogger("idnode.native")
 
-# Answers expire 12 hours after they are made: clients refuse expired answers, and this is what the
-# reference server gives.
-EXPIRY = 12 * 3600
-# The flags an answer repeats from its request.
-_ECHOED = OpFlag.RD | OpFlag.KA | OpFlag.PO
-
 Answering = bytes | Awaitable[bytes]
 Reply = Answering | None
-
-
-class Request:
-    """A decoded request and what its answer needs from it: its envelope, the version to answer in, the
-    bytes its digest is of (as they came, not as re-encoded), and the key to sign the answer with when it
-    asked for a certified one (CT) and the node can sign one."""
-
-    __slots__ = ("envelope", "key", "message", "signed", "version")
-
-    def __init__(self, message: Message, signed: bytes, envelope: Envelope) -> None:
-        self.message = message
-        self.signed = signed
-        self.envelope = envelope
-        self.version = envelope.wanted
-        self.key: KeyPair | None = None
-
-    @classmethod
-    def unreadable(cls, envelope: Envelope, opcode: int = 0) -> Request:
-        """A request too broken to decode, to be answered with an error for `opcode`."""
-        return cls(Message(opcode), b"", envelope)
-
-    def answer(self, code: int, body: bytes, flags: OpFlag = OpFlag.NONE) -> bytes:
-        """The answer's message: `body` after the request's digest when it asked for one, signed when it
-        asked for that."""
-        request = self.message
-        if request.flags & OpFlag.RD:
-            body = digest(self.signed, self.version) + body
-        echoed = (request.flags & _ECHOED) | flags | OpFlag.AT
-        expires = int(time.time()) + EXPIRY
-        answer = Message(request.opcode, code, echoed, body, expiration=expires)
-        return (answer if self.key is None else self._signed(answer, self.key)).encode()
-
-    def _signed(self, answer: Message, key: KeyPair) -> Message:
-        """`answer` with the node's signature, as the envelope the listener frames it with will read."""
-        certified = replace(answer, flags=answer.flags | OpFlag.CT)
-        data = signed_data(self.envelope.answer(0, self.version), certified)
-        credential = Signature(SHA256, key.sign(data)).encode()
-        return replace(certified, credential=credential)
-
-    def error(self, code: int, message: str) -> bytes:
-        return self.answer(code, bodies.error_body(message))
 
 
 # Handles asked for lately, parsed (as the REST lane keeps them): the hot set is asked for again and again.
@@ -105,8 +57,9 @@ class Responder:
     def __init__(self, context: Callable[[], Context], site: Callable[[], Site]) -> None:
         self._context = context
         self._site = site
+        self._admin = Administration(context)
 
-    def respond(self, envelope: Envelope, raw: bytes) -> Reply:
+    def respond(self, envelope: Envelope, raw: bytes, source: str = "") -> Reply:
         """The answer to the request `raw` framed by `envelope` (see the module's description)."""
         try:
             message = Message.decode(raw)
@@ -114,10 +67,9 @@ class Responder:
             return _unreadable(raw, envelope, exc)
         if message.response_code != ResponseCode.RESERVED:
             return None  # an answer, not a request: nothing to say to it
-        request = Request(message, raw[: HEADER_SIZE + len(message.body)], envelope)
-        if message.flags & OpFlag.CT:
-            return self._certified(request)
-        return self._dispatch(request)
+        request = Request(message, raw[: HEADER_SIZE + len(message.body)], envelope, source)
+        reply = self._certified(request) if message.flags & OpFlag.CT else self._dispatch(request)
+        return reply if isinstance(reply, bytes) else _guarded(request, reply)
 
     async def _certified(self, request: Request) -> bytes:
         """The answer, signed with the node's key — when it is one Handle clients check (RSA, SHA256withRSA);
@@ -137,6 +89,8 @@ class Responder:
             return self._resolution(request)
         if message.opcode == OpCode.GET_SITE_INFO:
             return request.answer(ResponseCode.SUCCESS, bodies.site_body(self._site()))
+        if message.opcode in ADMIN_OPCODES or message.opcode == OpCode.CHALLENGE_RESPONSE:
+            return self._admin.handle(request)
         return request.error(
             ResponseCode.OPERATION_NOT_SUPPORTED, f"operation {message.opcode} not supported"
         )
@@ -199,9 +153,11 @@ def _unreadable(raw: bytes, envelope: Envelope, exc: WireError) -> bytes:
     return Request.unreadable(envelope, opcode).error(exc.code, exc.message)
 
 
-def refusal(head: bytes, exc: WireError) -> bytes:
-    """The framed protocol-error answer to a message that cannot be read past its envelope (`head`): a length
-    over the limit, or less than an envelope (answered with request id 0)."""
-    envelope = Envelope.decode(head[:16] + bytes(4)) if len(head) >= ENVELOPE_SIZE else Envelope()
-    message = Request.unreadable(envelope).error(exc.code, exc.message)
-    return frame(envelope.answer(len(message), envelope.wanted), message)
+async def _guarded(request: Request, answering: Awaitable[bytes]) -> bytes:
+    """The answer; should making it fail (a bug), an error answer rather than silence, and a trace in the
+    log."""
+    try:
+        return await answering
+    except Exception:
+        log.exception("answering opcode %d failed", request.message.opcode)
+        return request.error(ResponseCode.ERROR, "internal error")

@@ -19,15 +19,16 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from sdk.native.codes import ENVELOPE_SIZE, UDP_DATAGRAM
-from sdk.native.message import Envelope, frame, unframe
+from sdk.native.message import Envelope, unframe
 from sdk.native.udp import Reassembly, datagrams
 from sdk.native.wire import WireError
 
-from .handler import Responder, refusal
+from .handler import Responder
 from .lane import HotLane
+from .request import refusal
 
 log = logging.getLogger("idnode.native")
 
@@ -51,42 +52,36 @@ class UdpServer(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Any) -> None:
         framed = self._lane.answer(data)
         if framed is not None:
-            assert self._transport is not None
-            if len(framed) <= UDP_DATAGRAM:
-                self._transport.sendto(framed, addr)
-            else:
-                for datagram in datagrams(*unframe(framed)):
-                    self._transport.sendto(datagram, addr)
+            self._send(framed, addr)
             return
         try:
             envelope = Envelope.decode(data)
             raw = self._reassembly.add(addr, envelope, data[ENVELOPE_SIZE:])
         except WireError as exc:
-            self._send_error(data, addr, exc)
+            if len(data) >= ENVELOPE_SIZE:  # else there is no request id to answer
+                self._send(refusal(data[:ENVELOPE_SIZE], exc), addr)
             return
         if raw is None:
             return  # more parts to come
-        reply = self._responder.respond(envelope, raw)
+        reply = self._responder.respond(envelope, raw, str(addr[0]))
         if isinstance(reply, bytes):
-            self._send(envelope, reply, addr)
+            self._send(reply, addr)
         elif reply is not None:
-            task = asyncio.ensure_future(self._later(envelope, reply, addr))
+            task = asyncio.ensure_future(self._later(reply, addr))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _later(self, envelope: Envelope, reply: Awaitable[bytes], addr: Any) -> None:
-        self._send(envelope, await reply, addr)
+    async def _later(self, reply: Awaitable[bytes], addr: Any) -> None:
+        self._send(await reply, addr)
 
-    def _send(self, envelope: Envelope, message: bytes, addr: Any) -> None:
+    def _send(self, framed: bytes, addr: Any) -> None:
+        """A framed answer, in one datagram or split as the protocol says."""
         assert self._transport is not None
-        answer = envelope.answer(len(message), envelope.wanted)
-        for datagram in datagrams(answer, message):
+        if len(framed) <= UDP_DATAGRAM:
+            self._transport.sendto(framed, addr)
+            return
+        for datagram in datagrams(*unframe(framed)):
             self._transport.sendto(datagram, addr)
-
-    def _send_error(self, data: bytes, addr: Any, exc: WireError) -> None:
-        if len(data) >= ENVELOPE_SIZE and self._transport is not None:  # else there is no request id
-            for datagram in datagrams(*unframe(refusal(data[:ENVELOPE_SIZE], exc))):
-                self._transport.sendto(datagram, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("UDP error: %s", exc)  # an ICMP "port unreachable" from a client that went: nothing to do
@@ -96,7 +91,7 @@ class UdpServer(asyncio.DatagramProtocol):
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-Pending = tuple[Envelope | None, "asyncio.Future[bytes] | bytes | None"]
+Pending: TypeAlias = "asyncio.Future[bytes] | bytes | None"
 
 
 class TcpConnection(asyncio.Protocol):
@@ -106,16 +101,18 @@ class TcpConnection(asyncio.Protocol):
         self._idle_timeout = idle_timeout
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
-        # (envelope, answer): the answer's message, to be framed with the envelope's answer envelope; no
-        # envelope: an answer framed already (the refusal of a length past the limit).
+        # The framed answers, or the tasks making them, in the order their requests came.
         self._queue: collections.deque[Pending] = collections.deque()
         self._idle: asyncio.TimerHandle | None = None
         self._paused = False
         self._closing = False
+        self._peer = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = transport.get_extra_info("peername")
+        self._peer = str(peer[0]) if peer else ""
         self._arm()
 
     def _arm(self) -> None:
@@ -133,7 +130,7 @@ class TcpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._idle is not None:
             self._idle.cancel()
-        for _, reply in self._queue:
+        for reply in self._queue:
             if isinstance(reply, asyncio.Future):
                 reply.cancel()
         self._queue.clear()
@@ -162,15 +159,15 @@ class TcpConnection(asyncio.Protocol):
             return False
         data = bytes(self._buffer[:end])
         del self._buffer[:end]
-        framed = self._lane.answer(data)
-        if framed is not None:
-            self._queue.append((None, framed))
-            return True
-        reply = self._responder.respond(envelope, data[ENVELOPE_SIZE:])
-        if reply is not None and not isinstance(reply, bytes):
-            reply = asyncio.ensure_future(reply)
-            reply.add_done_callback(lambda _: self._flush())
-        self._queue.append((envelope, reply))
+        reply: Pending = self._lane.answer(data)
+        if reply is None:
+            answering = self._responder.respond(envelope, data[ENVELOPE_SIZE:], self._peer)
+            if answering is not None and not isinstance(answering, bytes):
+                reply = asyncio.ensure_future(answering)
+                reply.add_done_callback(lambda _: self._flush())
+            else:
+                reply = answering
+        self._queue.append(reply)
         if len(self._queue) >= MAX_IN_FLIGHT and self._transport is not None and not self._paused:
             self._paused = True
             self._transport.pause_reading()
@@ -180,7 +177,7 @@ class TcpConnection(asyncio.Protocol):
         """A length that cannot be read past: answer it, then close once the earlier answers are out."""
         self._closing = True
         self._buffer.clear()
-        self._queue.append((None, refusal(head, exc)))
+        self._queue.append(refusal(head, exc))
 
     def _flush(self) -> None:
         """Write the answers that are ready, in the order their requests came."""
@@ -188,21 +185,16 @@ class TcpConnection(asyncio.Protocol):
         if transport is None:
             return
         while self._queue:
-            envelope, reply = self._queue[0]
+            reply = self._queue[0]
             if isinstance(reply, asyncio.Future):
                 if not reply.done():
                     break
-                if reply.cancelled() or reply.exception() is not None:
-                    self._queue.popleft()
-                    continue
-                message = reply.result()
+                framed = None if reply.cancelled() or reply.exception() is not None else reply.result()
             else:
-                message = reply or b""
+                framed = reply
             self._queue.popleft()
-            if envelope is None:
-                transport.write(message)
-            elif message:
-                transport.write(frame(envelope.answer(len(message), envelope.wanted), message))
+            if framed:
+                transport.write(framed)
         if self._paused and len(self._queue) < MAX_IN_FLIGHT // 2:
             self._paused = False
             transport.resume_reading()

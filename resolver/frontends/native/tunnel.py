@@ -5,12 +5,13 @@ content type) — how Handle clients get through proxies that pass only HTTP. Ev
 from __future__ import annotations
 
 from sdk.native.codes import ENVELOPE_SIZE, MAX_MESSAGE
-from sdk.native.message import Envelope, frame
+from sdk.native.message import Envelope
 from sdk.native.wire import WireError
 
 from ..http import ASGIApp, Receive, Scope, Send, header
-from .handler import Responder, refusal
+from .handler import Responder
 from .lane import HotLane
+from .request import refusal
 
 MEDIA = b"application/x-hdl-message"
 
@@ -52,8 +53,7 @@ class NativeTunnel:
         reply = self._responder.respond(envelope, raw)
         if reply is None:
             return b""
-        message = reply if isinstance(reply, bytes) else await reply
-        return frame(envelope.answer(len(message), envelope.wanted), message)
+        return reply if isinstance(reply, bytes) else await reply
 
 
 async def _body(receive: Receive, limit: int) -> bytes:

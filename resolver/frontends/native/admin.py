@@ -1,0 +1,193 @@
+"""Administration over the native protocol: CREATE_HANDLE, DELETE_HANDLE, ADD_VALUE, REMOVE_VALUE,
+MODIFY_VALUE and LIST_HANDLES, each challenged, then done as the registry's writes and reads — the same
+authorisation (the record's HS_ADMIN and HS_VLIST values), journal and caches as the HTTP writes.
+
+A request that needs an administrator is answered 402 with a nonce and its digest, under a session id of its
+own; the client answers that (CHALLENGE_RESPONSE, the same session id, often on a new connection — so the
+pending challenge is kept in the database, where every node process finds it) proving an HS_SECKEY secret or
+an HS_PUBKEY key, and gets the original request's answer. Failed proofs count against the account and the
+address as failed logins do in every other dialect (the throttle); a wrong proof is 403 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from registry import Handle, InvalidHandle, Principal, RegistryError
+from registry.audit import source as audit_source
+from registry.challenges import Pending
+from registry.codec import values_from_json
+from registry.errors import AuthenticationFailed
+from registry.values import HS_PUBKEY, HandleValue
+from sdk.native import auth, bodies
+from sdk.native.codes import HEADER_SIZE, OpCode, OpFlag, ResponseCode
+from sdk.native.message import Message
+from sdk.native.values import Value, to_json
+from sdk.native.wire import WireError
+
+from ...throttle import Throttled
+from ..context import Context
+from ..handle_rest.codes import status_of
+from .request import Request
+
+log = logging.getLogger("idnode.native")
+
+ADMIN_OPCODES = frozenset(
+    {
+        OpCode.CREATE_HANDLE, OpCode.DELETE_HANDLE, OpCode.ADD_VALUE, OpCode.REMOVE_VALUE,
+        OpCode.MODIFY_VALUE, OpCode.LIST_HANDLES,
+    }
+)  # fmt: skip
+# How long a challenge waits for its answer (the reference server: about a minute).
+CHALLENGE_SECONDS = 60
+# LIST_HANDLES answers at most this many names (in one message; the protocol's continued answers aside).
+MAX_LISTED = 10_000
+
+
+class Administration:
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    def handle(self, request: Request) -> Awaitable[bytes]:
+        if request.message.opcode == OpCode.CHALLENGE_RESPONSE:
+            return self._answered(request)
+        return self._challenge(request)
+
+    async def _challenge(self, request: Request) -> bytes:
+        """402 with a nonce, the request kept for its answer — unless the request is malformed."""
+        try:
+            _decoded(request.message)
+        except WireError as exc:
+            return request.error(exc.code, exc.message)
+        nonce = secrets.token_bytes(auth.NONCE_SIZE)
+        session = secrets.randbelow(2**31 - 2) + 1
+        raw = request.message.encode()
+        digest = request.digest()[1:]
+        now = int(time.time())
+        pending = Pending(raw, nonce, digest)
+        await self._context().services.challenges.put(
+            session, pending, expires=now + CHALLENGE_SECONDS, now=now
+        )
+        request.session = session
+        body = auth.Challenge(nonce).encode()
+        return request.answer(ResponseCode.AUTHENTICATION_NEEDED, body, OpFlag.RD)
+
+    async def _answered(self, request: Request) -> bytes:
+        try:
+            answer = auth.ChallengeAnswer.decode(request.message.body)
+        except WireError as exc:
+            return request.error(exc.code, exc.message)
+        context = self._context()
+        pending = await context.services.challenges.take(request.envelope.session_id, int(time.time()))
+        if pending is None:
+            return request.error(ResponseCode.AUTHEN_TIMEOUT, "no challenge of this session is waiting")
+        original = _original(request, pending.request)
+        try:
+            principal = Principal(Handle.parse(answer.handle), answer.index)
+            proof = auth.signed_by_answer(pending.nonce, pending.digest)
+            async with context.throttle.attempt(
+                account=str(principal), secret=answer.response.hex(), source=request.source, dialect="native"
+            ):
+                await _prove(context, principal, answer, proof)
+        except Throttled as exc:
+            return original.error(ResponseCode.SERVER_TOO_BUSY, str(exc))
+        except (AuthenticationFailed, InvalidHandle) as exc:
+            return original.error(ResponseCode.AUTHENTICATION_FAILED, exc.message)
+        except WireError as exc:
+            return original.error(ResponseCode.AUTHENTICATION_FAILED, exc.message)
+        audit_source.set(request.source)
+        return await _perform(context, original, principal)
+
+
+async def _prove(context: Context, principal: Principal, answer: auth.ChallengeAnswer, data: bytes) -> None:
+    """Raise `AuthenticationFailed` unless `answer` proves `principal`'s key over `data`."""
+    if answer.kind == auth.HS_PUBKEY:
+        key_answer = auth.KeyAnswer.decode(answer.response)
+        await context.services.sessions.prove(principal, data, key_answer.signature, key_answer.hash_alg)
+        return
+    if answer.kind != auth.HS_SECKEY:
+        raise AuthenticationFailed(f"unknown authentication type {answer.kind[:32]!r}")
+    secret = await context.services.accounts.native_secret(principal)
+    # The PBKDF2 the client chose costs milliseconds: off the event loop.
+    if secret is None or not await asyncio.to_thread(auth.secret_verifies, answer.response, data, secret):
+        raise AuthenticationFailed(f"the secret key of {principal} does not match")
+
+
+def _original(answering: Request, raw: bytes) -> Request:
+    """The challenged request, to be answered in the session and with the request id of its answer."""
+    message = Message.decode(raw)
+    original = Request(message, raw[: HEADER_SIZE + len(message.body)], answering.envelope, answering.source)
+    original.key = answering.key
+    return original
+
+
+Decoded = bodies.ValuesRequest | bodies.HandleRequest | bodies.IndexesRequest
+
+
+def _decoded(message: Message) -> Decoded:
+    if message.opcode in (OpCode.CREATE_HANDLE, OpCode.ADD_VALUE, OpCode.MODIFY_VALUE):
+        return bodies.ValuesRequest.decode(message.body)
+    if message.opcode == OpCode.REMOVE_VALUE:
+        return bodies.IndexesRequest.decode(message.body)
+    return bodies.HandleRequest.decode(message.body)
+
+
+async def _perform(context: Context, request: Request, principal: Principal) -> bytes:
+    """The challenged request, done as `principal`, answered in the protocol's terms."""
+    message = request.message
+    try:
+        decoded = _decoded(message)
+        handle = Handle.parse(decoded.handle)
+        body = await _write(context, message, decoded, handle, principal)
+    except WireError as exc:
+        return request.error(exc.code, exc.message)
+    except RegistryError as exc:
+        return request.error(status_of(exc)[1], exc.message)
+    except Exception:  # a bug: still an answer, and a trace in the log
+        log.exception("native %s of %s failed", message.opcode, principal)
+        return request.error(ResponseCode.ERROR, "internal error")
+    return request.answer(ResponseCode.SUCCESS, body)
+
+
+async def _write(
+    context: Context, message: Message, decoded: Decoded, handle: Handle, principal: Principal
+) -> bytes:
+    """What the request asks, done; the answer's body."""
+    records = context.services.records
+    opcode = message.opcode
+    if isinstance(decoded, bodies.ValuesRequest):
+        values = registry_values(decoded.values)
+        if opcode == OpCode.CREATE_HANDLE:
+            if message.has(OpFlag.MINT):
+                minted = await records.mint(principal, handle.prefix, values, stem=handle.suffix)
+                return bodies.HandleRequest(str(minted)).encode()
+            await records.put_record(principal, handle, values, overwrite=message.has(OpFlag.OVRW))
+        elif opcode == OpCode.ADD_VALUE:
+            await records.put_values(principal, handle, values, overwrite=message.has(OpFlag.OVRW))
+        else:
+            await records.modify_values(principal, handle, values)
+        return b""
+    if isinstance(decoded, bodies.IndexesRequest):
+        await records.delete_values(principal, handle, decoded.indexes)
+        return b""
+    if opcode == OpCode.DELETE_HANDLE:
+        await records.delete(principal, handle)
+        return b""
+    page = await context.services.reads.list_handles(principal, handle.suffix, page=0, page_size=MAX_LISTED)
+    return bodies.handles_body(page.handles)
+
+
+def registry_values(values: tuple[Value, ...]) -> list[HandleValue]:
+    """Values of a request, as the registry takes them (HS_PUBKEY data in the Handle System's key form)."""
+    items = []
+    for value in values:
+        item = to_json(value)
+        if value.type == HS_PUBKEY:
+            item["data"] = {"format": "base64", "value": base64.b64encode(value.data).decode()}
+        items.append(item)
+    return values_from_json(items)

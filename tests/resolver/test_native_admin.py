@@ -1,0 +1,245 @@
+"""Administration over the native protocol of a running node (two worker processes), spoken as the CNRI
+library speaks it: the request, its 402 challenge, and the answer to it on a new TCP connection — which may
+reach the other worker. Proofs are computed here by hand from the protocol's definitions (PBKDF2-HMAC-SHA1
+for 2.7 and later, SHA-1 of secret‖data‖secret before; RSA signatures), not by the SDK."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+
+from sdk.native import bodies, values
+from sdk.native.codes import OpCode, OpFlag, ResponseCode
+from sdk.native.message import Envelope, Message
+from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, OTHER, OTHER_SECRET
+from tests.keys import private_key, public_pem, sign
+from tests.resolver.conftest import ADMIN_USER, RunningNode, set_up_node
+from tests.resolver.native_wire import envelope, request, resolution, tcp_ask, udp_ask
+from tests.resolver.test_handle_rest import expect
+from tests.support import NodeProcess
+
+ACME_ADMIN = f"0.NA/{ACME}"
+KEY_INDEX = 301
+
+
+@pytest.fixture(scope="module")
+def node(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    workdir = tmp_path_factory.mktemp("node")
+    env = {"IDNODE_DATABASE_URL": database}
+    set_up_node(env)
+    process = NodeProcess(env, workers=2).start(workdir)
+    try:
+        yield RunningNode(process.url, env, process, workdir)
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def rsa_key(node: RunningNode) -> Any:
+    """An RSA key of ACME's, published as its HS_PUBKEY value at index 301."""
+    private = private_key("RSA", 7)
+    body = {"publicKey": public_pem(private).decode(), "index": KEY_INDEX}
+    admin = (ADMIN_USER, ADMIN_SECRET)
+    with httpx.Client(base_url=node.url, timeout=30) as http:
+        response = http.put(f"/api/admin/enterprises/{ACME}/key", json=body, auth=admin)
+    assert response.status_code == 200, response.text
+    return private
+
+
+@pytest.fixture
+def port(node: RunningNode) -> int:
+    return node.process.native_port
+
+
+def text(value: str) -> bytes:
+    raw = value.encode()
+    return struct.pack(">I", len(raw)) + raw
+
+
+def pbkdf2_proof(secret: str, data: bytes) -> bytes:
+    """PBKDF2-HMAC-SHA1 (type 0x22): salt, iterations, key length, the HMAC-SHA1 under the derived key."""
+    salt = os.urandom(16)
+    key = hashlib.pbkdf2_hmac("sha1", secret.encode(), salt, 10_000, 20)
+    mac = hmac.new(key, data, "sha1").digest()
+    return (
+        b"\x22" + struct.pack(">I", 16) + salt + struct.pack(">ii", 10_000, 160) + struct.pack(">I", 20) + mac
+    )
+
+
+def sha1_proof(secret: str, data: bytes) -> bytes:
+    return b"\x02" + hashlib.sha1(secret.encode() + data + secret.encode()).digest()
+
+
+def rsa_proof(private: Any, data: bytes) -> bytes:
+    return text("SHA-256") + struct.pack(">I", 256) + sign(private, data)
+
+
+class Challenged:
+    """A request sent, its challenge read: the session id, the nonce and the digest it carries."""
+
+    def __init__(self, port: int, sent: Message, version: tuple[int, int]) -> None:
+        self.version = version
+        challenge_envelope, answer = tcp_ask(port, sent, envelope(11, version))
+        assert answer.response_code == ResponseCode.AUTHENTICATION_NEEDED, bodies.read_error(answer)
+        assert answer.has(OpFlag.RD)
+        kind = answer.body[0]
+        size = 32 if kind == 3 else 20
+        self.digest = answer.body[1 : 1 + size]
+        algorithm = hashlib.sha256 if kind == 3 else hashlib.sha1
+        assert self.digest == algorithm(sent.signed_part()).digest(), "the digest of another request"
+        nonce_length = struct.unpack_from(">I", answer.body, 1 + size)[0]
+        self.nonce = answer.body[5 + size : 5 + size + nonce_length]
+        self.session = challenge_envelope.session_id
+        assert self.session != 0
+
+    def answer(self, port: int, kind: str, who: tuple[str, int], proof: bytes) -> tuple[Envelope, Message]:
+        """The answer to the challenge, on a new connection (the CNRI library's way), and what it gets."""
+        body = text(kind) + text(who[0]) + struct.pack(">i", who[1]) + struct.pack(">I", len(proof)) + proof
+        major, minor = self.version
+        env = Envelope(major, minor, suggested_major=major, suggested_minor=minor, session_id=self.session)
+        env = replace(env, request_id=12)
+        return tcp_ask(port, request(OpCode.CHALLENGE_RESPONSE, body), env)
+
+    @property
+    def signed(self) -> bytes:
+        return self.nonce + self.digest
+
+
+def as_acme(
+    port: int, sent: Message, version: tuple[int, int] = (2, 11), secret: str = ACME_SECRET
+) -> Message:
+    challenged = Challenged(port, sent, version)
+    proof = (pbkdf2_proof if version >= (2, 7) else sha1_proof)(secret, challenged.signed)
+    answer_envelope, answer = challenged.answer(port, "HS_SECKEY", (ACME_ADMIN, 300), proof)
+    assert answer_envelope.request_id == 12
+    assert answer.opcode == sent.opcode
+    return answer
+
+
+def values_body(handle: str, items: list[dict[str, Any]]) -> bytes:
+    return bodies.ValuesRequest(handle, tuple(values.from_json(v) for v in items)).encode()
+
+
+PART = [
+    {"index": 1, "type": "URL", "data": "https://mes.example.com/p/9"},
+    {"index": 2000, "type": "partNo", "data": "DF-9"},
+]
+
+
+def test_a_handle_created_with_the_secret_key_is_served_by_every_dialect_at_once(
+    http: httpx.Client, port: int
+) -> None:
+    handle = f"{ACME}/native-created"
+    assert http.get(f"/api/handles/{handle}").status_code == 404  # "not found", cached now
+    done = as_acme(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART)))
+    assert done.response_code == ResponseCode.SUCCESS, bodies.read_error(done)
+    rest = expect(http.get(f"/api/handles/{handle}"), 200, 1)["values"]
+    assert [(v["index"], v["data"]["value"]) for v in rest] == [
+        (1, "https://mes.example.com/p/9"),
+        (2000, "DF-9"),
+    ]
+    _, native = udp_ask(port, resolution(handle))
+    assert native.response_code == ResponseCode.SUCCESS
+
+
+def test_protocol_2_5_clients_prove_their_secret_with_sha1(http: httpx.Client, port: int) -> None:
+    handle = f"{ACME}/native-old-client"
+    done = as_acme(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART)), version=(2, 5))
+    assert done.response_code == ResponseCode.SUCCESS, bodies.read_error(done)
+    expect(http.get(f"/api/handles/{handle}"), 200, 1)
+
+
+def test_values_are_added_modified_removed_and_the_handle_deleted(http: httpx.Client, port: int) -> None:
+    handle = f"{ACME}/native-changed"
+    assert as_acme(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART))).response_code == 1
+    more = [{"index": 2001, "type": "batch", "data": "B-1"}]
+    assert as_acme(port, request(OpCode.ADD_VALUE, values_body(handle, more))).response_code == 1
+    again = as_acme(port, request(OpCode.ADD_VALUE, values_body(handle, more)))
+    assert again.response_code == ResponseCode.VALUE_ALREADY_EXISTS
+    changed = [{"index": 2001, "type": "batch", "data": "B-2"}]
+    assert as_acme(port, request(OpCode.MODIFY_VALUE, values_body(handle, changed))).response_code == 1
+    absent = [{"index": 2999, "type": "batch", "data": "B-3"}]
+    missing = as_acme(port, request(OpCode.MODIFY_VALUE, values_body(handle, absent)))
+    assert missing.response_code == ResponseCode.VALUES_NOT_FOUND
+    by_index = {
+        v["index"]: v["data"]["value"] for v in expect(http.get(f"/api/handles/{handle}"), 200, 1)["values"]
+    }
+    assert by_index == {1: "https://mes.example.com/p/9", 2000: "DF-9", 2001: "B-2"}
+    removal = bodies.IndexesRequest(handle, (1,)).encode()
+    assert as_acme(port, request(OpCode.REMOVE_VALUE, removal)).response_code == 1
+    assert [v["index"] for v in expect(http.get(f"/api/handles/{handle}"), 200, 1)["values"]] == [2000, 2001]
+    listed = as_acme(port, request(OpCode.LIST_HANDLES, bodies.HandleRequest(ACME_ADMIN).encode()))
+    assert handle in bodies.read_handles(listed)
+    deleting = request(OpCode.DELETE_HANDLE, bodies.HandleRequest(handle).encode())
+    assert as_acme(port, deleting).response_code == 1
+    assert http.get(f"/api/handles/{handle}").status_code == 404
+
+
+def test_a_wrong_secret_is_refused_and_writes_nothing(http: httpx.Client, port: int) -> None:
+    handle = f"{ACME}/native-wrong-secret"
+    refused = as_acme(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART)), secret="not-it")
+    assert refused.response_code == ResponseCode.AUTHENTICATION_FAILED
+    assert http.get(f"/api/handles/{handle}").status_code == 404
+
+
+def test_another_enterprise_cannot_write_under_acme(http: httpx.Client, port: int) -> None:
+    handle = f"{ACME}/native-not-yours"
+    challenged = Challenged(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART)), (2, 11))
+    proof = pbkdf2_proof(OTHER_SECRET, challenged.signed)
+    _, refused = challenged.answer(port, "HS_SECKEY", (f"0.NA/{OTHER}", 300), proof)
+    assert refused.response_code in (ResponseCode.INVALID_ADMIN, ResponseCode.INSUFFICIENT_PERMISSIONS)
+    assert http.get(f"/api/handles/{handle}").status_code == 404
+
+
+def test_an_rsa_key_proves_who_writes(http: httpx.Client, port: int, rsa_key: Any) -> None:
+    handle = f"{ACME}/native-by-key"
+    challenged = Challenged(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART)), (2, 10))
+    _, done = challenged.answer(
+        port, "HS_PUBKEY", (ACME_ADMIN, KEY_INDEX), rsa_proof(rsa_key, challenged.signed)
+    )
+    assert done.response_code == ResponseCode.SUCCESS, bodies.read_error(done)
+    expect(http.get(f"/api/handles/{handle}"), 200, 1)
+
+
+def test_a_key_that_signed_something_else_is_refused(http: httpx.Client, port: int, rsa_key: Any) -> None:
+    handle = f"{ACME}/native-bad-signature"
+    challenged = Challenged(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART)), (2, 10))
+    proof = rsa_proof(rsa_key, challenged.nonce + bytes(32))
+    _, refused = challenged.answer(port, "HS_PUBKEY", (ACME_ADMIN, KEY_INDEX), proof)
+    assert refused.response_code == ResponseCode.AUTHENTICATION_FAILED
+    assert http.get(f"/api/handles/{handle}").status_code == 404
+
+
+def test_a_challenge_is_answered_once(port: int) -> None:
+    handle = f"{ACME}/native-replayed"
+    challenged = Challenged(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART)), (2, 11))
+    proof = pbkdf2_proof(ACME_SECRET, challenged.signed)
+    _, first = challenged.answer(port, "HS_SECKEY", (ACME_ADMIN, 300), proof)
+    assert first.response_code == ResponseCode.SUCCESS
+    _, replay = challenged.answer(port, "HS_SECKEY", (ACME_ADMIN, 300), proof)
+    assert replay.response_code == ResponseCode.AUTHEN_TIMEOUT
+
+
+def test_answers_land_on_either_worker_and_all_succeed(port: int) -> None:
+    for n in range(8):  # each answer on a new connection: the kernel spreads them over both workers
+        handle = f"{ACME}/native-spread-{n}"
+        assert as_acme(port, request(OpCode.CREATE_HANDLE, values_body(handle, PART))).response_code == 1
+
+
+def test_a_malformed_admin_request_is_a_protocol_error_without_a_challenge(port: int) -> None:
+    _, answer = tcp_ask(port, request(OpCode.ADD_VALUE, text(f"{ACME}/x") + b"\x00\x00\x00\x05"))
+    assert answer.response_code == ResponseCode.PROTOCOL_ERROR
+
+
+@pytest.fixture
+def http(node: RunningNode) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=node.url, timeout=30) as client:
+        yield client
