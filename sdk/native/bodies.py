@@ -3,6 +3,7 @@ errors. An answer's body starts with the request's digest when the request set R
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import wire
@@ -28,13 +29,7 @@ class ResolutionRequest:
     @classmethod
     def decode(cls, body: bytes) -> ResolutionRequest:
         reader = Reader(body)
-        raw = reader.bytes_("handle")
-        if len(raw) > MAX_HANDLE:
-            raise WireError(f"a handle of {len(raw)} bytes is longer than {MAX_HANDLE}", code=102)
-        try:
-            handle = raw.decode()
-        except UnicodeDecodeError:
-            raise WireError("the handle is not UTF-8", code=102) from None
+        handle = _handle(reader)
         request = cls(handle, tuple(reader.ints("index list")), tuple(reader.texts("type list")))
         reader.done("resolution request")
         return request
@@ -89,12 +84,88 @@ def read_site(message: Message) -> Site:
     return site
 
 
+def _handle(reader: Reader) -> str:
+    raw = reader.bytes_("handle")
+    if len(raw) > MAX_HANDLE:
+        raise WireError(f"a handle of {len(raw)} bytes is longer than {MAX_HANDLE}", code=102)
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise WireError("the handle is not UTF-8", code=102) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ValuesRequest:
+    """CREATE_HANDLE, ADD_VALUE, MODIFY_VALUE: a handle and values."""
+
+    handle: str
+    values: tuple[Value, ...]
+
+    def encode(self) -> bytes:
+        return wire.text(self.handle) + encode_values(self.values)
+
+    @classmethod
+    def decode(cls, body: bytes) -> ValuesRequest:
+        reader = Reader(body)
+        request = cls(_handle(reader), tuple(decode_values(reader)))
+        reader.done("values request")
+        return request
+
+
+@dataclass(frozen=True, slots=True)
+class HandleRequest:
+    """DELETE_HANDLE, LIST_HANDLES (of a prefix handle): a handle alone."""
+
+    handle: str
+
+    def encode(self) -> bytes:
+        return wire.text(self.handle)
+
+    @classmethod
+    def decode(cls, body: bytes) -> HandleRequest:
+        reader = Reader(body)
+        request = cls(_handle(reader))
+        reader.done("request")
+        return request
+
+
+@dataclass(frozen=True, slots=True)
+class IndexesRequest:
+    """REMOVE_VALUE: a handle and the indexes of the values to remove."""
+
+    handle: str
+    indexes: tuple[int, ...]
+
+    def encode(self) -> bytes:
+        return wire.text(self.handle) + wire.ints(self.indexes)
+
+    @classmethod
+    def decode(cls, body: bytes) -> IndexesRequest:
+        reader = Reader(body)
+        request = cls(_handle(reader), tuple(reader.ints("index list")))
+        reader.done("remove request")
+        return request
+
+
+def handles_body(handles: Sequence[str], digest: bytes = b"") -> bytes:
+    """A LIST_HANDLES answer's body: the handles."""
+    return digest + wire.texts(handles)
+
+
+def read_handles(message: Message) -> list[str]:
+    reader, _ = _reader(message)
+    handles = reader.texts("handle list")
+    reader.done("handle list")
+    return handles
+
+
 def generic_body(digest: bytes = b"") -> bytes:
     """The body of an answer that says only that it succeeded."""
     return digest
 
 
 __all__ = [
-    "ResolutionRequest", "ResolutionResponse", "encode_values", "error_body", "generic_body",
-    "read_error", "read_resolution", "read_site", "resolution_body", "site_body",
+    "HandleRequest", "IndexesRequest", "ResolutionRequest", "ResolutionResponse", "ValuesRequest",
+    "encode_values", "error_body", "generic_body", "handles_body", "read_error", "read_handles",
+    "read_resolution", "read_site", "resolution_body", "site_body",
 ]  # fmt: skip

@@ -1,5 +1,5 @@
-"""`AsyncNativeClient`: resolution and site information over the native Handle protocol, on UDP or on one kept
-TCP connection; `NativeClient` is the same for programs without an event loop.
+"""`AsyncNativeClient`: resolution, site information and administration over the native Handle protocol, on
+UDP or on one kept TCP connection; `NativeClient` is the same for programs without an event loop.
 
 Every request sets RD, and an answer counts only when it returns the digest of the request as it was sent
 (`message.digest`, in the version the answer is in). Over UDP a request goes out in one datagram (or split,
@@ -13,8 +13,12 @@ Errors are the SDK's: a response code becomes the class that fits (100 `NotFound
 in `code` and the server's message; a server out of reach is a `TransportError`, and an answer the protocol
 does not allow (a wrong digest among them) a `ProtocolError`.
 
-Authentication and administration are not here yet: `_call` sends any request and hands back its checked
-answer whatever the response code, so that a challenge (402) can be answered by a layer above it.
+Administration (`create`, `mint`, `delete`, `add_values`, `remove_values`, `modify_values`, `list_handles`)
+needs `auth=` (`keys.SecretKey` or `keys.PrivateKey`) and goes over TCP, whatever `transport` says, on the
+kept connection. The server answers such a request 402 with a nonce, the request's digest and a session id
+of its own; the client answers in that session (CHALLENGE_RESPONSE) with a proof over nonce‖digest — only
+after checking that the digest is of the request it sent, or it would prove whatever someone else asked —
+and gets the original request's answer.
 """
 
 from __future__ import annotations
@@ -24,16 +28,17 @@ import contextlib
 import functools
 import secrets
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar, cast
 
 from .. import _errors as errors
-from .._models import Record
-from . import bodies, udp
+from .._models import HandleValue, Record
+from . import auth, bodies, udp
 from .codes import ENVELOPE_SIZE, EnvelopeFlag, OpCode, OpFlag, ResponseCode
+from .keys import Credential, PrivateKey, SecretKey, jwk_bytes
 from .message import Envelope, Message, digest, frame, negotiated, skip_digest
-from .values import Site, to_json
+from .values import Site, Value, from_json, to_json
 from .wire import Reader, WireError
 
 # How long a request stays valid. The reference client gives every message twelve hours: a resolution is
@@ -47,6 +52,9 @@ UDP_MAX_ANSWER = 64 * 1024
 Transport = Literal["udp", "tcp"]
 T = TypeVar("T")
 Answer = tuple[Envelope, bytes]
+# What administration takes as values: the HTTP client's (`HandleValue`s, or type → text, indexed 1, 2, … in
+# order), or values already in the protocol's form.
+Values = Mapping[str, str] | Sequence[HandleValue | Value]
 
 
 class ProtocolError(errors.SdkError):
@@ -60,6 +68,7 @@ _ERRORS: dict[int, type[errors.SdkError]] = {
     ResponseCode.SERVER_BACKUP: errors.ServiceUnavailable,
     ResponseCode.HANDLE_NOT_FOUND: errors.NotFoundError,
     ResponseCode.HANDLE_ALREADY_EXISTS: errors.ConflictError,
+    ResponseCode.VALUE_ALREADY_EXISTS: errors.ConflictError,
     ResponseCode.INVALID_HANDLE: errors.InvalidHandleError,
     ResponseCode.INVALID_VALUE: errors.ValidationError,
     ResponseCode.INVALID_ADMIN: errors.ForbiddenError,
@@ -85,15 +94,25 @@ class AsyncNativeClient:
     `transport` is `udp` (falling back to TCP for answers too long for datagrams) or `tcp` (one connection,
     kept open and shared by concurrent calls, opened again if the server closed it). `timeout` is how long
     an answer is waited for, per attempt; `retries` how many times a UDP request is sent again without one.
-    Use it as an async context manager, or call `aclose()`.
+    `auth` is who administration is done as. Use it as an async context manager, or call `aclose()`.
     """
 
     def __init__(
-        self, host: str, port: int, *, transport: Transport = "udp", timeout: float = 5.0, retries: int = 2
+        self,
+        host: str,
+        port: int,
+        *,
+        transport: Transport = "udp",
+        timeout: float = 5.0,
+        retries: int = 2,
+        auth: Credential | None = None,
     ) -> None:
         if transport not in ("udp", "tcp"):
             raise ValueError(f"transport is udp or tcp, not {transport!r}")
+        if auth is not None and not isinstance(auth, SecretKey | PrivateKey):
+            raise TypeError("auth is a SecretKey or a PrivateKey")
         self.host, self.port = host, port
+        self._auth = auth
         self._transport = transport
         self._timeout = timeout
         self._retries = max(0, retries)
@@ -124,6 +143,82 @@ class AsyncNativeClient:
         answer = await self._call(self._request(OpCode.GET_SITE_INFO, b""))
         _raise_for(answer, None)
         return _decoded(bodies.read_site, answer)
+
+    # -- administration -----------------------------------------------------------------------------------
+
+    async def create(self, handle: str, values: Values, *, overwrite: bool = False) -> None:
+        """CREATE_HANDLE: `handle` with `values`; `ConflictError` if it exists, unless `overwrite` (then its
+        values are replaced)."""
+        body = bodies.ValuesRequest(handle, _binary(values, handle)).encode()
+        flags = OpFlag.OVRW if overwrite else OpFlag.NONE
+        _raise_for(await self._administer(OpCode.CREATE_HANDLE, body, flags), handle)
+
+    async def mint(self, prefix: str, values: Values, stem: str = "") -> str:
+        """CREATE_HANDLE with MINT: a new handle under `prefix`, its suffix `stem` and what the server
+        chooses; the handle made."""
+        handle = f"{prefix}/{stem}"
+        body = bodies.ValuesRequest(handle, _binary(values, handle)).encode()
+        answer = await self._administer(OpCode.CREATE_HANDLE, body, OpFlag.MINT)
+        _raise_for(answer, handle)
+        return _decoded(lambda m: bodies.HandleRequest.decode(_after_digest(m)).handle, answer)
+
+    async def delete(self, handle: str) -> None:
+        """DELETE_HANDLE: `NotFoundError` when there is no such handle."""
+        body = bodies.HandleRequest(handle).encode()
+        _raise_for(await self._administer(OpCode.DELETE_HANDLE, body), handle)
+
+    async def add_values(self, handle: str, values: Values, *, overwrite: bool = False) -> None:
+        """ADD_VALUE: `values` added to `handle`; `ConflictError` when one's index is taken, unless
+        `overwrite` (then it replaces the value there)."""
+        body = bodies.ValuesRequest(handle, _binary(values, handle)).encode()
+        flags = OpFlag.OVRW if overwrite else OpFlag.NONE
+        _raise_for(await self._administer(OpCode.ADD_VALUE, body, flags), handle)
+
+    async def remove_values(self, handle: str, indexes: Sequence[int]) -> None:
+        """REMOVE_VALUE: the values of `handle` at `indexes`."""
+        body = bodies.IndexesRequest(handle, tuple(indexes)).encode()
+        _raise_for(await self._administer(OpCode.REMOVE_VALUE, body), handle)
+
+    async def modify_values(self, handle: str, values: Values) -> None:
+        """MODIFY_VALUE: the values of `handle` at the indexes of `values` replaced by them (each must
+        exist: `RequestError` 200 otherwise)."""
+        body = bodies.ValuesRequest(handle, _binary(values, handle)).encode()
+        _raise_for(await self._administer(OpCode.MODIFY_VALUE, body), handle)
+
+    async def list_handles(self, prefix: str) -> list[str]:
+        """LIST_HANDLES: the handles under `prefix` (`88.118.8`, or its prefix handle `0.NA/88.118.8`)."""
+        handle = prefix if prefix.upper().startswith("0.NA/") else f"0.NA/{prefix}"
+        body = bodies.HandleRequest(handle).encode()
+        answer = await self._administer(OpCode.LIST_HANDLES, body)
+        _raise_for(answer, handle)
+        return _decoded(bodies.read_handles, answer)
+
+    async def _administer(self, opcode: OpCode, body: bytes, flags: OpFlag = OpFlag.NONE) -> Message:
+        """The answer to an administrative request, over TCP, its challenge answered; whatever its code."""
+        if self._auth is None:
+            raise errors.AuthenticationError("administration needs auth=SecretKey(…) or PrivateKey(…)")
+        request = self._request(opcode, body, flags | OpFlag.KA)
+        envelope, raw = await self._exchange_tcp(request)
+        challenge = self._checked(request, envelope, raw)  # the digest, if any, is of `request`
+        if challenge.response_code != ResponseCode.AUTHENTICATION_NEEDED:
+            return challenge  # an error before any challenge (or a server that did not ask)
+        if not challenge.has(OpFlag.RD):
+            raise ProtocolError("a challenge without the request's digest: it cannot be told what to prove")
+        try:
+            reader = Reader(challenge.body)
+            request_digest = skip_digest(reader)[1:]  # `_checked` found it to be that of `request`
+            nonce = auth.Challenge.decode(reader).nonce
+        except WireError as exc:
+            raise ProtocolError(f"a malformed challenge: {exc.message}") from None
+        version = negotiated(envelope.major, envelope.minor)
+        try:
+            proof = self._auth.answer(nonce, request_digest, version)
+        except (ValueError, TypeError) as exc:
+            raise errors.AuthenticationError(f"cannot answer the challenge: {exc}") from None
+        response = self._request(OpCode.CHALLENGE_RESPONSE, proof.encode(), OpFlag.KA)
+        envelope, raw = await self._exchange_tcp(response, session_id=envelope.session_id)
+        # The result of `request`, or a refusal of the answer itself (no challenge waiting in the session).
+        return self._checked(request, envelope, raw, also=response)
 
     def _request(self, opcode: OpCode, body: bytes, flags: OpFlag = OpFlag.NONE) -> Message:
         expiration = int(time.time()) + EXPIRY
@@ -178,11 +273,17 @@ class AsyncNativeClient:
 
     async def _over_tcp(self, request: Message) -> Message:
         request = replace(request, flags=request.flags | OpFlag.KA)
+        envelope, answer = await self._exchange_tcp(request)
+        return self._checked(request, envelope, answer)
+
+    async def _exchange_tcp(self, request: Message, session_id: int = 0) -> Answer:
+        """The envelope and raw message answering `request` (sent in `session_id`) over the kept TCP
+        connection; sent once more, on a new connection, if the server closed the old one unanswered."""
         for attempt in (1, 2):
             connection = await self._tcp()
             try:
                 async with asyncio.timeout(self._timeout):
-                    envelope, answer = await connection.ask(request.encode())
+                    return await connection.ask(request.encode(), session_id)
             except _Closed:
                 if attempt == 2:
                     raise errors.TransportError(
@@ -191,7 +292,6 @@ class AsyncNativeClient:
                 continue  # closed by the server (idle, restarted): once more on a new connection
             except TimeoutError:
                 raise errors.TransportError(f"no answer from {self.host}:{self.port} over TCP") from None
-            return self._checked(request, envelope, answer)
         raise AssertionError("unreachable")
 
     async def _tcp(self) -> _Connection:
@@ -207,14 +307,19 @@ class AsyncNativeClient:
 
     # -- answers ------------------------------------------------------------------------------------------
 
-    def _checked(self, request: Message, envelope: Envelope, raw: bytes) -> Message:
-        """The answer in `raw` to `request` (as sent), if the protocol allows it as one."""
+    def _checked(
+        self, request: Message, envelope: Envelope, raw: bytes, *, also: Message | None = None
+    ) -> Message:
+        """The answer in `raw` to `request` (as sent) — or to `also`, when its opcode is that one's —, if the
+        protocol allows it as one."""
         if envelope.flags & (EnvelopeFlag.CP | EnvelopeFlag.EC):
             raise ProtocolError("a compressed or encrypted answer, which this client does not ask for")
         try:
             answer = Message.decode(raw)
         except WireError as exc:
             raise ProtocolError(f"a malformed answer: {exc.message}") from None
+        if also is not None and answer.opcode == also.opcode:
+            request = also
         if answer.opcode != request.opcode:
             raise ProtocolError(f"an answer of opcode {answer.opcode} to a request of {request.opcode}")
         if answer.expiration < time.time():
@@ -242,6 +347,32 @@ class AsyncNativeClient:
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
+
+
+def _binary(values: Values, handle: str) -> tuple[Value, ...]:
+    """`values` in the protocol's form (`ValidationError` if one has none: a format without binary form)."""
+    if isinstance(values, Mapping):
+        values = [HandleValue(n, kind, text) for n, (kind, text) in enumerate(values.items(), start=1)]
+    out = []
+    for value in values:
+        if isinstance(value, Value):
+            out.append(value)
+            continue
+        obj = {**value.to_json(), "ttl": value.ttl}
+        try:
+            out.append(from_json(obj, keys=jwk_bytes))
+        except WireError as exc:
+            raise errors.ValidationError(f"value {value.index}: {exc.message}", handle=handle) from None
+    return tuple(out)
+
+
+def _after_digest(answer: Message) -> bytes:
+    """An answer's body past the request digest it starts with (when RD is set)."""
+    if not answer.has(OpFlag.RD):
+        return answer.body
+    reader = Reader(answer.body)
+    skip_digest(reader)
+    return answer.body[reader.pos :]
 
 
 def _decoded(read: Callable[[Message], T], answer: Message) -> T:
@@ -350,8 +481,8 @@ class _Connection:
         self.closed = False
         self._task = asyncio.get_running_loop().create_task(self._read())
 
-    async def ask(self, message: bytes) -> Answer:
-        """The envelope and message answering `message`."""
+    async def ask(self, message: bytes, session_id: int = 0) -> Answer:
+        """The envelope and message answering `message` (sent in `session_id`)."""
         if self.closed:
             raise _Closed
         request_id = _new_id(self._waiting)
@@ -359,7 +490,7 @@ class _Connection:
         self._waiting[request_id] = answer
         try:
             async with self._writing:
-                self._writer.write(frame(Envelope(request_id=request_id), message))
+                self._writer.write(frame(Envelope(session_id=session_id, request_id=request_id), message))
                 await self._writer.drain()
             return await answer
         except (ConnectionError, OSError):
@@ -402,10 +533,19 @@ class NativeClient:
     event loop, which keeps its TCP connection between calls; not for use inside a running loop."""
 
     def __init__(
-        self, host: str, port: int, *, transport: Transport = "udp", timeout: float = 5.0, retries: int = 2
+        self,
+        host: str,
+        port: int,
+        *,
+        transport: Transport = "udp",
+        timeout: float = 5.0,
+        retries: int = 2,
+        auth: Credential | None = None,
     ) -> None:
+        self._client = AsyncNativeClient(
+            host, port, transport=transport, timeout=timeout, retries=retries, auth=auth
+        )
         self._loop = asyncio.Runner()
-        self._client = AsyncNativeClient(host, port, transport=transport, timeout=timeout, retries=retries)
 
     def resolve(
         self,
@@ -427,6 +567,34 @@ class NativeClient:
         """See `AsyncNativeClient.site_info`."""
         return self._loop.run(self._client.site_info())
 
+    def create(self, handle: str, values: Values, *, overwrite: bool = False) -> None:
+        """See `AsyncNativeClient.create`."""
+        self._loop.run(self._client.create(handle, values, overwrite=overwrite))
+
+    def mint(self, prefix: str, values: Values, stem: str = "") -> str:
+        """See `AsyncNativeClient.mint`."""
+        return self._loop.run(self._client.mint(prefix, values, stem))
+
+    def delete(self, handle: str) -> None:
+        """See `AsyncNativeClient.delete`."""
+        self._loop.run(self._client.delete(handle))
+
+    def add_values(self, handle: str, values: Values, *, overwrite: bool = False) -> None:
+        """See `AsyncNativeClient.add_values`."""
+        self._loop.run(self._client.add_values(handle, values, overwrite=overwrite))
+
+    def remove_values(self, handle: str, indexes: Sequence[int]) -> None:
+        """See `AsyncNativeClient.remove_values`."""
+        self._loop.run(self._client.remove_values(handle, indexes))
+
+    def modify_values(self, handle: str, values: Values) -> None:
+        """See `AsyncNativeClient.modify_values`."""
+        self._loop.run(self._client.modify_values(handle, values))
+
+    def list_handles(self, prefix: str) -> list[str]:
+        """See `AsyncNativeClient.list_handles`."""
+        return self._loop.run(self._client.list_handles(prefix))
+
     def close(self) -> None:
         try:
             self._loop.run(self._client.aclose())
@@ -440,4 +608,12 @@ class NativeClient:
         self.close()
 
 
-__all__ = ["AsyncNativeClient", "NativeClient", "ProtocolError", "Transport"]
+__all__ = [
+    "AsyncNativeClient",
+    "NativeClient",
+    "PrivateKey",
+    "ProtocolError",
+    "SecretKey",
+    "Transport",
+    "Values",
+]

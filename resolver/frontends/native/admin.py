@@ -142,8 +142,10 @@ async def _perform(context: Context, request: Request, principal: Principal) -> 
     message = request.message
     try:
         decoded = _decoded(message)
-        handle = Handle.parse(decoded.handle)
-        body = await _write(context, message, decoded, handle, principal)
+        if message.opcode == OpCode.CREATE_HANDLE and message.has(OpFlag.MINT):
+            body = await _mint(context, decoded, principal)
+        else:
+            body = await _write(context, message, decoded, Handle.parse(decoded.handle), principal)
     except WireError as exc:
         return request.error(exc.code, exc.message)
     except RegistryError as exc:
@@ -163,9 +165,6 @@ async def _write(
     if isinstance(decoded, bodies.ValuesRequest):
         values = registry_values(decoded.values)
         if opcode == OpCode.CREATE_HANDLE:
-            if message.has(OpFlag.MINT):
-                minted = await records.mint(principal, handle.prefix, values, stem=handle.suffix)
-                return bodies.HandleRequest(str(minted)).encode()
             await records.put_record(principal, handle, values, overwrite=message.has(OpFlag.OVRW))
         elif opcode == OpCode.ADD_VALUE:
             await records.put_values(principal, handle, values, overwrite=message.has(OpFlag.OVRW))
@@ -180,6 +179,18 @@ async def _write(
         return b""
     page = await context.services.reads.list_handles(principal, handle.suffix, page=0, page_size=MAX_LISTED)
     return bodies.handles_body(page.handles)
+
+
+async def _mint(context: Context, decoded: Decoded, principal: Principal) -> bytes:
+    """CREATE_HANDLE with MINT: `prefix/stem` (the stem may be empty) gets a suffix the node chooses; the
+    answer names the handle made."""
+    assert isinstance(decoded, bodies.ValuesRequest)
+    prefix, _, stem = decoded.handle.partition("/")
+    Handle.parse(f"{prefix}/{stem or 'x'}")  # the prefix and the stem as a handle would have them
+    minted = await context.services.records.mint(
+        principal, prefix, registry_values(decoded.values), stem=stem
+    )
+    return bodies.HandleRequest(str(minted)).encode()
 
 
 def registry_values(values: tuple[Value, ...]) -> list[HandleValue]:
