@@ -52,7 +52,7 @@ class HotLane:
             return None
         (major, minor, flag, suggested_minor, session, request_id, _, length,
          opcode, code, flags, _, _, _, _, body_length) = _HEAD.unpack_from(data)  # fmt: skip
-        if opcode != 1 or code or flag & 0xE0 or length != len(data) - 20 or not major >= 2:
+        if opcode != 1 or code or flags & _CT or flag & 0xE0 or length != len(data) - 20 or major < 2:
             return None
         handle_length = _U32.unpack_from(data, _HEAD_SIZE)[0]
         tail = _HEAD_SIZE + 4 + handle_length
