@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .codec import decode_values, encode_values
+import orjson
+
+from .codec import encode_values
 from .handle import Handle
 from .store import journal, records
 from .values import HandleValue, OpaqueData
@@ -19,17 +21,21 @@ SITE_INDEX: Final = 1
 async def publish_site(writer: Writer, site: Any) -> bool:
     """Make the prefix handle's HS_SITE value hold `site` (a site record's JSON, as the Handle.Net server
     writes it); False when it held that already, and nothing was written."""
-    wanted = OpaqueData("site", site)
     async with writer.transaction(writer.node.admin) as ctx:
         key = ctx.key(Handle.for_prefix(writer.node.prefix))
-        stored = await records.read_for_update(ctx.conn, key)
-        values = decode_values(stored or "[]")
-        held = next((v for v in values if v.index == SITE_INDEX), None)
-        if held is not None and held.type == HS_SITE and held.data == wanted:
+        # The other values stay exactly as stored (decoding and encoding them again would drop what their
+        # JSON carries beyond the model, such as the JWK members of the node's keys).
+        items: list[Any] = orjson.loads(await records.read_for_update(ctx.conn, key) or "[]")
+        held = next((v for v in items if v.get("index") == SITE_INDEX), None)
+        if held is not None and held.get("type") == HS_SITE and held.get("data") == _data(site):
             return False
-        stamp = int(ctx.now.timestamp())
-        values = [v for v in values if v.index != SITE_INDEX]
-        values.insert(0, HandleValue(SITE_INDEX, HS_SITE, wanted, timestamp=stamp))
-        await records.replace(ctx.conn, key, encode_values(values).decode(), ctx.now)
+        fresh = HandleValue(SITE_INDEX, HS_SITE, OpaqueData("site", site), timestamp=int(ctx.now.timestamp()))
+        items = [*orjson.loads(encode_values([fresh])), *(v for v in items if v.get("index") != SITE_INDEX)]
+        await records.replace(ctx.conn, key, orjson.dumps(items).decode(), ctx.now)
         await ctx.record([(key, journal.UPDATE)])
     return True
+
+
+def _data(site: Any) -> Any:
+    """The stored JSON of the site's data."""
+    return orjson.loads(orjson.dumps({"format": "site", "value": site}))
