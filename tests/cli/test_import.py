@@ -45,10 +45,17 @@ def node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeProcess
 
 def run_import(node: NodeProcess, csv_file: Path) -> subprocess.Popen[str]:
     env = os.environ | {"IDNODE_NODE": node.url, "IDNODE_USER": USER, "IDNODE_SECRET": ACME_SECRET}
+    # SIGINT as a terminal delivers it, whatever the test run inherited: a run started in the background
+    # by a shell ignores SIGINT, and a Python started ignoring it never raises KeyboardInterrupt.
     return subprocess.Popen(
         [sys.executable, "-m", "cli", "import", str(csv_file), "--template", "1.0"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def rows_done(state: Path) -> int:
