@@ -25,9 +25,16 @@ PG_ADMIN_URL = os.environ.get("IDNODE_TEST_POSTGRES_URL", "postgresql://postgres
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free for TCP and for UDP alike (a node's native protocol listens on both with one number)."""
+    while True:
+        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def _database_url(name: str) -> str:

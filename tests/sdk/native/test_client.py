@@ -111,11 +111,22 @@ class Relay:
                 if out is not None and relay._front is not None:
                     relay._front.sendto(out, relay._client)
 
-        front, _ = await loop.create_datagram_endpoint(Front, local_addr=("127.0.0.1", 0))
+        # One port number for both: TCP first (port 0), then UDP on its number, which another socket may
+        # hold; then again with another port, so that no socket is left open by a failed try.
+        for _ in range(50):
+            server = await asyncio.start_server(self._pipe, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            try:
+                front, _ = await loop.create_datagram_endpoint(Front, local_addr=("127.0.0.1", port))
+            except OSError:
+                server.close()
+                await server.wait_closed()
+                continue
+            break
+        else:
+            raise RuntimeError("no port free for both UDP and TCP")
         back, _ = await loop.create_datagram_endpoint(Back, remote_addr=("127.0.0.1", self.target))
-        self._front, self._back = front, back
-        self.port = front.get_extra_info("sockname")[1]
-        self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+        self._server, self._front, self._back, self.port = server, front, back, port
         return self
 
     async def _pipe(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
