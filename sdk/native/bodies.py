@@ -159,13 +159,8 @@ def read_handles(message: Message) -> list[str]:
     return handles
 
 
-def generic_body(digest: bytes = b"") -> bytes:
-    """The body of an answer that says only that it succeeded."""
-    return digest
-
-
 __all__ = [
     "HandleRequest", "IndexesRequest", "ResolutionRequest", "ResolutionResponse", "ValuesRequest",
-    "encode_values", "error_body", "generic_body", "handles_body", "read_error", "read_handles",
+    "encode_values", "error_body", "handles_body", "read_error", "read_handles",
     "read_resolution", "read_site", "resolution_body", "site_body",
 ]  # fmt: skip
