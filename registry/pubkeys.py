@@ -206,6 +206,14 @@ def from_jwk(obj: object) -> PublicKey:
     raise InvalidValue("a key is RSA, DSA or OKP (Ed25519)")
 
 
+def handle_encoding(jwk: object) -> bytes | None:
+    """The Handle System's encoding of a JWK's key, or None for a key it has no encoding for (SM2)."""
+    try:
+        return from_jwk(jwk).to_bytes()
+    except InvalidValue:
+        return None
+
+
 # -- cryptography and PEM ----------------------------------------------------------------------------------
 
 

@@ -77,7 +77,8 @@ def build_app(settings: Settings) -> ASGIApp:
     tables = [handle_rest.OPENAPI, admin.OPENAPI, snms.OPENAPI, status.OPENAPI]
     openapi.install(api, tables, site, title=api.title)
     return Edge(
-        native.NativeTunnel(lane, responder, hot),
+        lane,
+        posted=native.NativeTunnel(lane, responder, hot),
         max_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout,
         refuse=_refuse_body,

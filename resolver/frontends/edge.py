@@ -51,9 +51,19 @@ def _preflight_headers(origin: bytes, method: bytes, asked: bytes) -> list[tuple
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, body_timeout: float, refuse: Refuse) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        body_timeout: float,
+        refuse: Refuse,
+        posted: ASGIApp | None = None,
+    ) -> None:
+        """`posted`, when given, takes the requests with a body (the native tunnel sits there, so that a
+        GET does not pass through it)."""
         self._plain = app  # GET and HEAD have no body to guard: one call fewer on the hot path
-        self._guarded = BodyGuard(app, max_bytes, body_timeout, refuse)
+        self._guarded = BodyGuard(posted or app, max_bytes, body_timeout, refuse)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -13,13 +13,12 @@ import struct
 import time
 from collections.abc import Callable
 
-from registry import InvalidHandle
+from registry import Handle, InvalidHandle
 from sdk.native.codes import MAJOR, MINOR, OpFlag
 from sdk.native.message import digest, negotiated
 
 from ...query import Query
 from ..context import Context
-from .handler import parse_handle
 from .render import NATIVE_VALUES
 from .request import EXPIRY
 
@@ -86,7 +85,7 @@ class HotLane:
         query = self._queries.get(handle)
         if query is None:
             try:
-                parsed = parse_handle(handle.decode())
+                parsed = Handle.parse(handle.decode())
             except (UnicodeDecodeError, InvalidHandle):
                 return None  # the general path answers it, in the protocol's terms
             if len(self._queries) >= _QUERIES_MAX:

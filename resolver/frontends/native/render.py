@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 
 from registry import pubkeys
-from registry.errors import InvalidValue
 from sdk.native import values as native
 from sdk.native.wire import WireError
 
@@ -24,10 +23,8 @@ from ...answer import Answer
 
 def key_bytes(jwk: Any) -> bytes:
     """HS_PUBKEY data: the Handle System's encoding of a JWK's key (RSA, DSA, Ed25519)."""
-    try:
-        return pubkeys.from_jwk(jwk).to_bytes()
-    except InvalidValue:  # SM2 and other keys the Handle System has no encoding for
-        return orjson.dumps(jwk)
+    encoded = pubkeys.handle_encoding(jwk)
+    return orjson.dumps(jwk) if encoded is None else encoded
 
 
 def binary(value: dict[str, Any]) -> native.Value:

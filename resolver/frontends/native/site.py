@@ -12,7 +12,6 @@ import zlib
 from dataclasses import dataclass, replace
 
 from registry import Services, pubkeys
-from registry.errors import InvalidValue
 from registry.node_site import publish_site
 from registry.signing import PublicKey
 from sdk.native.values import INTERFACE_ADMIN, INTERFACE_QUERY, Interface, Server, Site
@@ -52,12 +51,8 @@ def reachable_address(host: str) -> str:
 
 def key_bytes(key: PublicKey | None) -> bytes:
     """The Handle System's encoding of the node's key; empty for a key it cannot encode (SM2)."""
-    if key is None:
-        return b""
-    try:
-        return pubkeys.from_jwk(key.jwk).to_bytes()
-    except InvalidValue:
-        return b""
+    encoded = None if key is None else pubkeys.handle_encoding(key.jwk)
+    return encoded or b""
 
 
 def site_record(prefix: str, place: Place, key: PublicKey | None) -> Site:
