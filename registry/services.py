@@ -3,7 +3,8 @@
 A bundle, not a facade: every operation lives on the small service that owns it (`records` writes records,
 `accounts` proves who is acting, `sessions` does so by public-key challenge–response, `enterprises`
 onboards, `templates` keeps data templates, `reads` lists and counts, `signing` keeps the node's keys, `audit`
-records who did what and answers who asks, `challenges` holds the native protocol's pending challenges), and
+records who did what and answers who asks, `challenges` holds the native protocol's pending challenges and
+`native_sessions` its sessions), and
 they share one writer, one change feed and one clock.
 """
 
@@ -19,6 +20,7 @@ from .challenges import Challenges
 from .changes import ChangeFeed
 from .enterprise_ops import Enterprises
 from .keys import NodeKeys
+from .native_sessions import NativeSessions
 from .node import NodeInfo, read_node
 from .node_signing import NodeSigning
 from .passwords import Passwords
@@ -45,6 +47,7 @@ class Services:
     signing: NodeSigning
     audit: Audit
     challenges: Challenges
+    native_sessions: NativeSessions
 
     @classmethod
     async def open(
@@ -67,5 +70,5 @@ class Services:
         return cls(
             store, node, feed, writer, records, reads, accounts,
             Enterprises(records, accounts, reads), Templates(writer), Sessions(records, keys),
-            NodeSigning(records, keys, clock=clock), audit, Challenges(store),
+            NodeSigning(records, keys, clock=clock), audit, Challenges(store), NativeSessions(store, keys),
         )  # fmt: skip

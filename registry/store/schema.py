@@ -184,3 +184,34 @@ native_challenges = Table(
     Column("expires", BigInteger, nullable=False),
     Index("ix_native_challenges_expires", "expires"),
 )
+
+# Sessions of the native protocol (`registry.native_sessions`): the key a session's messages are MACed with
+# (sealed with the credential key), who the client said it would be and, once a challenge proved it, who it
+# is. `native_session_counters` are the counters its messages carried: one seen twice is a replay.
+native_sessions = Table(
+    "native_sessions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("sealed_key", Text, nullable=False),
+    Column("major", Integer, nullable=False),
+    Column("minor", Integer, nullable=False),
+    Column("identity", Text, nullable=False),
+    Column("identity_index", Integer, nullable=False),
+    Column("admin", Text),
+    Column("admin_index", Integer),
+    Column("lifetime", Integer, nullable=False),  # seconds, from the challenge that proves the admin
+    Column("expires", BigInteger, nullable=False),
+    Index("ix_native_sessions_expires", "expires"),
+)
+
+native_session_counters = Table(
+    "native_session_counters",
+    metadata,
+    Column(
+        "session",
+        BigInteger,
+        ForeignKey("native_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("counter", BigInteger, primary_key=True, autoincrement=False),
+)

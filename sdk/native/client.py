@@ -35,8 +35,9 @@ from typing import Literal, TypeVar, cast
 from .. import _errors as errors
 from .._models import HandleValue, Record
 from . import auth, bodies, udp
+from . import session as sessions
 from .codes import ENVELOPE_SIZE, EnvelopeFlag, OpCode, OpFlag, ResponseCode
-from .keys import Credential, PrivateKey, SecretKey, jwk_bytes
+from .keys import Credential, PrivateKey, SecretKey, identity, jwk_bytes
 from .message import Envelope, Message, digest, frame, negotiated, skip_digest
 from .values import Site, Value, from_json, to_json
 from .wire import Reader, WireError
@@ -94,7 +95,10 @@ class AsyncNativeClient:
     `transport` is `udp` (falling back to TCP for answers too long for datagrams) or `tcp` (one connection,
     kept open and shared by concurrent calls, opened again if the server closed it). `timeout` is how long
     an answer is waited for, per attempt; `retries` how many times a UDP request is sent again without one.
-    `auth` is who administration is done as. Use it as an async context manager, or call `aclose()`.
+    `auth` is who administration is done as; with `session=True` the client sets up a session (Diffie–Hellman,
+    opcode 400) before its first administrative request, is challenged once in it, and sends the requests
+    after with the session's MAC instead of being challenged again. Use it as an async context manager, or
+    call `aclose()`.
     """
 
     def __init__(
@@ -106,6 +110,7 @@ class AsyncNativeClient:
         timeout: float = 5.0,
         retries: int = 2,
         auth: Credential | None = None,
+        session: bool = False,
     ) -> None:
         if transport not in ("udp", "tcp"):
             raise ValueError(f"transport is udp or tcp, not {transport!r}")
@@ -119,6 +124,9 @@ class AsyncNativeClient:
         self._opening = asyncio.Lock()
         self._datagrams: _Datagrams | None = None
         self._connection: _Connection | None = None
+        self._use_session = session
+        self._session: sessions.ClientSession | None = None
+        self._session_opening = asyncio.Lock()
 
     async def resolve(
         self,
@@ -198,8 +206,14 @@ class AsyncNativeClient:
         if self._auth is None:
             raise errors.AuthenticationError("administration needs auth=SecretKey(…) or PrivateKey(…)")
         request = self._request(opcode, body, flags | OpFlag.KA)
-        envelope, raw = await self._exchange_tcp(request)
+        session = await self._in_session()
+        envelope, raw = await self._exchange_tcp(request, session=session)
         challenge = self._checked(request, envelope, raw)  # the digest, if any, is of `request`
+        if session is not None and challenge.response_code == ResponseCode.SESSION_TIMEOUT:
+            self._session = None  # the server forgot it (expired, restarted): once more in a new one
+            session = await self._in_session()
+            envelope, raw = await self._exchange_tcp(request, session=session)
+            challenge = self._checked(request, envelope, raw)
         if challenge.response_code != ResponseCode.AUTHENTICATION_NEEDED:
             return challenge  # an error before any challenge (or a server that did not ask)
         if not challenge.has(OpFlag.RD):
@@ -216,9 +230,39 @@ class AsyncNativeClient:
         except (ValueError, TypeError) as exc:
             raise errors.AuthenticationError(f"cannot answer the challenge: {exc}") from None
         response = self._request(OpCode.CHALLENGE_RESPONSE, proof.encode(), OpFlag.KA)
-        envelope, raw = await self._exchange_tcp(response, session_id=envelope.session_id)
+        envelope, raw = await self._exchange_tcp(response, envelope.session_id, session)
         # The result of `request`, or a refusal of the answer itself (no challenge waiting in the session).
         return self._checked(request, envelope, raw, also=response)
+
+    async def _in_session(self) -> sessions.ClientSession | None:
+        """The session administration is done in (set up now if there is none yet); None without sessions."""
+        if not self._use_session:
+            return None
+        async with self._session_opening:
+            if self._session is None:
+                self._session = await self._set_up_session()
+            return self._session
+
+    async def _set_up_session(self) -> sessions.ClientSession:
+        assert self._auth is not None
+        own = await asyncio.to_thread(sessions.DhPrivate.generate, sessions.MODP_2048, 2)
+        handle, index = identity(self._auth.identity)
+        setup = sessions.SessionSetup(
+            sessions.KeyExchange.DH, sessions.DEFAULT_TIMEOUT, handle, index, own.public.encode()
+        )
+        request = self._request(OpCode.SESSION_SETUP, setup.encode(), OpFlag.KA)
+        envelope, raw = await self._exchange_tcp(request)
+        answer = self._checked(request, envelope, raw)
+        if answer.response_code != ResponseCode.SUCCESS:
+            _raise_for(answer, None)
+        try:
+            reader = Reader(answer.body)
+            skip_digest(reader)
+            peer = sessions.SessionSetupAnswer.decode(reader).dh_public()
+            key = await asyncio.to_thread(own.shared_key, peer)
+        except WireError as exc:
+            raise ProtocolError(f"a malformed session setup answer: {exc.message}") from None
+        return sessions.ClientSession(envelope.session_id, key)
 
     def _request(self, opcode: OpCode, body: bytes, flags: OpFlag = OpFlag.NONE) -> Message:
         expiration = int(time.time()) + EXPIRY
@@ -276,14 +320,20 @@ class AsyncNativeClient:
         envelope, answer = await self._exchange_tcp(request)
         return self._checked(request, envelope, answer)
 
-    async def _exchange_tcp(self, request: Message, session_id: int = 0) -> Answer:
-        """The envelope and raw message answering `request` (sent in `session_id`) over the kept TCP
-        connection; sent once more, on a new connection, if the server closed the old one unanswered."""
+    async def _exchange_tcp(
+        self, request: Message, session_id: int = 0, session: sessions.ClientSession | None = None
+    ) -> Answer:
+        """The envelope and raw message answering `request` (sent in `session_id`, or in `session` with its
+        MAC) over the kept TCP connection; sent once more, on a new connection, if the server closed the old
+        one unanswered."""
+        if session is not None:
+            session_id = session_id or session.id
         for attempt in (1, 2):
             connection = await self._tcp()
+            message = request.encode() if session is None else session.sealed(request)
             try:
                 async with asyncio.timeout(self._timeout):
-                    return await connection.ask(request.encode(), session_id)
+                    return await connection.ask(message, session_id)
             except _Closed:
                 if attempt == 2:
                     raise errors.TransportError(
@@ -481,8 +531,9 @@ class _Connection:
         self.closed = False
         self._task = asyncio.get_running_loop().create_task(self._read())
 
-    async def ask(self, message: bytes, session_id: int = 0) -> Answer:
-        """The envelope and message answering `message` (sent in `session_id`)."""
+    async def ask(self, message: bytes | Callable[[Envelope], bytes], session_id: int = 0) -> Answer:
+        """The envelope and message answering `message` (sent in `session_id`); a callable makes the
+        message for the envelope it goes in."""
         if self.closed:
             raise _Closed
         request_id = _new_id(self._waiting)
@@ -490,7 +541,9 @@ class _Connection:
         self._waiting[request_id] = answer
         try:
             async with self._writing:
-                self._writer.write(frame(Envelope(session_id=session_id, request_id=request_id), message))
+                envelope = Envelope(session_id=session_id, request_id=request_id)
+                data = message if isinstance(message, bytes) else message(envelope)
+                self._writer.write(frame(envelope, data))
                 await self._writer.drain()
             return await answer
         except (ConnectionError, OSError):
@@ -541,9 +594,10 @@ class NativeClient:
         timeout: float = 5.0,
         retries: int = 2,
         auth: Credential | None = None,
+        session: bool = False,
     ) -> None:
         self._client = AsyncNativeClient(
-            host, port, transport=transport, timeout=timeout, retries=retries, auth=auth
+            host, port, transport=transport, timeout=timeout, retries=retries, auth=auth, session=session
         )
         self._loop = asyncio.Runner()
 

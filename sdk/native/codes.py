@@ -60,6 +60,9 @@ class ResponseCode(IntEnum):
     SESSION_NO_SUPPORT = 503
     SESSION_KEY_INVALID = 504
     TRYING_NEXT_SERVER = 505
+    # What the Handle.Net library means by 502 and 505 (RFC 3652 names them as above).
+    INVALID_SESSION_KEY = 502
+    SESSION_MESSAGE_REJECTED = 505  # a replayed message: its session counter was seen
 
 
 class OpFlag(IntFlag):

@@ -1,5 +1,6 @@
-"""Message credentials: the signature (HS_SIGNED) a server puts on a certified answer, as the Handle.Net
-library makes and checks it.
+"""Message credentials: the signature (HS_SIGNED) a server puts on a certified answer, and the MAC (HS_MAC)
+that messages inside a session carry, keyed by the session key — as the Handle.Net library makes and checks
+them.
 
 What is signed is the message's header and body, after — from protocol 2.6 on — some envelope fields: the
 versions (the suggested one too from 2.8), the session id, the request id and a session counter (0 outside
@@ -16,13 +17,19 @@ from .message import Envelope, Message
 from .wire import Reader, WireError
 
 HS_SIGNED = "HS_SIGNED"
+HS_MAC = "HS_MAC"
 SHA256 = "SHA-256"
+HMAC_SHA256 = "HMAC-SHA256"
 
 
 def signed_data(envelope: Envelope, message: Message, counter: int = 0) -> bytes:
-    """The bytes a signature of `message`, framed by `envelope`, is of."""
+    """The bytes a signature (or a MAC) of `message`, framed by `envelope`, is of."""
+    return framed_data(envelope, message.signed_part(), counter)
+
+
+def framed_data(envelope: Envelope, body: bytes, counter: int = 0) -> bytes:
+    """`signed_data` of a message whose header and body, as sent, are `body`."""
     version = (envelope.major, envelope.minor)
-    body = message.signed_part()
     if version < (2, 6):
         return body
     ids = wire.u32(envelope.session_id) + wire.u32(envelope.request_id) + wire.u32(counter)
@@ -42,15 +49,18 @@ def signed_data(envelope: Envelope, message: Message, counter: int = 0) -> bytes
 
 @dataclass(frozen=True, slots=True)
 class Signature:
+    """A credential: a signature (`kind` HS_SIGNED) or a MAC (HS_MAC), with the session counter it covers."""
+
     hash_alg: str
     signature: bytes
     counter: int = 0
+    kind: str = HS_SIGNED
 
     def encode(self) -> bytes:
         section = wire.text(self.hash_alg) + wire.bytes_(self.signature)
         # version, reserved, flags (all 0), an unused empty string, the session counter
         head = bytes(4) + wire.text("") + wire.u32(self.counter)
-        return head + wire.text(HS_SIGNED) + wire.bytes_(section)
+        return head + wire.text(self.kind) + wire.bytes_(section)
 
     @classmethod
     def decode(cls, credential: bytes) -> Signature:
@@ -59,10 +69,10 @@ class Signature:
         reader.bytes_("credential's unused field")
         counter = reader.u32("session counter")
         kind = reader.text("credential type")
-        if kind != HS_SIGNED:
-            raise WireError(f"a credential of type {kind!r}, not {HS_SIGNED}")
+        if kind not in (HS_SIGNED, HS_MAC):
+            raise WireError(f"a credential of type {kind[:32]!r}, not {HS_SIGNED} or {HS_MAC}")
         section = Reader(reader.bytes_("signature section"))
-        signature = cls(section.text("hash algorithm"), section.bytes_("signature"), counter)
+        signature = cls(section.text("hash algorithm"), section.bytes_("signature"), counter, kind)
         section.done("signature section")
         reader.done("credential")
         return signature

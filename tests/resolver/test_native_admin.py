@@ -15,15 +15,20 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from sdk.native import bodies, values
 from sdk.native.codes import OpCode, OpFlag, ResponseCode
+from sdk.native.credential import Signature
 from sdk.native.message import Envelope, Message
 from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, OTHER, OTHER_SECRET
 from tests.keys import private_key, public_pem, sign
 from tests.resolver.conftest import ADMIN_USER, RunningNode, set_up_node
+from tests.resolver.native_session_wire import HandSession, dh_key, setup_body
 from tests.resolver.native_wire import envelope, request, resolution, tcp_ask, udp_ask
 from tests.resolver.test_handle_rest import expect
+from tests.resolver.test_native import handle_rsa_key
 from tests.support import NodeProcess
 
 ACME_ADMIN = f"0.NA/{ACME}"
@@ -61,6 +66,10 @@ def port(node: RunningNode) -> int:
 
 def text(value: str) -> bytes:
     raw = value.encode()
+    return struct.pack(">I", len(raw)) + raw
+
+
+def text_bytes(raw: bytes) -> bytes:
     return struct.pack(">I", len(raw)) + raw
 
 
@@ -243,3 +252,94 @@ def test_a_malformed_admin_request_is_a_protocol_error_without_a_challenge(port:
 def http(node: RunningNode) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=node.url, timeout=30) as client:
         yield client
+
+
+# -- sessions (opcodes 400–402), as the CNRI library's default resolver uses them ---------------------------
+
+
+def test_a_session_is_set_up_certified_challenged_once_then_trusted_by_its_mac(
+    http: httpx.Client, port: int
+) -> None:
+    _, site_message = udp_ask(port, request(OpCode.GET_SITE_INFO))
+    node_key = handle_rsa_key(bodies.read_site(site_message).servers[0].public_key)
+    session, setup_envelope, setup = HandSession.open(port, (ACME_ADMIN, 300))
+    assert session.id != 0
+    assert setup_envelope.session_id == session.id
+    # The library checks the setup's signature with the site's key: over the new session's id.
+    signature = Signature.decode(setup.credential)
+    head = bytes([2, 11, setup_envelope.suggested_major, setup_envelope.suggested_minor])
+    head += struct.pack(">III", session.id, 5, 0)
+    node_key.verify(signature.signature, head + setup.signed_part(), padding.PKCS1v15(), hashes.SHA256())
+
+    first = f"{ACME}/in-session-1"
+    sent, env = session.sealed(request(OpCode.CREATE_HANDLE, values_body(first, PART)), 31)
+    challenge_envelope, challenge = tcp_ask(port, sent, env)
+    assert challenge.response_code == ResponseCode.AUTHENTICATION_NEEDED
+    assert challenge_envelope.session_id == session.id  # challenged in the session, not in one of its own
+    nonce_length = struct.unpack_from(">I", challenge.body, 33)[0]
+    nonce = challenge.body[37 : 37 + nonce_length]
+    proof = pbkdf2_proof(ACME_SECRET, nonce + challenge.body[1:33])
+    answer_body = text("HS_SECKEY") + text(ACME_ADMIN) + struct.pack(">i", 300) + text_bytes(proof)
+    _, done = session.ask(request(OpCode.CHALLENGE_RESPONSE, answer_body), 32)
+    assert done.response_code == ResponseCode.SUCCESS, bodies.read_error(done)
+    expect(http.get(f"/api/handles/{first}"), 200, 1)
+
+    # Proved: the session's next request is done at once, on a new connection (maybe the other worker).
+    second = f"{ACME}/in-session-2"
+    trusted, trusted_env = session.sealed(request(OpCode.CREATE_HANDLE, values_body(second, PART)), 33)
+    _, done = tcp_ask(port, trusted, trusted_env)
+    assert done.response_code == ResponseCode.SUCCESS, bodies.read_error(done)
+    expect(http.get(f"/api/handles/{second}"), 200, 1)
+
+    # The same message again is a replay; a MAC by another key, or none, is no member of the session.
+    assert tcp_ask(port, trusted, trusted_env)[1].response_code == ResponseCode.SESSION_MESSAGE_REJECTED
+    third = request(OpCode.CREATE_HANDLE, values_body(f"{ACME}/in-session-3", PART))
+    forged = HandSession(port, session.id, bytes(32), counter=50).sealed(third, 34)
+    assert tcp_ask(port, *forged)[1].response_code == ResponseCode.INVALID_SESSION_KEY
+    bare = tcp_ask(port, third, replace(envelope(35, (2, 11)), session_id=session.id))[1]
+    assert bare.response_code == ResponseCode.INVALID_CREDENTIAL
+    assert http.get(f"/api/handles/{ACME}/in-session-3").status_code == 404
+
+    # Terminated, the session is gone: a MACed request in it is told so (and the library sets up another).
+    assert session.ask(request(OpCode.SESSION_TERMINATE), 36)[1].response_code == ResponseCode.SUCCESS
+    assert session.ask(third, 37)[1].response_code == ResponseCode.SESSION_TIMEOUT
+    assert http.get(f"/api/handles/{ACME}/in-session-3").status_code == 404
+
+
+def test_a_session_of_another_enterprise_cannot_write_under_acme(http: httpx.Client, port: int) -> None:
+    session, _, _ = HandSession.open(port, (f"0.NA/{OTHER}", 300))
+    handle = f"{ACME}/other-session"
+    _, challenge = session.ask(request(OpCode.CREATE_HANDLE, values_body(handle, PART)), 41)
+    assert challenge.response_code == ResponseCode.AUTHENTICATION_NEEDED
+    nonce = challenge.body[37 : 37 + struct.unpack_from(">I", challenge.body, 33)[0]]
+    proof = pbkdf2_proof(OTHER_SECRET, nonce + challenge.body[1:33])
+    body = text("HS_SECKEY") + text(f"0.NA/{OTHER}") + struct.pack(">i", 300) + text_bytes(proof)
+    _, refused = session.ask(request(OpCode.CHALLENGE_RESPONSE, body), 42)
+    assert refused.response_code in (ResponseCode.INVALID_ADMIN, ResponseCode.INSUFFICIENT_PERMISSIONS)
+    assert http.get(f"/api/handles/{handle}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "version", "code"),
+    [
+        (setup_body((ACME_ADMIN, 300), dh_key(2), mode=1), (2, 11), ResponseCode.SESSION_FAILED),
+        (setup_body((ACME_ADMIN, 300), dh_key(1)), (2, 11), ResponseCode.SESSION_FAILED),  # a trivial value
+        (setup_body((ACME_ADMIN, 300), dh_key(5, p=2**127 - 1)), (2, 11), ResponseCode.SESSION_FAILED),
+        (setup_body((ACME_ADMIN, 300), dh_key(2)), (2, 5), ResponseCode.SESSION_FAILED),
+        (setup_body((ACME_ADMIN, 300), dh_key(2))[:-12], (2, 11), ResponseCode.PROTOCOL_ERROR),
+        (setup_body((ACME_ADMIN, 300), b"not a key"), (2, 11), ResponseCode.SESSION_FAILED),
+    ],
+    ids=["cipher-mode", "trivial-value", "small-prime", "old-protocol", "truncated", "not-a-key"],
+)
+def test_a_session_setup_that_cannot_be_made_is_answered_in_the_protocols_terms(
+    port: int, body: bytes, version: tuple[int, int], code: int
+) -> None:
+    _, answer = tcp_ask(port, request(OpCode.SESSION_SETUP, body, OpFlag.RD), envelope(51, version))
+    assert answer.response_code == code, bodies.read_error(answer)
+
+
+def test_an_unknown_session_id_without_a_mac_is_a_clients_own_numbering_and_challenged(port: int) -> None:
+    sent = request(OpCode.CREATE_HANDLE, values_body(f"{ACME}/numbered", PART))
+    answer_envelope, answer = tcp_ask(port, sent, replace(envelope(61, (2, 10)), session_id=10001))
+    assert answer.response_code == ResponseCode.AUTHENTICATION_NEEDED
+    assert answer_envelope.session_id != 0

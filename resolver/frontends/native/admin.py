@@ -3,10 +3,12 @@ MODIFY_VALUE and LIST_HANDLES, each challenged, then done as the registry's writ
 authorisation (the record's HS_ADMIN and HS_VLIST values), journal and caches as the HTTP writes.
 
 A request that needs an administrator is answered 402 with a nonce and its digest, under a session id of its
-own; the client answers that (CHALLENGE_RESPONSE, the same session id, often on a new connection — so the
-pending challenge is kept in the database, where every node process finds it) proving an HS_SECKEY secret or
-an HS_PUBKEY key, and gets the original request's answer. Failed proofs count against the account and the
-address as failed logins do in every other dialect (the throttle); a wrong proof is 403 and writes nothing.
+own (or of the session it came in: `sessions.py`); the client answers that (CHALLENGE_RESPONSE, the same
+session id, often on a new connection — so the pending challenge is kept in the database, where every node
+process finds it) proving an HS_SECKEY secret or an HS_PUBKEY key, and gets the original request's answer.
+Once a challenge in a session succeeds, the session's requests are done as its administrator without one.
+Failed proofs count against the account and the address as failed logins do in every other dialect (the
+throttle); a wrong proof is 403 and writes nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ...throttle import Throttled
 from ..context import Context
 from ..handle_rest.codes import status_of
 from .request import Request
+from .sessions import SessionDesk
 
 log = logging.getLogger("idnode.native")
 
@@ -50,22 +53,36 @@ MAX_LISTED = 10_000
 
 
 class Administration:
-    def __init__(self, context: Callable[[], Context]) -> None:
+    def __init__(self, context: Callable[[], Context], sessions: SessionDesk) -> None:
         self._context = context
+        self._sessions = sessions
 
     def handle(self, request: Request) -> Awaitable[bytes]:
         if request.message.opcode == OpCode.CHALLENGE_RESPONSE:
             return self._answered(request)
-        return self._challenge(request)
+        return self._administer(request)
 
-    async def _challenge(self, request: Request) -> bytes:
-        """402 with a nonce, the request kept for its answer — unless the request is malformed."""
+    async def _administer(self, request: Request) -> bytes:
+        """Done at once in a session whose administrator a challenge has proved; challenged otherwise."""
+        session = await self._sessions.admit(request)
+        if isinstance(session, bytes):
+            return session
+        if session is None or session.admin is None:
+            return await self._challenge(request, None if session is None else session.id)
+        handle, index = session.admin
+        audit_source.set(request.source)
+        return await _perform(self._context(), request, Principal(Handle.parse(handle), index))
+
+    async def _challenge(self, request: Request, session: int | None) -> bytes:
+        """402 with a nonce, the request kept for its answer — unless the request is malformed. Outside a
+        session the challenge gets a session id of its own."""
         try:
             _decoded(request.message)
         except WireError as exc:
             return request.error(exc.code, exc.message)
         nonce = secrets.token_bytes(auth.NONCE_SIZE)
-        session = secrets.randbelow(2**31 - 2) + 1
+        if session is None:
+            session = secrets.randbelow(2**31 - 2) + 1
         raw = request.message.encode()
         digest = request.digest()[1:]
         now = int(time.time())
@@ -100,6 +117,12 @@ class Administration:
             return original.error(ResponseCode.AUTHENTICATION_FAILED, exc.message)
         except WireError as exc:
             return original.error(ResponseCode.AUTHENTICATION_FAILED, exc.message)
+        sessions = context.services.native_sessions
+        now = int(time.time())
+        if await sessions.get(request.envelope.session_id, now) is not None:
+            await sessions.authenticate(
+                request.envelope.session_id, (str(principal.handle), principal.index), now
+            )
         audit_source.set(request.source)
         return await _perform(context, original, principal)
 

@@ -29,6 +29,7 @@ from ..handle_rest.codes import status_of
 from .admin import ADMIN_OPCODES, Administration
 from .render import NATIVE_VALUES, encoded
 from .request import Request
+from .sessions import SessionDesk
 
 log = logging.getLogger("idnode.native")
 
@@ -57,7 +58,8 @@ class Responder:
     def __init__(self, context: Callable[[], Context], site: Callable[[], Site]) -> None:
         self._context = context
         self._site = site
-        self._admin = Administration(context)
+        self._sessions = SessionDesk(context)
+        self._admin = Administration(context, self._sessions)
 
     def respond(self, envelope: Envelope, raw: bytes, source: str = "") -> Reply:
         """The answer to the request `raw` framed by `envelope` (see the module's description)."""
@@ -91,6 +93,14 @@ class Responder:
             return request.answer(ResponseCode.SUCCESS, bodies.site_body(self._site()))
         if message.opcode in ADMIN_OPCODES or message.opcode == OpCode.CHALLENGE_RESPONSE:
             return self._admin.handle(request)
+        if message.opcode == OpCode.SESSION_SETUP:
+            return self._sessions.setup(request)
+        if message.opcode == OpCode.SESSION_TERMINATE:
+            return self._sessions.terminate(request)
+        if message.opcode == OpCode.SESSION_EXCHANGEKEY:
+            return request.error(
+                ResponseCode.SESSION_FAILED, "no session here exchanges its key with the server's cipher"
+            )
         return request.error(
             ResponseCode.OPERATION_NOT_SUPPORTED, f"operation {message.opcode} not supported"
         )

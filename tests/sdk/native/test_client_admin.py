@@ -192,6 +192,23 @@ async def test_a_handle_is_created_changed_listed_and_deleted(node: Node, kind: 
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", ["secret", "RSA"])
+async def test_in_a_session_the_client_is_challenged_once_for_many_writes(
+    node: Node, relay: Relay, kind: str
+) -> None:
+    handles = [f"{ACME}/NATIVE-SESSION-{kind}-{n}" for n in range(3)]
+    client = AsyncNativeClient("127.0.0.1", relay.port, transport="tcp", auth=credential(kind), session=True)
+    async with client:
+        for handle in handles:
+            await client.create(handle, VALUES)
+        await client.delete(handles[0])
+    setup, create, challenge_answer = OpCode.SESSION_SETUP, OpCode.CREATE_HANDLE, OpCode.CHALLENGE_RESPONSE
+    assert relay.opcodes == [setup, create, challenge_answer, create, create, OpCode.DELETE_HANDLE]
+    assert http_record(node, handles[0]) is None
+    assert all(http_record(node, handle) is not None for handle in handles[1:])
+
+
+@pytest.mark.slow
 async def test_create_with_overwrite_replaces_the_values(node: Node) -> None:
     handle = f"{ACME}/NATIVE-OVERWRITE"
     async with AsyncNativeClient("127.0.0.1", node.port, auth=credential("secret")) as client:

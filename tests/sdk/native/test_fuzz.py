@@ -33,7 +33,9 @@ from sdk.native.bodies import (
     site_body,
 )
 from sdk.native.codes import MAX_MESSAGE, EnvelopeFlag, OpCode, OpFlag
+from sdk.native.credential import HS_MAC, Signature
 from sdk.native.message import Envelope, Message, digest, frame, unframe
+from sdk.native.session import MODP_2048, DhPublic, KeyExchange, SessionSetup, SessionSetupAnswer
 from sdk.native.udp import Reassembly, datagrams, split_datagram
 from sdk.native.values import (
     Admin,
@@ -119,6 +121,13 @@ DATAGRAMS = [
     *datagrams(Envelope(request_id=3), b"x" * 493),
 ]
 assert len(BIG_ANSWER) > 492  # a split message among the datagrams
+DH_KEY = DhPublic(pow(2, 12345, MODP_2048), MODP_2048, 2)
+SESSION_SETUPS = [
+    SessionSetup(KeyExchange.DH, 3600, "0.NA/88.118.8", 300, DH_KEY.encode()),
+    SessionSetup(KeyExchange.CIPHER_HDL, 0, "", 0, key_handle="0.NA/88.118.8", key_index=301),
+    SessionSetup(KeyExchange.CIPHER_SERVER),
+]
+CREDENTIALS = [Signature("SHA-256", b"s" * 256), Signature("HMAC-SHA256", b"m" * 32, 7, HS_MAC)]
 
 
 def _server(data: bytes) -> object:
@@ -133,6 +142,16 @@ def _server(data: bytes) -> object:
 def _values_to_json(data: bytes) -> object:
     """What a recursive node does with upstream values: decode them and show them in JSON."""
     return [to_json(value) for value in decode_values(Reader(data))]
+
+
+def _dh_checked(data: bytes) -> object:
+    key = DhPublic.decode(data)
+    key.check()
+    return key
+
+
+def _setup_answer(data: bytes) -> object:
+    return SessionSetupAnswer.decode(Reader(data)).dh_public()
 
 
 def targets() -> list[tuple[str, Decoder, list[bytes]]]:
@@ -165,6 +184,10 @@ def targets() -> list[tuple[str, Decoder, list[bytes]]]:
         ("Reassembly.add", reassemble, DATAGRAMS),
         ("server", _server, FRAMED[: len(REQUEST_MESSAGES)]),
         ("to_json(decode_values)", _values_to_json, [encode_values(VALUES)]),
+        ("SessionSetup.decode", SessionSetup.decode, [setup.encode() for setup in SESSION_SETUPS]),
+        ("DhPublic.decode+check", _dh_checked, [DH_KEY.encode()]),
+        ("SessionSetupAnswer.decode", _setup_answer, [SessionSetupAnswer.dh(DH_KEY).encode()]),
+        ("Signature.decode", Signature.decode, [c.encode() for c in CREDENTIALS]),
     ]  # fmt: skip
 
 

@@ -1,0 +1,109 @@
+"""Sessions of the native protocol: SESSION_SETUP (400, Diffie–Hellman), SESSION_TERMINATE (401), and the
+admission of a request that names a session — its MAC checked with the session key, its counter not seen
+before.
+
+The CNRI library sets a session up before its first administrative request, and fails that request when the
+setup does; it checks the setup's answer with the node's key (the answer is certified), challenges follow in
+the session, and the requests after a successful one carry only a MAC. A session id the node did not give
+(the CAICT SDKs number their own connections) on a request with no MAC is no session: such a request is
+challenged as any other. Only Diffie–Hellman (the library's default) is offered; the cipher modes are
+answered 501, and sessions need protocol 2.7 (HMAC-SHA256 MACs), which every current client speaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from registry.native_sessions import NativeSession
+from sdk.native.codes import ResponseCode
+from sdk.native.credential import Signature
+from sdk.native.session import (
+    DhPrivate,
+    DhPublic,
+    KeyExchange,
+    SessionSetup,
+    SessionSetupAnswer,
+    mac_verifies,
+)
+from sdk.native.wire import WireError
+
+from ..context import Context
+from .request import Request
+
+TIMED_OUT = "invalid session id or session timed out"
+
+
+class SessionDesk:
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    async def setup(self, request: Request) -> bytes:
+        try:
+            wanted = SessionSetup.decode(request.message.body)
+        except WireError as exc:
+            return request.error(exc.code, exc.message)
+        if request.version < (2, 7):
+            return request.error(ResponseCode.SESSION_FAILED, "sessions here need protocol 2.7 or later")
+        if wanted.mode != KeyExchange.DH:
+            return request.error(
+                ResponseCode.SESSION_FAILED,
+                f"key exchange mode {wanted.mode} is not offered here: Diffie-Hellman ({KeyExchange.DH}) is",
+            )
+        try:
+            peer = DhPublic.decode(wanted.public_key)
+            peer.check()
+        except WireError as exc:
+            return request.error(ResponseCode.SESSION_FAILED, exc.message)
+        # Two modular powers of up to 4096 bits: milliseconds, off the event loop.
+        own = await asyncio.to_thread(DhPrivate.generate, peer.p, peer.g)
+        key = await asyncio.to_thread(own.shared_key, peer)
+        identity = (wanted.identity, wanted.identity_index)
+        sessions = self._context().services.native_sessions
+        opened = await sessions.open(key, request.version, identity, lifetime=wanted.timeout, now=_now())
+        request.session = opened
+        return request.answer(ResponseCode.SUCCESS, SessionSetupAnswer.dh(own.public).encode())
+
+    async def terminate(self, request: Request) -> bytes:
+        admitted = await self.admit(request)
+        if isinstance(admitted, bytes):
+            return admitted
+        if admitted is None:
+            return request.error(ResponseCode.SESSION_TIMEOUT, TIMED_OUT)
+        await self._context().services.native_sessions.close(admitted.id)
+        return request.answer(ResponseCode.SUCCESS, b"")
+
+    async def admit(self, request: Request) -> NativeSession | bytes | None:
+        """The session `request` is in, its MAC and counter checked; None when it names no session of this
+        node and carries no MAC (a client's own numbering); else the error answer."""
+        number = request.envelope.session_id
+        if number == 0:
+            return None
+        credential = _mac(request.message.credential)
+        sessions = self._context().services.native_sessions
+        session = await sessions.get(number, _now())
+        if session is None:
+            return None if credential is None else request.error(ResponseCode.SESSION_TIMEOUT, TIMED_OUT)
+        if credential is None:
+            return request.error(ResponseCode.INVALID_CREDENTIAL, "a request in a session carries its MAC")
+        if not mac_verifies(session.key, request.envelope, request.signed, credential):
+            return request.error(ResponseCode.INVALID_SESSION_KEY, "the session MAC does not match")
+        if not await sessions.counted(number, credential.counter):
+            return request.error(
+                ResponseCode.SESSION_MESSAGE_REJECTED, f"session counter {credential.counter} was seen before"
+            )
+        return session
+
+
+def _mac(credential: bytes) -> Signature | None:
+    if not credential:
+        return None
+    try:
+        return Signature.decode(credential)
+    except WireError:
+        return None
+
+
+def _now() -> int:
+    return int(time.time())
