@@ -94,7 +94,18 @@ def test_the_cli_reaches_the_node_only_through_its_local_module() -> None:
 # The codec's modules: bytes in, bytes out. The client (sdk.native.client) is not among them.
 SHARED_CODEC = frozenset(
     f"sdk.native.{name}"
-    for name in ("codes", "wire", "message", "values", "bodies", "udp", "credential", "auth", "session")
+    for name in (
+        "codes",
+        "wire",
+        "message",
+        "values",
+        "bodies",
+        "udp",
+        "credential",
+        "auth",
+        "session",
+        "caict",
+    )
 )
 
 

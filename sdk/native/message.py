@@ -97,13 +97,15 @@ class Message:
 
     @classmethod
     def decode(cls, data: bytes) -> Message:
-        """The message that is exactly `data`: header, a body of the length it says, a credential."""
+        """The message that is exactly `data`: header, a body of the length it says, a credential (or, at
+        the very end, none)."""
         if len(data) < HEADER_SIZE:
             raise WireError(f"a message header is {HEADER_SIZE} bytes, {len(data)} there")
         opcode, code, flags, serial, recursion, _, expiration, body_length = _HEADER.unpack_from(data)
         reader = Reader(data, HEADER_SIZE)
         body = reader.raw(body_length, "message body")
-        credential = reader.bytes_("credential")
+        # The idpointer SDK ends its logins after the body: no credential is what a missing length says.
+        credential = reader.bytes_("credential") if reader.remaining else b""
         reader.done()
         return cls(opcode, code, OpFlag(flags), body, credential, serial, recursion, expiration)
 

@@ -26,7 +26,16 @@ from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, OTHER, OTHER_SECRET
 from tests.keys import private_key, public_pem, sign
 from tests.resolver.conftest import ADMIN_USER, RunningNode, set_up_node
 from tests.resolver.native_session_wire import HandSession, dh_key, setup_body
-from tests.resolver.native_wire import envelope, request, resolution, tcp_ask, udp_ask
+from tests.resolver.native_wire import (
+    envelope,
+    request,
+    resolution,
+    tcp_answer,
+    tcp_ask,
+    tcp_connect,
+    tcp_send,
+    udp_ask,
+)  # fmt: skip
 from tests.resolver.test_handle_rest import expect
 from tests.resolver.test_native import handle_rsa_key
 from tests.support import NodeProcess
@@ -343,3 +352,64 @@ def test_an_unknown_session_id_without_a_mac_is_a_clients_own_numbering_and_chal
     answer_envelope, answer = tcp_ask(port, sent, replace(envelope(61, (2, 10)), session_id=10001))
     assert answer.response_code == ResponseCode.AUTHENTICATION_NEEDED
     assert answer_envelope.session_id != 0
+
+
+# -- the CAICT variant's logins (opcodes 2000 and 2001), as its SDKs send them on one TCP connection ---------
+
+CAICT_ENVELOPE = Envelope(2, 3, suggested_major=2, suggested_minor=10)  # the CAICT ID-SDK's versions
+
+
+def test_a_caict_key_login_makes_the_connection_the_administrators(
+    http: httpx.Client, port: int, rsa_key: Any
+) -> None:
+    login = request(OpCode.CAICT_LOGIN_PUBKEY, text(ACME_ADMIN) + struct.pack(">i", KEY_INDEX), OpFlag.RD)
+    with tcp_connect(port) as sock:
+        # As the idpointer SDK sends it: the message ends after the body, no credential length.
+        tcp_send(sock, login.encode()[:-4], replace(CAICT_ENVELOPE, request_id=71))
+        challenge_envelope, challenge = tcp_answer(sock)
+        assert challenge.opcode == OpCode.CAICT_LOGIN_PUBKEY
+        assert challenge.response_code == ResponseCode.AUTHENTICATION_NEEDED
+        assert challenge.body[1:33] == hashlib.sha256(login.signed_part()).digest()
+        nonce = challenge.body[37 : 37 + struct.unpack_from(">I", challenge.body, 33)[0]]
+        proof = rsa_proof(rsa_key, nonce + challenge.body[1:33])
+        body = text("HS_PUBKEY") + text(ACME_ADMIN) + struct.pack(">i", KEY_INDEX) + text_bytes(proof)
+        answer_env = replace(CAICT_ENVELOPE, session_id=challenge_envelope.session_id, request_id=72)
+        tcp_send(sock, request(OpCode.CHALLENGE_RESPONSE, body, OpFlag.RD | OpFlag.REC), answer_env)
+        _, logged_in = tcp_answer(sock)
+        assert logged_in.opcode == OpCode.CAICT_LOGIN_PUBKEY  # not 200: both SDKs refuse that
+        assert logged_in.response_code == ResponseCode.SUCCESS, bodies.read_error(logged_in)
+
+        # Later requests on the connection: no credential, session 0, done as the administrator at once.
+        handle = f"{ACME}/caict-key-login"
+        tcp_send(
+            sock,
+            request(OpCode.CREATE_HANDLE, values_body(handle, PART)),
+            replace(CAICT_ENVELOPE, request_id=73),
+        )
+        _, created = tcp_answer(sock)
+        assert created.response_code == ResponseCode.SUCCESS, bodies.read_error(created)
+    expect(http.get(f"/api/handles/{handle}"), 200, 1)
+    # Another connection is nobody's.
+    elsewhere = request(OpCode.DELETE_HANDLE, bodies.HandleRequest(handle).encode())
+    assert tcp_ask(port, elsewhere, CAICT_ENVELOPE)[1].response_code == ResponseCode.AUTHENTICATION_NEEDED
+
+
+def test_a_caict_password_login_checks_the_secret_and_is_for_tcp_only(http: httpx.Client, port: int) -> None:
+    def password_login(secret: str) -> Message:
+        body = text(f"300:{ACME_ADMIN}") + struct.pack(">i", 0) + struct.pack(">i", 1) + text(secret)
+        return request(OpCode.CAICT_LOGIN_PASSWORD, body)
+
+    with tcp_connect(port) as sock:
+        tcp_send(sock, password_login("not-the-secret"), CAICT_ENVELOPE)
+        assert tcp_answer(sock)[1].response_code == ResponseCode.AUTHENTICATION_FAILED
+        tcp_send(sock, password_login(ACME_SECRET), CAICT_ENVELOPE)
+        _, logged_in = tcp_answer(sock)
+        assert logged_in.opcode == OpCode.CAICT_LOGIN_PASSWORD
+        assert logged_in.response_code == ResponseCode.SUCCESS, bodies.read_error(logged_in)
+        assert logged_in.body == text(f"300:{ACME_ADMIN}") + bytes(4)  # the user name, no values
+        handle = f"{ACME}/caict-password-login"
+        tcp_send(sock, request(OpCode.CREATE_HANDLE, values_body(handle, PART)), CAICT_ENVELOPE)
+        assert tcp_answer(sock)[1].response_code == ResponseCode.SUCCESS
+    expect(http.get(f"/api/handles/{handle}"), 200, 1)
+    _, over_udp = udp_ask(port, password_login(ACME_SECRET))
+    assert over_udp.response_code == ResponseCode.OPERATION_NOT_SUPPORTED

@@ -102,12 +102,12 @@ async def basic_principal(token: str, context: Context, scope: Scope) -> Princip
     throttle = context.throttle
     source = throttle.source_of(scope)
     async with throttle.attempt(
-        account=_account(username, context), secret=secret, source=source, dialect="handle_rest"
+        account=account_of(username, context), secret=secret, source=source, dialect="handle_rest"
     ):
         return await context.services.accounts.authenticate(username, secret)
 
 
-def _account(username: str, context: Context) -> str:
+def account_of(username: str, context: Context) -> str:
     """The account a Basic user name names, as the node tells accounts apart (`300:<handle key>`): every
     spelling of one account (case, percent-encoding) is counted as that account."""
     try:

@@ -27,6 +27,7 @@ from registry.codec import values_from_json
 from registry.errors import AuthenticationFailed
 from registry.values import HS_PUBKEY, HandleValue
 from sdk.native import auth, bodies
+from sdk.native.caict import PubkeyLogin, login_answer
 from sdk.native.codes import HEADER_SIZE, OpCode, OpFlag, ResponseCode
 from sdk.native.message import Message
 from sdk.native.values import Value, to_json
@@ -35,6 +36,7 @@ from sdk.native.wire import WireError
 from ...throttle import Throttled
 from ..context import Context
 from ..handle_rest.codes import status_of
+from . import logins
 from .request import Request
 from .sessions import SessionDesk
 
@@ -46,6 +48,8 @@ ADMIN_OPCODES = frozenset(
         OpCode.MODIFY_VALUE, OpCode.LIST_HANDLES,
     }
 )  # fmt: skip
+# Not administration, but answered here: the answer to a challenge, and the CAICT login that is challenged.
+CHALLENGED_OPCODES = frozenset({OpCode.CHALLENGE_RESPONSE, OpCode.CAICT_LOGIN_PUBKEY})
 # How long a challenge waits for its answer (the reference server: about a minute).
 CHALLENGE_SECONDS = 60
 # LIST_HANDLES answers at most this many names (in one message; the protocol's continued answers aside).
@@ -60,18 +64,30 @@ class Administration:
     def handle(self, request: Request) -> Awaitable[bytes]:
         if request.message.opcode == OpCode.CHALLENGE_RESPONSE:
             return self._answered(request)
+        if request.message.opcode == OpCode.CAICT_LOGIN_PUBKEY:
+            return self._login(request)
         return self._administer(request)
 
+    async def _login(self, request: Request) -> bytes:
+        if request.connection is None:
+            return request.error(ResponseCode.OPERATION_NOT_SUPPORTED, logins.NOT_HERE)
+        return await self._challenge(request, None)
+
     async def _administer(self, request: Request) -> bytes:
-        """Done at once in a session whose administrator a challenge has proved; challenged otherwise."""
+        """Done at once in a session whose administrator a challenge has proved, or on a connection an
+        administrator has logged in on; challenged otherwise."""
         session = await self._sessions.admit(request)
         if isinstance(session, bytes):
             return session
-        if session is None or session.admin is None:
+        if session is not None and session.admin is not None:
+            handle, index = session.admin
+            principal: Principal | None = Principal(Handle.parse(handle), index)
+        else:
+            principal = logins.logged_in(request)
+        if principal is None:
             return await self._challenge(request, None if session is None else session.id)
-        handle, index = session.admin
         audit_source.set(request.source)
-        return await _perform(self._context(), request, Principal(Handle.parse(handle), index))
+        return await _perform(self._context(), request, principal)
 
     async def _challenge(self, request: Request, session: int | None) -> bytes:
         """402 with a nonce, the request kept for its answer — unless the request is malformed. Outside a
@@ -142,17 +158,21 @@ async def _prove(context: Context, principal: Principal, answer: auth.ChallengeA
 
 
 def _original(answering: Request, raw: bytes) -> Request:
-    """The challenged request, to be answered in the session and with the request id of its answer."""
+    """The challenged request, to be answered in the session and with the request id of its answer (and
+    on its connection)."""
     message = Message.decode(raw)
-    original = Request(message, raw[: HEADER_SIZE + len(message.body)], answering.envelope, answering.source)
+    signed = raw[: HEADER_SIZE + len(message.body)]
+    original = Request(message, signed, answering.envelope, answering.source, answering.connection)
     original.key = answering.key
     return original
 
 
-Decoded = bodies.ValuesRequest | bodies.HandleRequest | bodies.IndexesRequest
+Decoded = bodies.ValuesRequest | bodies.HandleRequest | bodies.IndexesRequest | PubkeyLogin
 
 
 def _decoded(message: Message) -> Decoded:
+    if message.opcode == OpCode.CAICT_LOGIN_PUBKEY:
+        return PubkeyLogin.decode(message.body)
     if message.opcode in (OpCode.CREATE_HANDLE, OpCode.ADD_VALUE, OpCode.MODIFY_VALUE):
         return bodies.ValuesRequest.decode(message.body)
     if message.opcode == OpCode.REMOVE_VALUE:
@@ -165,6 +185,8 @@ async def _perform(context: Context, request: Request, principal: Principal) -> 
     message = request.message
     try:
         decoded = _decoded(message)
+        if isinstance(decoded, PubkeyLogin):
+            return _logged_in(request, principal, decoded)
         if message.opcode == OpCode.CREATE_HANDLE and message.has(OpFlag.MINT):
             body = await _mint(context, decoded, principal)
         else:
@@ -177,6 +199,13 @@ async def _perform(context: Context, request: Request, principal: Principal) -> 
         log.exception("native %s of %s failed", message.opcode, principal)
         return request.error(ResponseCode.ERROR, "internal error")
     return request.answer(ResponseCode.SUCCESS, body)
+
+
+def _logged_in(request: Request, principal: Principal, login: PubkeyLogin) -> bytes:
+    """The answer to a CAICT login whose challenge `principal` answered: the connection is theirs now."""
+    assert request.connection is not None  # logins are challenged only on connections
+    request.connection.principal = principal
+    return request.answer(ResponseCode.SUCCESS, login_answer(login.handle))
 
 
 async def _write(

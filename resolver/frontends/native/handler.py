@@ -26,7 +26,8 @@ from ...query import Query
 from ...signing import SigningUnavailable
 from ..context import Context
 from ..handle_rest.codes import status_of
-from .admin import ADMIN_OPCODES, Administration
+from .admin import ADMIN_OPCODES, CHALLENGED_OPCODES, Administration
+from .logins import Connection, password_login
 from .render import NATIVE_VALUES, encoded
 from .request import Request
 from .sessions import SessionDesk
@@ -61,15 +62,18 @@ class Responder:
         self._sessions = SessionDesk(context)
         self._admin = Administration(context, self._sessions)
 
-    def respond(self, envelope: Envelope, raw: bytes, source: str = "") -> Reply:
-        """The answer to the request `raw` framed by `envelope` (see the module's description)."""
+    def respond(
+        self, envelope: Envelope, raw: bytes, source: str = "", connection: Connection | None = None
+    ) -> Reply:
+        """The answer to the request `raw` framed by `envelope` (see the module's description); `connection`
+        is the state of the TCP connection it came on."""
         try:
             message = Message.decode(raw)
         except WireError as exc:
             return _unreadable(raw, envelope, exc)
         if message.response_code != ResponseCode.RESERVED:
             return None  # an answer, not a request: nothing to say to it
-        request = Request(message, raw[: HEADER_SIZE + len(message.body)], envelope, source)
+        request = Request(message, raw[: HEADER_SIZE + len(message.body)], envelope, source, connection)
         reply = self._certified(request) if message.flags & OpFlag.CT else self._dispatch(request)
         return reply if isinstance(reply, bytes) else _guarded(request, reply)
 
@@ -91,8 +95,10 @@ class Responder:
             return self._resolution(request)
         if message.opcode == OpCode.GET_SITE_INFO:
             return request.answer(ResponseCode.SUCCESS, bodies.site_body(self._site()))
-        if message.opcode in ADMIN_OPCODES or message.opcode == OpCode.CHALLENGE_RESPONSE:
+        if message.opcode in ADMIN_OPCODES or message.opcode in CHALLENGED_OPCODES:
             return self._admin.handle(request)
+        if message.opcode == OpCode.CAICT_LOGIN_PASSWORD:
+            return password_login(self._context(), request)
         if message.opcode == OpCode.SESSION_SETUP:
             return self._sessions.setup(request)
         if message.opcode == OpCode.SESSION_TERMINATE:

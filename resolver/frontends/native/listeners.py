@@ -28,6 +28,7 @@ from sdk.native.wire import WireError
 
 from .handler import Responder
 from .lane import HotLane
+from .logins import Connection
 from .request import refusal
 
 log = logging.getLogger("idnode.native")
@@ -107,6 +108,7 @@ class TcpConnection(asyncio.Protocol):
         self._paused = False
         self._closing = False
         self._peer = ""
+        self._connection = Connection()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
@@ -161,7 +163,7 @@ class TcpConnection(asyncio.Protocol):
         del self._buffer[:end]
         reply: Pending = self._lane.answer(data)
         if reply is None:
-            answering = self._responder.respond(envelope, data[ENVELOPE_SIZE:], self._peer)
+            answering = self._responder.respond(envelope, data[ENVELOPE_SIZE:], self._peer, self._connection)
             if answering is not None and not isinstance(answering, bytes):
                 reply = asyncio.ensure_future(answering)
                 reply.add_done_callback(lambda _: self._flush())

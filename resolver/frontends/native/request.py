@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from registry.signing import KeyPair
 from sdk.native import bodies
@@ -12,6 +13,9 @@ from sdk.native.codes import ENVELOPE_SIZE, OpFlag
 from sdk.native.credential import SHA256, Signature, signed_data
 from sdk.native.message import Envelope, Message, digest, frame
 from sdk.native.wire import WireError
+
+if TYPE_CHECKING:
+    from .logins import Connection
 
 # Answers expire 12 hours after they are made: clients refuse expired answers, and this is what the
 # reference server gives.
@@ -25,10 +29,18 @@ class Request:
     re-encoded), its envelope, and the key to sign the answer with when it asked for a certified answer
     (CT) and the node can sign one. `session` is the session id its answer carries (a challenge's own)."""
 
-    __slots__ = ("envelope", "key", "message", "session", "signed", "source", "version")
+    __slots__ = ("connection", "envelope", "key", "message", "session", "signed", "source", "version")
 
-    def __init__(self, message: Message, signed: bytes, envelope: Envelope, source: str = "") -> None:
+    def __init__(
+        self,
+        message: Message,
+        signed: bytes,
+        envelope: Envelope,
+        source: str = "",
+        connection: Connection | None = None,
+    ) -> None:
         self.message = message
+        self.connection = connection  # the TCP connection's state; None over UDP and HTTP
         self.signed = signed
         self.envelope = envelope
         self.version = envelope.wanted
