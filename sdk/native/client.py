@@ -37,6 +37,7 @@ from .._models import HandleValue, Record
 from . import auth, bodies, udp
 from . import session as sessions
 from .codes import ENVELOPE_SIZE, EnvelopeFlag, OpCode, OpFlag, ResponseCode
+from .credential import signed_by
 from .keys import Credential, PrivateKey, SecretKey, identity, jwk_bytes
 from .message import Envelope, Message, digest, frame, negotiated, skip_digest
 from .values import Site, Value, from_json, to_json
@@ -250,11 +251,15 @@ class AsyncNativeClient:
         setup = sessions.SessionSetup(
             sessions.KeyExchange.DH, sessions.DEFAULT_TIMEOUT, handle, index, own.public.encode()
         )
-        request = self._request(OpCode.SESSION_SETUP, setup.encode(), OpFlag.KA)
+        servers = (await self.site_info()).servers
+        request = self._request(OpCode.SESSION_SETUP, setup.encode(), OpFlag.KA | OpFlag.CT)
         envelope, raw = await self._exchange_tcp(request)
         answer = self._checked(request, envelope, raw)
         if answer.response_code != ResponseCode.SUCCESS:
             _raise_for(answer, None)
+        # The key is shared with whoever signed the answer: it must be the server the site names.
+        if not any(signed_by(server.public_key, envelope, answer) for server in servers):
+            raise ProtocolError("the session setup's answer is not signed with the key of the server's site")
         try:
             reader = Reader(answer.body)
             skip_digest(reader)

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 from . import wire
 from .message import Envelope, Message
 from .wire import Reader, WireError
@@ -76,3 +80,34 @@ class Signature:
         section.done("signature section")
         reader.done("credential")
         return signature
+
+
+def signed_by(key: bytes, envelope: Envelope, message: Message) -> bool:
+    """True when `message`, framed by `envelope`, carries an HS_SIGNED SHA-256 signature of the RSA key whose
+    Handle System encoding is `key` (a site's server key: how the node signs)."""
+    try:
+        signature = Signature.decode(message.credential)
+        public = _rsa_key(key)
+    except WireError:
+        return False
+    if signature.kind != HS_SIGNED or signature.hash_alg.replace("-", "").upper() != "SHA256":
+        return False
+    data = signed_data(envelope, message, signature.counter)
+    try:
+        public.verify(signature.signature, data, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _rsa_key(key: bytes) -> rsa.RSAPublicKey:
+    reader = Reader(key)
+    kind = reader.text("key type")
+    if kind != "RSA_PUB_KEY":
+        raise WireError(f"a key of type {kind[:32]!r}: only RSA signatures are checked here")
+    reader.u16("key flags")
+    e, n = (int.from_bytes(reader.bytes_(name), "big") for name in ("exponent", "modulus"))
+    try:
+        return rsa.RSAPublicNumbers(e, n).public_key()
+    except ValueError as exc:
+        raise WireError(f"not an RSA key: {exc}") from None

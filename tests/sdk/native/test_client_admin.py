@@ -203,9 +203,33 @@ async def test_in_a_session_the_client_is_challenged_once_for_many_writes(
             await client.create(handle, VALUES)
         await client.delete(handles[0])
     setup, create, challenge_answer = OpCode.SESSION_SETUP, OpCode.CREATE_HANDLE, OpCode.CHALLENGE_RESPONSE
-    assert relay.opcodes == [setup, create, challenge_answer, create, create, OpCode.DELETE_HANDLE]
+    site = OpCode.GET_SITE_INFO  # first: the key the session setup's answer is checked with
+    assert relay.opcodes == [site, setup, create, challenge_answer, create, create, OpCode.DELETE_HANDLE]
     assert http_record(node, handles[0]) is None
     assert all(http_record(node, handle) is not None for handle in handles[1:])
+
+
+@pytest.mark.slow
+async def test_a_session_setup_answer_changed_on_the_way_is_refused(node: Node) -> None:
+    def swap_server_value(framed: bytes) -> bytes:
+        opcode = struct.unpack_from(">I", framed, ENVELOPE_SIZE)[0]
+        if opcode != OpCode.SESSION_SETUP:
+            return framed
+        # envelope, header, digest, mode, data length, algorithm, "DH_PUB_KEY", flags, y's length: then y
+        at = ENVELOPE_SIZE + HEADER_SIZE + 33 + 2 + 4 + 4 + 14 + 2 + 4 + 10
+        return framed[:at] + bytes([framed[at] ^ 1]) + framed[at + 1 :]
+
+    relay = await Relay(node.port, alter=swap_server_value).start()
+    try:
+        client = AsyncNativeClient(
+            "127.0.0.1", relay.port, transport="tcp", auth=credential("secret"), session=True
+        )
+        async with client:
+            with pytest.raises(ProtocolError, match="not signed with the key"):
+                await client.create(f"{ACME}/NATIVE-SESSION-MITM", VALUES)
+    finally:
+        await relay.stop()
+    assert http_record(node, f"{ACME}/NATIVE-SESSION-MITM") is None
 
 
 @pytest.mark.slow
