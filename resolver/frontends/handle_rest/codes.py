@@ -12,23 +12,25 @@ from typing import Any
 import orjson
 
 from registry import errors
+from sdk.native.codes import ResponseCode
 
-SUCCESS = 1
-ERROR = 2
-SERVER_BUSY = 3
-PROTOCOL_ERROR = 4
-OPERATION_NOT_SUPPORTED = 5
-HANDLE_NOT_FOUND = 100
-HANDLE_ALREADY_EXISTS = 101
-INVALID_HANDLE = 102
-VALUES_NOT_FOUND = 200
-VALUE_ALREADY_EXISTS = 201
-INVALID_VALUE = 202
-SERVER_NOT_RESPONSIBLE = 301
-INVALID_ADMIN = 400
-INSUFFICIENT_PERMISSIONS = 401
-AUTHENTICATION_NEEDED = 402
-AUTHENTICATION_FAILED = 403
+# One numbering for every dialect that speaks the Handle System's codes: the native protocol's.
+SUCCESS = int(ResponseCode.SUCCESS)
+ERROR = int(ResponseCode.ERROR)
+SERVER_BUSY = int(ResponseCode.SERVER_TOO_BUSY)
+PROTOCOL_ERROR = int(ResponseCode.PROTOCOL_ERROR)
+OPERATION_NOT_SUPPORTED = int(ResponseCode.OPERATION_NOT_SUPPORTED)
+HANDLE_NOT_FOUND = int(ResponseCode.HANDLE_NOT_FOUND)
+HANDLE_ALREADY_EXISTS = int(ResponseCode.HANDLE_ALREADY_EXISTS)
+INVALID_HANDLE = int(ResponseCode.INVALID_HANDLE)
+VALUES_NOT_FOUND = int(ResponseCode.VALUES_NOT_FOUND)
+VALUE_ALREADY_EXISTS = int(ResponseCode.VALUE_ALREADY_EXISTS)
+INVALID_VALUE = int(ResponseCode.INVALID_VALUE)
+SERVER_NOT_RESPONSIBLE = int(ResponseCode.SERVER_NOT_RESP)
+INVALID_ADMIN = int(ResponseCode.INVALID_ADMIN)
+INSUFFICIENT_PERMISSIONS = int(ResponseCode.INSUFFICIENT_PERMISSIONS)
+AUTHENTICATION_NEEDED = int(ResponseCode.AUTHENTICATION_NEEDED)
+AUTHENTICATION_FAILED = int(ResponseCode.AUTHENTICATION_FAILED)
 
 # (HTTP status, responseCode) per registry error class; the first match in the class's MRO wins.
 _CODES: dict[type[errors.RegistryError], tuple[int, int]] = {
