@@ -103,6 +103,12 @@ class RegisterBatch(SnmsUser):
 class SupplyChainMix(SnmsUser):
     """90 % Zipf GETs, 5 % batchCreate of 100 to 1,000 new coils, 4 % updates of seeded coils, 1 % details."""
 
+    def on_start(self) -> None:
+        super().on_start()
+        # One detail per user first: a short run (a few hundred requests) measures every kind of request,
+        # the rarest too; against a run's thousands of requests it changes nothing.
+        self.detail()
+
     @task(90)
     def resolve(self) -> None:
         self.client.get(self.pick(), name="mix: GET /api/handles", headers=ACCEPT)

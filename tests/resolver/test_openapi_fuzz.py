@@ -20,7 +20,7 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def test_the_node_answers_as_its_openapi_document_says(node: RunningNode, tmp_path: Path) -> None:
-    _fuzz(node, tmp_path, examples=25)
+    _fuzz(node, tmp_path, examples=15)
 
 
 @pytest.mark.long
