@@ -9,7 +9,10 @@ bytes: 3, AES) and the server's public value. The library counts 4 bytes for the
 and sends 2 zero bytes after them; both are written and read here.
 
 The session key is the shared secret's first 32 bytes after its leading zeros (the library's AES key); from
-2.7 a message in a session carries HMAC-SHA256 with it over the same bytes a signature covers.
+2.7 a message in a session carries HMAC-SHA256 with it over the same bytes a signature covers. A message may
+also be encrypted with it (envelope flag EC): the library does so by itself for requests carrying values the
+public may not read, and for every request of a session set up as encrypted; an answer is encrypted when its
+request asks (operation flag ENC).
 
 Diffie–Hellman is done with Python's integers rather than `cryptography`, which deprecates finite-field DH
 and will remove it; the exchange is two modular powers with a fresh private exponent per session.
@@ -24,7 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
 from . import wire
+from .codes import ResponseCode
 from .credential import HMAC_SHA256, HS_MAC, Signature, framed_data
 from .message import Envelope, Message
 from .wire import Reader, WireError
@@ -45,6 +52,7 @@ MODP_2048 = int(
 )
 # A prime shorter than this gives a key anyone can find; longer ones cost more than they are worth here.
 MIN_PRIME_BITS, MAX_PRIME_BITS = 1024, 4096
+_BLOCK = 16  # AES's, and the IV's
 
 
 class KeyExchange(IntEnum):
@@ -220,3 +228,26 @@ class ClientSession:
             return replace(request, credential=credential).encode()
 
         return encode
+
+
+def encrypt(key: bytes, message: bytes) -> bytes:
+    """A message (header, body, credential) as a session sends it encrypted (envelope flag EC): a fresh IV,
+    then AES-CBC with PKCS#5 padding under the session key's first 16 bytes (the library's AES-128)."""
+    iv = secrets.token_bytes(_BLOCK)
+    padder = padding.PKCS7(_BLOCK * 8).padder()
+    encryptor = Cipher(algorithms.AES(key[:16]), modes.CBC(iv)).encryptor()
+    return iv + encryptor.update(padder.update(message) + padder.finalize()) + encryptor.finalize()
+
+
+def decrypt(key: bytes, data: bytes) -> bytes:
+    """The message `encrypt` made; `WireError` when it was not made with this key."""
+    if len(data) < 2 * _BLOCK or len(data) % _BLOCK:
+        raise WireError("an encrypted message is an IV and whole AES blocks", ResponseCode.SESSION_FAILED)
+    decryptor = Cipher(algorithms.AES(key[:16]), modes.CBC(data[:_BLOCK])).decryptor()
+    unpadder = padding.PKCS7(_BLOCK * 8).unpadder()
+    try:
+        return unpadder.update(decryptor.update(data[_BLOCK:]) + decryptor.finalize()) + unpadder.finalize()
+    except ValueError:
+        raise WireError(
+            "the message was not encrypted with the session key", ResponseCode.SESSION_FAILED
+        ) from None

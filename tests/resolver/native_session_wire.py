@@ -11,10 +11,13 @@ import secrets
 import struct
 from dataclasses import dataclass, replace
 
-from sdk.native.codes import OpCode, OpFlag
-from sdk.native.message import Envelope, Message
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .native_wire import request, tcp_ask
+from sdk.native.codes import ENVELOPE_SIZE, EnvelopeFlag, OpCode, OpFlag
+from sdk.native.message import Envelope, Message, frame
+
+from .native_wire import read_exactly, request, tcp_ask, tcp_connect
 
 GROUP_14 = int(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
@@ -106,6 +109,28 @@ class HandSession:
 
     def ask(self, message: Message, request_id: int = 21) -> tuple[Envelope, Message]:
         return tcp_ask(self.port, *self.sealed(message, request_id))
+
+    def ask_encrypted(
+        self, message: Message, request_id: int, key: bytes | None = None
+    ) -> tuple[Envelope, bytes]:
+        """The request MACed, then encrypted as the library encrypts it (an IV, AES-128-CBC, PKCS#5 padding,
+        under the session key's first 16 bytes); the answer's envelope and its message bytes, as they came."""
+        sealed, env = self.sealed(message, request_id)
+        iv = secrets.token_bytes(16)
+        padder = padding.PKCS7(128).padder()
+        encryptor = Cipher(algorithms.AES((key or self.key)[:16]), modes.CBC(iv)).encryptor()
+        plain = padder.update(sealed.encode()) + padder.finalize()
+        ciphertext = iv + encryptor.update(plain) + encryptor.finalize()
+        with tcp_connect(self.port) as sock:
+            sock.sendall(frame(replace(env, flags=EnvelopeFlag.EC), ciphertext))
+            answer_envelope = Envelope.decode(read_exactly(sock, ENVELOPE_SIZE))
+            return answer_envelope, read_exactly(sock, answer_envelope.length)
+
+    def decrypted(self, data: bytes) -> Message:
+        decryptor = Cipher(algorithms.AES(self.key[:16]), modes.CBC(data[:16])).decryptor()
+        unpadder = padding.PKCS7(128).unpadder()
+        plain = decryptor.update(data[16:]) + decryptor.finalize()
+        return Message.decode(unpadder.update(plain) + unpadder.finalize())
 
 
 def _dh_y(key: bytes) -> int:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from sdk.native import bodies, values
-from sdk.native.codes import OpCode, OpFlag, ResponseCode
+from sdk.native.codes import EnvelopeFlag, OpCode, OpFlag, ResponseCode
 from sdk.native.credential import Signature
 from sdk.native.message import Envelope, Message
 from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, OTHER, OTHER_SECRET
@@ -313,6 +313,45 @@ def test_a_session_is_set_up_certified_challenged_once_then_trusted_by_its_mac(
     assert session.ask(request(OpCode.SESSION_TERMINATE), 36)[1].response_code == ResponseCode.SUCCESS
     assert session.ask(third, 37)[1].response_code == ResponseCode.SESSION_TIMEOUT
     assert http.get(f"/api/handles/{ACME}/in-session-3").status_code == 404
+
+
+def proved(port: int) -> HandSession:
+    """A session of ACME's administrator, its challenge answered (with a first write)."""
+    session, _, _ = HandSession.open(port, (ACME_ADMIN, 300))
+    first = request(OpCode.CREATE_HANDLE, values_body(f"{ACME}/proving-{session.id}", PART))
+    _, challenge = session.ask(first, 81)
+    nonce = challenge.body[37 : 37 + struct.unpack_from(">I", challenge.body, 33)[0]]
+    proof = pbkdf2_proof(ACME_SECRET, nonce + challenge.body[1:33])
+    body = text("HS_SECKEY") + text(ACME_ADMIN) + struct.pack(">i", 300) + text_bytes(proof)
+    assert session.ask(request(OpCode.CHALLENGE_RESPONSE, body), 82)[1].response_code == ResponseCode.SUCCESS
+    return session
+
+
+def test_encrypted_requests_of_a_session_are_read_and_answered_encrypted_when_asked(
+    http: httpx.Client, port: int
+) -> None:
+    session = proved(port)
+    # What the CNRI library encrypts by itself: a value the public may not read.
+    private = [{"index": 2, "type": "EMAIL", "data": "qa@example.com", "permissions": "1100"}]
+    handle = f"{ACME}/encrypted-{session.id}"
+    answer_envelope, raw = session.ask_encrypted(
+        request(OpCode.CREATE_HANDLE, values_body(handle, private)), 83
+    )
+    assert (
+        not answer_envelope.flags & EnvelopeFlag.EC
+    )  # the request did not ask (ENC) for an encrypted answer
+    assert Message.decode(raw).response_code == ResponseCode.SUCCESS, bodies.read_error(Message.decode(raw))
+    assert http.get(f"/api/handles/{handle}").status_code == 200
+
+    asking = request(OpCode.DELETE_HANDLE, bodies.HandleRequest(handle).encode(), OpFlag.ENC)
+    answer_envelope, raw = session.ask_encrypted(asking, 84)
+    assert answer_envelope.flags & EnvelopeFlag.EC
+    assert session.decrypted(raw).response_code == ResponseCode.SUCCESS
+    assert http.get(f"/api/handles/{handle}").status_code == 404
+
+    other = request(OpCode.DELETE_HANDLE, bodies.HandleRequest(f"{ACME}/in-session-1").encode())
+    _, raw = session.ask_encrypted(other, 85, key=bytes(32))
+    assert Message.decode(raw).response_code == ResponseCode.SESSION_FAILED
 
 
 def test_a_session_of_another_enterprise_cannot_write_under_acme(http: httpx.Client, port: int) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from registry import Handle, InvalidHandle, RegistryError
 from registry.signing import RS256
 from sdk.native import bodies
-from sdk.native.codes import HEADER_SIZE, OpCode, OpFlag, ResponseCode
+from sdk.native.codes import HEADER_SIZE, EnvelopeFlag, OpCode, OpFlag, ResponseCode
 from sdk.native.message import Envelope, Message
 from sdk.native.values import Site
 from sdk.native.wire import WireError
@@ -67,6 +67,10 @@ class Responder:
     ) -> Reply:
         """The answer to the request `raw` framed by `envelope` (see the module's description); `connection`
         is the state of the TCP connection it came on."""
+        if envelope.flags & EnvelopeFlag.EC:
+            return self._sessions.encrypted(
+                envelope, raw, lambda e, m: self.respond(e, m, source, connection)
+            )
         try:
             message = Message.decode(raw)
         except WireError as exc:

@@ -6,27 +6,33 @@ The CNRI library sets a session up before its first administrative request, and 
 setup does; it checks the setup's answer with the node's key (the answer is certified), challenges follow in
 the session, and the requests after a successful one carry only a MAC. A session id the node did not give
 (the CAICT SDKs number their own connections) on a request with no MAC is no session: such a request is
-challenged as any other. Only Diffie–Hellman (the library's default) is offered; the cipher modes are
-answered 501, and sessions need protocol 2.7 (HMAC-SHA256 MACs), which every current client speaks.
+challenged as any other. A session's messages may come encrypted with its key (`encrypted`: the library
+encrypts requests carrying values the public may not read). Only Diffie–Hellman (the library's default) is
+offered; the cipher modes are answered 501, and sessions need protocol 2.7 (HMAC-SHA256 MACs), which every
+current client speaks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from registry.native_sessions import NativeSession
-from sdk.native.codes import ResponseCode
+from sdk.native.codes import ENVELOPE_SIZE, EnvelopeFlag, OpFlag, ResponseCode
 from sdk.native.credential import Signature
+from sdk.native.message import Envelope, frame
 from sdk.native.session import (
     DhPrivate,
     DhPublic,
     KeyExchange,
     SessionSetup,
     SessionSetupAnswer,
+    decrypt,
+    encrypt,
     mac_verifies,
-)
+)  # fmt: skip
 from sdk.native.wire import WireError
 
 from ..context import Context
@@ -35,9 +41,34 @@ from .request import Request
 TIMED_OUT = "invalid session id or session timed out"
 
 
+# Answers a decrypted request: `Responder.respond` with the plain envelope and message.
+Respond = Callable[[Envelope, bytes], "bytes | Awaitable[bytes] | None"]
+
+
 class SessionDesk:
     def __init__(self, context: Callable[[], Context]) -> None:
         self._context = context
+
+    async def encrypted(self, envelope: Envelope, raw: bytes, respond: Respond) -> bytes:
+        """The answer to an encrypted message of a session: decrypted with the session key and answered;
+        the answer encrypted too when the request asks for that (ENC)."""
+        plain = replace(envelope, flags=envelope.flags & ~EnvelopeFlag.EC)
+        session = await self._context().services.native_sessions.get(envelope.session_id, _now())
+        if session is None:
+            return Request.unreadable(plain).error(ResponseCode.SESSION_TIMEOUT, TIMED_OUT)
+        try:
+            message = decrypt(session.key, raw)
+        except WireError as exc:
+            return Request.unreadable(plain).error(exc.code, exc.message)
+        reply = respond(replace(plain, length=len(message)), message)
+        if reply is None:  # an answer, encrypted: said so, as it cannot be dropped unread like a plain one
+            return Request.unreadable(plain).error(ResponseCode.PROTOCOL_ERROR, "an answer is no request")
+        answer = reply if isinstance(reply, bytes) else await reply
+        flags = int.from_bytes(message[8:12], "big")  # the message decoded: its header is there
+        if not flags & OpFlag.ENC:
+            return answer
+        sealed = replace(Envelope.decode(answer), flags=EnvelopeFlag.EC)
+        return frame(sealed, encrypt(session.key, answer[ENVELOPE_SIZE:]))
 
     async def setup(self, request: Request) -> bytes:
         try:
