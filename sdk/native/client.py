@@ -198,22 +198,31 @@ class AsyncNativeClient:
         """LIST_HANDLES: the handles under `prefix` (`88.118.8`, or its prefix handle `0.NA/88.118.8`)."""
         handle = prefix if prefix.upper().startswith("0.NA/") else f"0.NA/{prefix}"
         body = bodies.HandleRequest(handle).encode()
-        answer = await self._administer(OpCode.LIST_HANDLES, body)
+        continued: list[bytes] = []  # a long list comes in several messages, all but the last flagged CN
+        answer = await self._administer(OpCode.LIST_HANDLES, body, continued=continued)
         _raise_for(answer, handle)
-        return _decoded(bodies.read_handles, answer)
+        listed = [name for part in continued for name in _continued_handles(part)]
+        return listed + _decoded(bodies.read_handles, answer)
 
-    async def _administer(self, opcode: OpCode, body: bytes, flags: OpFlag = OpFlag.NONE) -> Message:
+    async def _administer(
+        self,
+        opcode: OpCode,
+        body: bytes,
+        flags: OpFlag = OpFlag.NONE,
+        *,
+        continued: list[bytes] | None = None,
+    ) -> Message:
         """The answer to an administrative request, over TCP, its challenge answered; whatever its code."""
         if self._auth is None:
             raise errors.AuthenticationError("administration needs auth=SecretKey(…) or PrivateKey(…)")
         request = self._request(opcode, body, flags | OpFlag.KA)
         session = await self._in_session()
-        envelope, raw = await self._exchange_tcp(request, session=session)
+        envelope, raw = await self._exchange_tcp(request, session=session, continued=continued)
         challenge = self._checked(request, envelope, raw)  # the digest, if any, is of `request`
         if session is not None and challenge.response_code == ResponseCode.SESSION_TIMEOUT:
             self._session = None  # the server forgot it (expired, restarted): once more in a new one
             session = await self._in_session()
-            envelope, raw = await self._exchange_tcp(request, session=session)
+            envelope, raw = await self._exchange_tcp(request, session=session, continued=continued)
             challenge = self._checked(request, envelope, raw)
         if challenge.response_code != ResponseCode.AUTHENTICATION_NEEDED:
             return challenge  # an error before any challenge (or a server that did not ask)
@@ -231,7 +240,7 @@ class AsyncNativeClient:
         except (ValueError, TypeError) as exc:
             raise errors.AuthenticationError(f"cannot answer the challenge: {exc}") from None
         response = self._request(OpCode.CHALLENGE_RESPONSE, proof.encode(), OpFlag.KA)
-        envelope, raw = await self._exchange_tcp(response, envelope.session_id, session)
+        envelope, raw = await self._exchange_tcp(response, envelope.session_id, session, continued=continued)
         # The result of `request`, or a refusal of the answer itself (no challenge waiting in the session).
         return self._checked(request, envelope, raw, also=response)
 
@@ -326,7 +335,12 @@ class AsyncNativeClient:
         return self._checked(request, envelope, answer)
 
     async def _exchange_tcp(
-        self, request: Message, session_id: int = 0, session: sessions.ClientSession | None = None
+        self,
+        request: Message,
+        session_id: int = 0,
+        session: sessions.ClientSession | None = None,
+        *,
+        continued: list[bytes] | None = None,
     ) -> Answer:
         """The envelope and raw message answering `request` (sent in `session_id`, or in `session` with its
         MAC) over the kept TCP connection; sent once more, on a new connection, if the server closed the old
@@ -338,7 +352,7 @@ class AsyncNativeClient:
             message = request.encode() if session is None else session.sealed(request)
             try:
                 async with asyncio.timeout(self._timeout):
-                    return await connection.ask(message, session_id)
+                    return await connection.ask(message, session_id, continued)
             except _Closed:
                 if attempt == 2:
                     raise errors.TransportError(
@@ -453,6 +467,21 @@ def _raise_for(answer: Message, handle: str | None) -> None:
     raise _ERRORS.get(code, errors.RequestError)(message, handle=handle, code=code)
 
 
+def _is_continued(message: bytes) -> bool:
+    return len(message) >= 12 and bool(int.from_bytes(message[8:12], "big") & OpFlag.CN)
+
+
+def _continued_handles(part: bytes) -> list[str]:
+    """The names of one continued LIST_HANDLES message (`ProtocolError` unless it is a successful one)."""
+    try:
+        message = Message.decode(part)
+    except WireError as exc:
+        raise ProtocolError(f"a malformed answer: {exc.message}") from None
+    if message.opcode != OpCode.LIST_HANDLES or message.response_code != ResponseCode.SUCCESS:
+        raise ProtocolError("a continued answer that is not a list of handles")
+    return _decoded(bodies.read_handles, message)
+
+
 @dataclass(slots=True)
 class _Waiter:
     """A UDP request waiting: its answer (None: ask over TCP), and whether a datagram of it was truncated."""
@@ -532,18 +561,27 @@ class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader, self._writer = reader, writer
         self._waiting: dict[int, asyncio.Future[Answer]] = {}
+        self._continued: dict[int, list[bytes]] = {}
         self._writing = asyncio.Lock()
         self.closed = False
         self._task = asyncio.get_running_loop().create_task(self._read())
 
-    async def ask(self, message: bytes | Callable[[Envelope], bytes], session_id: int = 0) -> Answer:
+    async def ask(
+        self,
+        message: bytes | Callable[[Envelope], bytes],
+        session_id: int = 0,
+        continued: list[bytes] | None = None,
+    ) -> Answer:
         """The envelope and message answering `message` (sent in `session_id`); a callable makes the
-        message for the envelope it goes in."""
+        message for the envelope it goes in. With `continued`, the answer's messages flagged CN (more
+        follow) are put there and the last is returned."""
         if self.closed:
             raise _Closed
         request_id = _new_id(self._waiting)
         answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
+        if continued is not None:
+            self._continued[request_id] = continued
         try:
             async with self._writing:
                 envelope = Envelope(session_id=session_id, request_id=request_id)
@@ -555,6 +593,7 @@ class _Connection:
             raise _Closed from None
         finally:
             self._waiting.pop(request_id, None)
+            self._continued.pop(request_id, None)
 
     async def _read(self) -> None:
         failure: Callable[[], Exception] = _Closed
@@ -563,6 +602,10 @@ class _Connection:
                 # The envelope's length is checked against the protocol's limit before it is read.
                 envelope = Envelope.decode(await self._reader.readexactly(ENVELOPE_SIZE))
                 message = await self._reader.readexactly(envelope.length)
+                parts = self._continued.get(envelope.request_id)
+                if parts is not None and _is_continued(message):
+                    parts.append(message)
+                    continue
                 answer = self._waiting.get(envelope.request_id)
                 if answer is not None and not answer.done():
                     answer.set_result((envelope, message))

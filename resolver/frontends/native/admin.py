@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
 import secrets
 import time
@@ -52,8 +53,9 @@ ADMIN_OPCODES = frozenset(
 CHALLENGED_OPCODES = frozenset({OpCode.CHALLENGE_RESPONSE, OpCode.CAICT_LOGIN_PUBKEY})
 # How long a challenge waits for its answer (the reference server: about a minute).
 CHALLENGE_SECONDS = 60
-# LIST_HANDLES answers at most this many names (in one message; the protocol's continued answers aside).
-MAX_LISTED = 10_000
+# LIST_HANDLES names per message: over TCP as many messages follow as it takes (the reference server sends
+# 50 a message; fewer, larger ones cost less here), over UDP and HTTP the first message is the answer.
+LIST_PAGE = 10_000
 
 
 class Administration:
@@ -187,6 +189,8 @@ async def _perform(context: Context, request: Request, principal: Principal) -> 
         decoded = _decoded(message)
         if isinstance(decoded, PubkeyLogin):
             return _logged_in(request, principal, decoded)
+        if message.opcode == OpCode.LIST_HANDLES:
+            return await _listed(context, request, Handle.parse(decoded.handle), principal)
         if message.opcode == OpCode.CREATE_HANDLE and message.has(OpFlag.MINT):
             body = await _mint(context, decoded, principal)
         else:
@@ -226,11 +230,25 @@ async def _write(
     if isinstance(decoded, bodies.IndexesRequest):
         await records.delete_values(principal, handle, decoded.indexes)
         return b""
-    if opcode == OpCode.DELETE_HANDLE:
-        await records.delete(principal, handle)
-        return b""
-    page = await context.services.reads.list_handles(principal, handle.suffix, page=0, page_size=MAX_LISTED)
-    return bodies.handles_body(page.handles)
+    await records.delete(principal, handle)
+    return b""
+
+
+async def _listed(context: Context, request: Request, handle: Handle, principal: Principal) -> bytes:
+    """LIST_HANDLES of the prefix handle `handle`: on a TCP connection every name, `LIST_PAGE` a message,
+    all but the last flagged CN (continued) as the reference server streams them; over UDP and HTTP, where
+    an answer is one message, the first `LIST_PAGE`."""
+    answers = []
+    for page in itertools.count():
+        listed = await context.services.reads.list_handles(
+            principal, handle.suffix, page=page, page_size=LIST_PAGE
+        )
+        more = request.connection is not None and (page + 1) * LIST_PAGE < listed.total
+        flags = OpFlag.CN if more else OpFlag.NONE
+        answers.append(request.answer(ResponseCode.SUCCESS, bodies.handles_body(listed.handles), flags))
+        if not more:
+            break
+    return b"".join(answers)
 
 
 async def _mint(context: Context, decoded: Decoded, principal: Principal) -> bytes:

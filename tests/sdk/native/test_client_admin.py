@@ -17,7 +17,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from registry import pubkeys
+from registry import HandleValue as RegistryValue
+from registry import Principal, RecordInput, Services, pubkeys, register_many
+from registry.store.engine import Store
+from resolver.frontends.native.admin import LIST_PAGE
 from sdk import (
     AuthenticationError,
     ConflictError,
@@ -31,7 +34,7 @@ from sdk import (
 )
 from sdk.native.auth import KeyAnswer
 from sdk.native.client import AsyncNativeClient, NativeClient, PrivateKey, ProtocolError, SecretKey
-from sdk.native.codes import ENVELOPE_SIZE, HEADER_SIZE, OpCode, ResponseCode
+from sdk.native.codes import ENVELOPE_SIZE, HEADER_SIZE, OpCode, OpFlag, ResponseCode
 from sdk.native.keys import Credential, jwk_bytes
 from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, OTHER, OTHER_SECRET
 from tests.keys import KINDS, private_key, public_pem
@@ -47,6 +50,7 @@ VALUES = [HandleValue(1, "URL", "https://mes.example.com/parts/1"), HandleValue(
 class Node:
     url: str
     port: int  # the native protocol's
+    database: str
 
     def http(self) -> NodeClient:
         return NodeClient(self.url)  # no cache of its own: what it reads is what the node answers now
@@ -67,7 +71,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
                     f"/api/admin/enterprises/{ACME}/key", json=body, auth=(ADMIN_USER, ADMIN_SECRET)
                 )
                 assert put.status_code == 200, put.text
-        yield Node(process.url, process.native_port)
+        yield Node(process.url, process.native_port, env["IDNODE_DATABASE_URL"])
     finally:
         process.stop()
 
@@ -230,6 +234,39 @@ async def test_a_session_setup_answer_changed_on_the_way_is_refused(node: Node) 
     finally:
         await relay.stop()
     assert http_record(node, f"{ACME}/NATIVE-SESSION-MITM") is None
+
+
+@pytest.mark.slow
+async def test_a_list_longer_than_one_message_comes_in_continued_messages(node: Node) -> None:
+    names = [f"{ACME}/LISTED-{n:05d}" for n in range(LIST_PAGE + 50)]
+    store = Store.open(node.database)
+    try:
+        services = await Services.open(store)
+        items = [
+            RecordInput(name, [RegistryValue.text(1, "URL", "https://mes.example.com/l")]) for name in names
+        ]
+        for start in range(0, len(items), 5_000):  # in batches the registry takes
+            await register_many(services.records, Principal.parse(ACME_ADMIN), items[start : start + 5_000])
+    finally:
+        await store.close()
+    answers: list[bool] = []  # for each of the node's LIST_HANDLES messages: whether more follow (CN)
+
+    def count(framed: bytes) -> bytes:
+        opcode, _, flags = struct.unpack_from(">III", framed, ENVELOPE_SIZE)
+        if opcode == OpCode.LIST_HANDLES:
+            answers.append(bool(flags & OpFlag.CN))
+        return framed
+
+    relay = await Relay(node.port, alter=count).start()
+    try:
+        async with AsyncNativeClient("127.0.0.1", relay.port, auth=credential("secret")) as client:
+            listed = await client.list_handles(ACME)
+    finally:
+        await relay.stop()
+    assert set(names) <= set(listed)
+    assert len(listed) == len(set(listed))
+    # The challenge, then the list: one message of LIST_PAGE names flagged "more follow", then the rest.
+    assert answers == [False, True, False]
 
 
 @pytest.mark.slow
