@@ -139,10 +139,16 @@ class AsyncNativeClient:
         authoritative: bool = False,
     ) -> Record:
         """The values of `handle` (those at `indexes` or of `types`; all when both are empty) as the HTTP
-        client's `Record`; `NotFoundError` when there is no such handle."""
+        client's `Record`; `NotFoundError` when there is no such handle. Without `auth` (or with
+        `public_only`) the public values; with it, what the administrator may read — the server challenges
+        a resolution of values the public may not read, and the client answers it as for a write."""
+        public_only = public_only or self._auth is None
         flags = (OpFlag.PO if public_only else OpFlag.NONE) | (OpFlag.AT if authoritative else OpFlag.NONE)
         body = bodies.ResolutionRequest(handle, tuple(indexes), tuple(types)).encode()
-        answer = await self._call(self._request(OpCode.RESOLUTION, body, flags))
+        if public_only:
+            answer = await self._call(self._request(OpCode.RESOLUTION, body, flags))
+        else:
+            answer = await self._administer(OpCode.RESOLUTION, body, flags)
         _raise_for(answer, handle)
         resolution = _decoded(bodies.read_resolution, answer)
         return Record.from_json(handle, [to_json(value) for value in resolution.values])

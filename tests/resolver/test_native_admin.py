@@ -452,3 +452,33 @@ def test_a_caict_password_login_checks_the_secret_and_is_for_tcp_only(http: http
     expect(http.get(f"/api/handles/{handle}"), 200, 1)
     _, over_udp = udp_ask(port, password_login(ACME_SECRET))
     assert over_udp.response_code == ResponseCode.OPERATION_NOT_SUPPORTED
+
+
+# -- resolutions of values the public may not read ----------------------------------------------------------
+
+PRIVATE = [*PART, {"index": 3, "type": "EMAIL", "data": "qa@example.com", "permissions": "1100"}]
+
+
+def shown(answer: Message) -> list[int]:
+    assert answer.response_code == ResponseCode.SUCCESS, bodies.read_error(answer)
+    return sorted(v.index for v in bodies.read_resolution(answer).values)
+
+
+def test_a_resolution_of_restricted_values_is_challenged_and_shows_the_administrator_what_it_may_read(
+    port: int,
+) -> None:
+    handle = f"{ACME}/native-private"
+    assert as_acme(port, request(OpCode.CREATE_HANDLE, values_body(handle, PRIVATE))).response_code == 1
+    # Public-only (what anonymous Handle clients ask): the public values at once, over UDP too.
+    assert shown(udp_ask(port, resolution(handle, flags=OpFlag.PO))[1]) == [1, 2000]
+    # Without PO: who asks decides what it sees, so it is asked (the reference server's way).
+    assert udp_ask(port, resolution(handle))[1].response_code == ResponseCode.AUTHENTICATION_NEEDED
+    assert shown(as_acme(port, resolution(handle))) == [1, 3, 2000]
+    assert shown(as_acme(port, resolution(handle, types=("EMAIL",)))) == [3]
+    # Another enterprise proves who it is and is shown the public values only.
+    challenged = Challenged(port, resolution(handle), (2, 11))
+    proof = pbkdf2_proof(OTHER_SECRET, challenged.signed)
+    assert shown(challenged.answer(port, "HS_SECKEY", (f"0.NA/{OTHER}", 300), proof)[1]) == [1, 2000]
+    # In a proved session: shown at once, no challenge.
+    session = proved(port)
+    assert shown(session.ask(resolution(handle), 91)[1]) == [1, 3, 2000]

@@ -38,6 +38,7 @@ from ...throttle import Throttled
 from ..context import Context
 from ..handle_rest.codes import status_of
 from . import logins
+from .reading import read_as
 from .request import Request
 from .sessions import SessionDesk
 
@@ -64,6 +65,8 @@ class Administration:
         self._sessions = sessions
 
     def handle(self, request: Request) -> Awaitable[bytes]:
+        """The answer to an administrative request, a challenge's answer, a CAICT login, or a resolution of
+        values only some may read (`reading.py`)."""
         if request.message.opcode == OpCode.CHALLENGE_RESPONSE:
             return self._answered(request)
         if request.message.opcode == OpCode.CAICT_LOGIN_PUBKEY:
@@ -169,12 +172,20 @@ def _original(answering: Request, raw: bytes) -> Request:
     return original
 
 
-Decoded = bodies.ValuesRequest | bodies.HandleRequest | bodies.IndexesRequest | PubkeyLogin
+Decoded = (
+    bodies.ValuesRequest
+    | bodies.HandleRequest
+    | bodies.IndexesRequest
+    | PubkeyLogin
+    | bodies.ResolutionRequest
+)
 
 
 def _decoded(message: Message) -> Decoded:
     if message.opcode == OpCode.CAICT_LOGIN_PUBKEY:
         return PubkeyLogin.decode(message.body)
+    if message.opcode == OpCode.RESOLUTION:
+        return bodies.ResolutionRequest.decode(message.body)
     if message.opcode in (OpCode.CREATE_HANDLE, OpCode.ADD_VALUE, OpCode.MODIFY_VALUE):
         return bodies.ValuesRequest.decode(message.body)
     if message.opcode == OpCode.REMOVE_VALUE:
@@ -189,6 +200,8 @@ async def _perform(context: Context, request: Request, principal: Principal) -> 
         decoded = _decoded(message)
         if isinstance(decoded, PubkeyLogin):
             return _logged_in(request, principal, decoded)
+        if isinstance(decoded, bodies.ResolutionRequest):
+            return await read_as(context, request, principal)
         if message.opcode == OpCode.LIST_HANDLES:
             return await _listed(context, request, Handle.parse(decoded.handle), principal)
         if message.opcode == OpCode.CREATE_HANDLE and message.has(OpFlag.MINT):

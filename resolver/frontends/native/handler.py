@@ -28,6 +28,7 @@ from ..context import Context
 from ..handle_rest.codes import status_of
 from .admin import ADMIN_OPCODES, CHALLENGED_OPCODES, Administration
 from .logins import Connection, password_login
+from .reading import restricted
 from .render import NATIVE_VALUES, encoded
 from .request import Request
 from .sessions import SessionDesk
@@ -127,7 +128,7 @@ class Responder:
         query = Query(handle, context.naming, indexes=wanted.indexes, types=wanted.types)
         answer = context.pipeline.ready(query)
         if answer is not None:
-            return _found(request, wanted.handle, answer, query)
+            return self._found(request, wanted.handle, answer, query)
         return self._resolve(request, wanted.handle, query, context)
 
     async def _resolve(self, request: Request, requested: str, query: Query, context: Context) -> bytes:
@@ -146,10 +147,16 @@ class Responder:
             return request.error(ResponseCode.ERROR, "internal error")
         if answer is None:
             return request.error(ResponseCode.HANDLE_NOT_FOUND, "handle not found")
-        return _found(request, requested, answer, query)
+        found = self._found(request, requested, answer, query)
+        return found if isinstance(found, bytes) else await found
+
+    def _found(self, request: Request, requested: str, answer: Answer, query: Query) -> Answering:
+        if not request.message.has(OpFlag.PO) and restricted(answer):
+            return self._admin.handle(request)  # who asks decides what it is shown
+        return _public(request, requested, answer, query)
 
 
-def _found(request: Request, requested: str, answer: Answer, query: Query) -> bytes:
+def _public(request: Request, requested: str, answer: Answer, query: Query) -> bytes:
     try:
         if not query.filtered:
             values = answer.rendered(NATIVE_VALUES)

@@ -31,7 +31,7 @@ _U32 = struct.Struct(">I")
 _EMPTY_LISTS = bytes(8)  # no indexes, no types
 _NO_CREDENTIAL = bytes(4)
 _ECHOED = int(OpFlag.RD | OpFlag.KA | OpFlag.PO)
-_RD, _AT, _CT = int(OpFlag.RD), int(OpFlag.AT), int(OpFlag.CT)
+_RD, _AT, _CT, _PO = int(OpFlag.RD), int(OpFlag.AT), int(OpFlag.CT), int(OpFlag.PO)
 _SUGGESTED = (MAJOR & 0x03, MINOR)
 # Above the hot set of a chain's lines (the benchmark's Zipf sample names 27,000 handles); when full, the
 # older half goes, so a hot set a little larger than this does not thrash it.
@@ -64,7 +64,7 @@ class HotLane:
         if query is None:
             return None
         answer = self._context().pipeline.ready(query)
-        if answer is None:
+        if answer is None or not (answer.public or flags & _PO):  # values only some may read: see reading.py
             return None
         if flag & 0x03:  # the version the sender suggests, else its own
             major, minor = flag & 0x03, suggested_minor

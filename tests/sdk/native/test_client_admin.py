@@ -36,6 +36,7 @@ from sdk.native.auth import KeyAnswer
 from sdk.native.client import AsyncNativeClient, NativeClient, PrivateKey, ProtocolError, SecretKey
 from sdk.native.codes import ENVELOPE_SIZE, HEADER_SIZE, OpCode, OpFlag, ResponseCode
 from sdk.native.keys import Credential, jwk_bytes
+from sdk.native.values import Value
 from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, OTHER, OTHER_SECRET
 from tests.keys import KINDS, private_key, public_pem
 from tests.resolver.conftest import ADMIN_USER, set_up_node
@@ -469,3 +470,25 @@ def _signature(response: bytes) -> bytes:
     found = KeyAnswer.decode(response)
     assert found.hash_alg == "SHA-256"
     return found.signature
+
+
+@pytest.mark.slow
+async def test_an_administrator_resolves_what_it_may_read_and_anyone_else_the_public_values(
+    node: Node,
+) -> None:
+    handle = f"{ACME}/NATIVE-PRIVATE"
+    private = [
+        Value(1, "URL", b"https://mes.example.com/parts/1"),
+        Value(2000, "serialNo", b"SN-1"),
+        Value(3, "EMAIL", b"qa@example.com", permissions=0b1100),  # administrators read and write it
+    ]
+    async with AsyncNativeClient("127.0.0.1", node.port, auth=credential("secret")) as admin:
+        await admin.create(handle, private)
+        as_admin = await admin.resolve(handle)
+        public_only = await admin.resolve(handle, public_only=True)
+    async with AsyncNativeClient("127.0.0.1", node.port) as anyone:
+        anonymous = await anyone.resolve(handle)
+    assert as_admin.get("EMAIL") == "qa@example.com"
+    assert public_only.get("EMAIL") is None
+    assert anonymous.get("EMAIL") is None
+    assert anonymous.get("serialNo") == "SN-1"
