@@ -2,7 +2,7 @@
 
 python -m benchmarks list
 python -m benchmarks run SCENARIO [--duration S] [--users N] [--workers W] [--db sqlite|postgres]
-                                  [--redis on|off] [--locust-processes P]
+                                  [--redis on|off] [--locust-processes P] [--records N]
 python -m benchmarks scaling SCENARIO [--users 10,25,50,100,200] [--duration S] [...]
 python -m benchmarks run resolve_native [--workers W] [--duration S] [--db ...] [--redis ...]   (no locust)
 """
@@ -13,6 +13,7 @@ import argparse
 import json
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .harness import LOCUST_PROCESSES, WRK_SECONDS, Options
@@ -38,6 +39,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--output", type=Path, default=OUTPUT, help="where results/ and RESULTS.md go (default benchmarks/)"
+    )
+    parser.add_argument(
+        "--records",
+        type=int,
+        help="records seeded (default: the scenario's; the tests' short runs seed fewer)",
     )
 
 
@@ -139,6 +145,11 @@ def main() -> int:
             print(f"{scenario.name:<17} {scenario.summary} ({load}, {scenario.seconds} s)")
         return 0
     scenario = SCENARIOS[args.scenario]
+    if args.records is not None:
+        if args.records < 1:
+            print("--records is a positive count", file=sys.stderr)
+            return 2
+        scenario = replace(scenario, records=args.records)
     return _run(scenario, args) if args.command == "run" else _scaling(scenario, args)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .cpu import SATURATED
+from .scenarios import SCENARIOS
 
 HEADROOM = 1.5  # wrk getting this many times locust's rate from the same node: the node was not the limit
 
@@ -96,10 +97,17 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
+def records_option(config: dict[str, Any], scenario: str = "resolve_native") -> str:
+    """` --records N` when a run seeded other than its scenario's count (results before the option: none)."""
+    records = config.get("records")
+    return "" if records in (None, SCENARIOS[scenario].records) else f" --records {records}"
+
+
 def command(scenario: str, config: dict[str, Any]) -> str:
     """The command that runs `scenario` with `config` again, every setting spelled out."""
     return (
-        f"python -m benchmarks run {scenario} --db {config['db']} --workers {config['workers']} "
+        f"python -m benchmarks run {scenario} --db {config['db']}{records_option(config, scenario)} "
+        f"--workers {config['workers']} "
         f"--redis {'on' if config['redis'] else 'off'} --users {config['users']} "
         f"--duration {config['seconds']} --locust-processes {config['locust_processes']}"
     )

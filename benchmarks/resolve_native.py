@@ -35,7 +35,7 @@ from .cpu import SATURATED
 from .harness import Bench, Node, Options, prepared, serving
 from .native_load import NativeLoad, build
 from .phases import WRK_LEAD_S, answer_bytes, reference_phase, wrk_phase
-from .report import append_row
+from .report import append_row, records_option
 from .resolve_hot import Config, claim_check, log_lines, served, write_results
 from .runs import _closing, _context
 from .scenarios import Scenario
@@ -320,7 +320,8 @@ def _conclusions(result: dict[str, Any]) -> None:
 def command(config: dict[str, Any]) -> str:
     """The command that runs resolve_native with `config` again, every setting spelled out."""
     return (
-        f"python -m benchmarks run resolve_native --db {config['db']} --workers {config['workers']} "
+        f"python -m benchmarks run resolve_native --db {config['db']}{records_option(config)} "
+        f"--workers {config['workers']} "
         f"--redis {'on' if config['redis'] else 'off'} --duration {config['seconds']}"
     )
 
@@ -330,7 +331,9 @@ def run_native(scenario: Scenario, options: Options, seconds: int, output: Path)
     the native table of `output/RESULTS.md`."""
     started = datetime.now(UTC)
     udp, tcp = replace(UDP, seconds=seconds), replace(TCP, seconds=seconds)
-    config = asdict(options) | {"seconds": seconds, "udp_load": asdict(udp), "tcp_load": asdict(tcp)}
+    config = asdict(options) | {
+        "seconds": seconds, "records": scenario.records, "udp_load": asdict(udp), "tcp_load": asdict(tcp),
+    }  # fmt: skip
     result = _context(scenario, options, started) | {"config": config, "command": command(config)}
     build()  # before any node starts: a compiler run is no part of a measurement
     with prepared(scenario, options) as bench:

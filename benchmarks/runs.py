@@ -61,7 +61,7 @@ def run_scenario(scenario: Scenario, options: Options, users: int, seconds: int,
     """Measure `scenario` once with locust (and wrk and nginx for the resolve scenarios); the results file,
     written under `output/results`, with a row added to `output/RESULTS.md`."""
     started = datetime.now(UTC)
-    config = asdict(options) | {"users": users, "seconds": seconds}
+    config = asdict(options) | {"users": users, "seconds": seconds, "records": scenario.records}
     result = _context(scenario, options, started) | {
         "config": config,
         "command": command(scenario.name, config),

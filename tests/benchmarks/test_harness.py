@@ -20,6 +20,9 @@ from benchmarks.scenarios import SCENARIOS
 from tests.support import PG_ADMIN_URL, ROOT
 
 pytestmark = pytest.mark.slow
+# Seeded records of the short runs: enough for a Zipf workload and the caches, a few seconds to seed (the
+# scenarios' own 100,000 take half a minute and show nothing more about the harness).
+RECORDS = ("--records", "10000")
 REQUIRED = {"scenario", "config", "rps", "p50_ms", "p95_ms", "p99_ms", "errors", "reference_rps", "ratio"}
 
 
@@ -51,8 +54,12 @@ def test_list_names_every_scenario() -> None:
 
 
 def test_resolve_batch_with_its_reference(tmp_path: Path) -> None:
-    result = run("resolve_batch", tmp_path, "--duration", "3", "--users", "2")
+    result = run("resolve_batch", tmp_path, "--duration", "3", "--users", "2", *RECORDS)
     assert result["requests"] > 0
+    assert result["records"] == 10_000
+    assert (
+        "--records 10000 --workers 1" in (tmp_path / "RESULTS.md").read_text()
+    )  # the command to run it again
     assert result["items_per_request"] == 100
     # wrk measured the node, and nginx the same bytes, in the same run.
     assert result["wrk_rps"] > 0
@@ -62,7 +69,7 @@ def test_resolve_batch_with_its_reference(tmp_path: Path) -> None:
 
 
 def test_resolve_native_against_http_and_nginx_with_two_workers(tmp_path: Path) -> None:
-    result = run("resolve_native", tmp_path, "--duration", "2", "--workers", "2")
+    result = run("resolve_native", tmp_path, "--duration", "2", "--workers", "2", *RECORDS)
     # In one run: hdlload over UDP and TCP, wrk on the HTTP GETs of the same node, nginx, all answered.
     for mode in ("udp", "tcp"):
         assert result[f"{mode}_ok"] > 0
@@ -87,7 +94,7 @@ def test_resolve_native_against_http_and_nginx_with_two_workers(tmp_path: Path) 
 
 def test_supply_chain_mix_on_postgres_with_redis(tmp_path: Path) -> None:
     result = run("supply_chain_mix", tmp_path, "--duration", "6", "--users", "4", "--db", "postgres",
-                 "--redis", "on")  # fmt: skip
+                 "--redis", "on", *RECORDS)  # fmt: skip
     # Every task of the mix ran, and none failed (SNMS envelopes and every batch item checked).
     tasks = {"mix: GET /api/handles", "mix: batchCreate", "mix: update", "mix: detail", "login"}
     assert tasks <= set(result["per_request"])
@@ -104,7 +111,9 @@ def test_register_batch_creates_what_it_reports(tmp_path: Path) -> None:
 
 
 def test_scaling_writes_its_steps_and_picture(tmp_path: Path) -> None:
-    done = bench("scaling", "resolve_hot", "--users", "2,4", "--duration", "2", "--output", str(tmp_path))
+    done = bench(
+        "scaling", "resolve_hot", "--users", "2,4", "--duration", "2", "--output", str(tmp_path), *RECORDS
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [path] = (tmp_path / "results").glob("resolve_hot-scaling-*.json")
     result = json.loads(path.read_text())

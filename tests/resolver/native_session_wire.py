@@ -110,6 +110,14 @@ class HandSession:
     def ask(self, message: Message, request_id: int = 21) -> tuple[Envelope, Message]:
         return tcp_ask(self.port, *self.sealed(message, request_id))
 
+    def ask_raw(self, message: Message, request_id: int) -> tuple[Envelope, bytes]:
+        """The request MACed; the answer's envelope and message bytes as they came (encrypted or not)."""
+        sealed, env = self.sealed(message, request_id)
+        with tcp_connect(self.port) as sock:
+            sock.sendall(frame(env, sealed.encode()))
+            answer_envelope = Envelope.decode(read_exactly(sock, ENVELOPE_SIZE))
+            return answer_envelope, read_exactly(sock, answer_envelope.length)
+
     def ask_encrypted(
         self, message: Message, request_id: int, key: bytes | None = None
     ) -> tuple[Envelope, bytes]:

@@ -174,6 +174,7 @@ def test_get_site_info_names_the_nodes_interfaces_and_key(node: RunningNode, por
     assert server.address == "127.0.0.1"
     ports = {(i.protocol, i.port) for i in server.interfaces}
     assert ports == {(0, port), (1, port), (2, node.process.port)}
+    assert server.interfaces[0].protocol == 1  # TCP: the one interface the CAICT ID-SDK uses is the first
     assert server.public_key.startswith(b"\x00\x00\x00\x0bRSA_PUB_KEY")
     assert ("desc", f"idnode {NODE_PREFIX}") in site.attributes
 

@@ -479,6 +479,11 @@ def test_a_resolution_of_restricted_values_is_challenged_and_shows_the_administr
     challenged = Challenged(port, resolution(handle), (2, 11))
     proof = pbkdf2_proof(OTHER_SECRET, challenged.signed)
     assert shown(challenged.answer(port, "HS_SECKEY", (f"0.NA/{OTHER}", 300), proof)[1]) == [1, 2000]
-    # In a proved session: shown at once, no challenge.
+    # In a proved session: shown at once, no challenge — and encrypted with the session key, as the values
+    # are not for everyone's eyes (the reference server's rule).
     session = proved(port)
-    assert shown(session.ask(resolution(handle), 91)[1]) == [1, 3, 2000]
+    answer_envelope, raw = session.ask_raw(resolution(handle), 91)
+    assert answer_envelope.flags & EnvelopeFlag.EC
+    assert shown(session.decrypted(raw)) == [1, 3, 2000]
+    public = session.ask(resolution(handle, flags=OpFlag.PO), 92)[1]
+    assert shown(public) == [1, 2000]  # public values only: nothing to hide, sent as they are

@@ -26,6 +26,7 @@ from registry.audit import source as audit_source
 from registry.challenges import Pending
 from registry.codec import values_from_json
 from registry.errors import AuthenticationFailed
+from registry.native_sessions import NativeSession
 from registry.values import HS_PUBKEY, HandleValue
 from sdk.native import auth, bodies
 from sdk.native.caict import PubkeyLogin, login_answer
@@ -40,7 +41,7 @@ from ..handle_rest.codes import status_of
 from . import logins
 from .reading import read_as
 from .request import Request
-from .sessions import SessionDesk
+from .sessions import SessionDesk, sealed
 
 log = logging.getLogger("idnode.native")
 
@@ -54,8 +55,8 @@ ADMIN_OPCODES = frozenset(
 CHALLENGED_OPCODES = frozenset({OpCode.CHALLENGE_RESPONSE, OpCode.CAICT_LOGIN_PUBKEY})
 # How long a challenge waits for its answer (the reference server: about a minute).
 CHALLENGE_SECONDS = 60
-# LIST_HANDLES names per message: over TCP as many messages follow as it takes (the reference server sends
-# 50 a message; fewer, larger ones cost less here), over UDP and HTTP the first message is the answer.
+# LIST_HANDLES names per message: over TCP and HTTP as many messages follow as it takes (the reference server
+# sends 50 a message; fewer, larger ones cost less here), over UDP the first message is the answer.
 LIST_PAGE = 10_000
 
 
@@ -92,7 +93,8 @@ class Administration:
         if principal is None:
             return await self._challenge(request, None if session is None else session.id)
         audit_source.set(request.source)
-        return await _perform(self._context(), request, principal)
+        answer = await _perform(self._context(), request, principal)
+        return _confidential(answer, request, session)
 
     async def _challenge(self, request: Request, session: int | None) -> bytes:
         """402 with a nonce, the request kept for its answer — unless the request is malformed. Outside a
@@ -125,6 +127,7 @@ class Administration:
         if pending is None:
             return request.error(ResponseCode.AUTHEN_TIMEOUT, "no challenge of this session is waiting")
         original = _original(request, pending.request)
+        audit_source.set(request.source)  # failed proofs are audited from where they came too
         try:
             principal = Principal(Handle.parse(answer.handle), answer.index)
             proof = auth.signed_by_answer(pending.nonce, pending.digest)
@@ -140,12 +143,10 @@ class Administration:
             return original.error(ResponseCode.AUTHENTICATION_FAILED, exc.message)
         sessions = context.services.native_sessions
         now = int(time.time())
-        if await sessions.get(request.envelope.session_id, now) is not None:
-            await sessions.authenticate(
-                request.envelope.session_id, (str(principal.handle), principal.index), now
-            )
-        audit_source.set(request.source)
-        return await _perform(context, original, principal)
+        session = await sessions.get(request.envelope.session_id, now)
+        if session is not None:
+            await sessions.authenticate(session.id, (str(principal.handle), principal.index), now)
+        return _confidential(await _perform(context, original, principal), original, session)
 
 
 async def _prove(context: Context, principal: Principal, answer: auth.ChallengeAnswer, data: bytes) -> None:
@@ -162,12 +163,22 @@ async def _prove(context: Context, principal: Principal, answer: auth.ChallengeA
         raise AuthenticationFailed(f"the secret key of {principal} does not match")
 
 
+def _confidential(answer: bytes, request: Request, session: NativeSession | None) -> bytes:
+    """`answer`, encrypted with the session's key when it is a resolution in a session — one that needed
+    an administrator, so it holds values the public may not read (the reference server's rule)."""
+    if session is None or request.message.opcode != OpCode.RESOLUTION:
+        return answer
+    return sealed(answer, session.key)
+
+
 def _original(answering: Request, raw: bytes) -> Request:
     """The challenged request, to be answered in the session and with the request id of its answer (and
     on its connection)."""
     message = Message.decode(raw)
     signed = raw[: HEADER_SIZE + len(message.body)]
-    original = Request(message, signed, answering.envelope, answering.source, answering.connection)
+    original = Request(
+        message, signed, answering.envelope, answering.source, answering.connection, answering.streams
+    )
     original.key = answering.key
     return original
 
@@ -248,15 +259,15 @@ async def _write(
 
 
 async def _listed(context: Context, request: Request, handle: Handle, principal: Principal) -> bytes:
-    """LIST_HANDLES of the prefix handle `handle`: on a TCP connection every name, `LIST_PAGE` a message,
-    all but the last flagged CN (continued) as the reference server streams them; over UDP and HTTP, where
-    an answer is one message, the first `LIST_PAGE`."""
+    """LIST_HANDLES of the prefix handle `handle`: over TCP and HTTP every name, `LIST_PAGE` a message,
+    all but the last flagged CN (continued) as the reference server streams them; over UDP, where an answer
+    is one message, the first `LIST_PAGE`."""
     answers = []
     for page in itertools.count():
         listed = await context.services.reads.list_handles(
             principal, handle.suffix, page=page, page_size=LIST_PAGE
         )
-        more = request.connection is not None and (page + 1) * LIST_PAGE < listed.total
+        more = request.streams and (page + 1) * LIST_PAGE < listed.total
         flags = OpFlag.CN if more else OpFlag.NONE
         answers.append(request.answer(ResponseCode.SUCCESS, bodies.handles_body(listed.handles), flags))
         if not more:

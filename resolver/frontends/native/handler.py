@@ -64,13 +64,20 @@ class Responder:
         self._admin = Administration(context, self._sessions)
 
     def respond(
-        self, envelope: Envelope, raw: bytes, source: str = "", connection: Connection | None = None
+        self,
+        envelope: Envelope,
+        raw: bytes,
+        source: str = "",
+        connection: Connection | None = None,
+        *,
+        streams: bool = False,
     ) -> Reply:
         """The answer to the request `raw` framed by `envelope` (see the module's description); `connection`
-        is the state of the TCP connection it came on."""
+        is the state of the TCP connection it came on; `streams`, whether the answer may be several
+        messages (over HTTP; TCP always may)."""
         if envelope.flags & EnvelopeFlag.EC:
             return self._sessions.encrypted(
-                envelope, raw, lambda e, m: self.respond(e, m, source, connection)
+                envelope, raw, lambda e, m: self.respond(e, m, source, connection, streams=streams)
             )
         try:
             message = Message.decode(raw)
@@ -78,7 +85,8 @@ class Responder:
             return _unreadable(raw, envelope, exc)
         if message.response_code != ResponseCode.RESERVED:
             return None  # an answer, not a request: nothing to say to it
-        request = Request(message, raw[: HEADER_SIZE + len(message.body)], envelope, source, connection)
+        signed = raw[: HEADER_SIZE + len(message.body)]
+        request = Request(message, signed, envelope, source, connection, streams)
         reply = self._certified(request) if message.flags & OpFlag.CT else self._dispatch(request)
         return reply if isinstance(reply, bytes) else _guarded(request, reply)
 

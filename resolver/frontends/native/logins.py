@@ -42,6 +42,7 @@ async def password_login(context: Context, request: Request) -> bytes:
         login = PasswordLogin.decode(request.message.body)
     except WireError as exc:
         return request.error(exc.code, exc.message)
+    audit_source.set(request.source)
     try:
         async with context.throttle.attempt(
             account=account_of(login.username, context),
@@ -55,7 +56,6 @@ async def password_login(context: Context, request: Request) -> bytes:
     except AuthenticationFailed as exc:
         return request.error(ResponseCode.AUTHENTICATION_FAILED, exc.message)
     request.connection.principal = principal
-    audit_source.set(request.source)
     return request.answer(ResponseCode.SUCCESS, login_answer(login.username))
 
 

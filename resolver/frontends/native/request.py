@@ -29,7 +29,9 @@ class Request:
     re-encoded), its envelope, and the key to sign the answer with when it asked for a certified answer
     (CT) and the node can sign one. `session` is the session id its answer carries (a challenge's own)."""
 
-    __slots__ = ("connection", "envelope", "key", "message", "session", "signed", "source", "version")
+    __slots__ = (
+        "connection", "envelope", "key", "message", "session", "signed", "source", "streams", "version",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -38,9 +40,12 @@ class Request:
         envelope: Envelope,
         source: str = "",
         connection: Connection | None = None,
+        streams: bool = False,
     ) -> None:
         self.message = message
         self.connection = connection  # the TCP connection's state; None over UDP and HTTP
+        # Whether an answer may be several messages (continued: TCP and HTTP) rather than one (UDP).
+        self.streams = streams or connection is not None
         self.signed = signed
         self.envelope = envelope
         self.version = envelope.wanted

@@ -65,10 +65,7 @@ class SessionDesk:
             return Request.unreadable(plain).error(ResponseCode.PROTOCOL_ERROR, "an answer is no request")
         answer = reply if isinstance(reply, bytes) else await reply
         flags = int.from_bytes(message[8:12], "big")  # the message decoded: its header is there
-        if not flags & OpFlag.ENC:
-            return answer
-        sealed = replace(Envelope.decode(answer), flags=EnvelopeFlag.EC)
-        return frame(sealed, encrypt(session.key, answer[ENVELOPE_SIZE:]))
+        return sealed(answer, session.key) if flags & OpFlag.ENC else answer
 
     async def setup(self, request: Request) -> bytes:
         try:
@@ -125,6 +122,22 @@ class SessionDesk:
                 ResponseCode.SESSION_MESSAGE_REJECTED, f"session counter {credential.counter} was seen before"
             )
         return session
+
+
+def sealed(answer: bytes, key: bytes) -> bytes:
+    """`answer` (one framed message, or several: a continued list) encrypted with a session's key — each
+    message once: one already encrypted is left as it is."""
+    parts, at = [], 0
+    while at < len(answer):
+        envelope = Envelope.decode(answer[at : at + ENVELOPE_SIZE])
+        end = at + ENVELOPE_SIZE + envelope.length
+        if envelope.flags & EnvelopeFlag.EC:
+            parts.append(answer[at:end])
+        else:
+            encrypted = replace(envelope, flags=envelope.flags | EnvelopeFlag.EC)
+            parts.append(frame(encrypted, encrypt(key, answer[at + ENVELOPE_SIZE : end])))
+        at = end
+    return b"".join(parts)
 
 
 def _mac(credential: bytes) -> Signature | None:

@@ -60,7 +60,9 @@ def site_record(prefix: str, place: Place, key: PublicKey | None) -> Site:
     the address or the key do."""
     interfaces = []
     if place.native_port is not None:
-        interfaces += [Interface(BOTH, UDP, place.native_port), Interface(BOTH, TCP, place.native_port)]
+        # TCP first: the CAICT ID-SDK speaks only the first interface of the site it is given (and its
+        # logins last as long as a TCP connection); the CNRI library picks by its own preference anyway.
+        interfaces += [Interface(BOTH, TCP, place.native_port), Interface(BOTH, UDP, place.native_port)]
     if place.http_port is not None:
         interfaces.append(Interface(BOTH, HTTP, place.http_port))
     server = Server(1, reachable_address(place.host), key_bytes(key), tuple(interfaces))

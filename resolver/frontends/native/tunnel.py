@@ -50,7 +50,7 @@ class NativeTunnel:
                 raise WireError(f"the envelope says {envelope.length} bytes of message, {len(raw)} there")
         except WireError as exc:
             return refusal(body[:ENVELOPE_SIZE], exc)
-        reply = self._responder.respond(envelope, raw)
+        reply = self._responder.respond(envelope, raw, streams=True)
         if reply is None:
             return b""
         return reply if isinstance(reply, bytes) else await reply
