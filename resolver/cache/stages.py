@@ -59,22 +59,30 @@ class L1Stage:
         self._clock = clock
 
     def _valid(self, key: str) -> Entry | None:
-        """The entry for `key` if no write has happened to it since it was fetched."""
+        """The entry for `key` unless a write has happened to it since it was fetched.
+
+        While coherence is not usable (Redis down) nobody can tell, so no entry is served fresh; but entries
+        are kept, since no write can happen while the database is down too, and then they stand in for it
+        (the journal follower drops those that changed meanwhile; coherence clears them all on recovery).
+        """
         entry = self._cache.get(key)
         if entry is None:
             return None
-        if self._coherence.usable and entry.token == self._coherence.token(key):
+        if not self._coherence.usable or entry.token == self._coherence.token(key):
             return entry
         self._cache.drop(key)
         return None
 
-    def _unchanged(self, key: str, entry: Entry) -> bool:
-        return self._coherence.usable and entry.token == self._coherence.token(key)
+    def _fresh(self, entry: Entry | None, now: float) -> bool:
+        return entry is not None and entry.fresh_until > now and self._coherence.usable
+
+    def _changed(self, key: str, entry: Entry) -> bool:
+        return self._coherence.usable and entry.token != self._coherence.token(key)
 
     def _stale(self, query: Query, entry: Entry | None, now: float) -> Answer | None:
         """`entry` served stale, if it may stand in for a database that is down: within the stale window, and
         not changed by a write while the database was being asked."""
-        if entry is None or entry.stale_until <= now or not self._unchanged(query.key, entry):
+        if entry is None or entry.stale_until <= now or self._changed(query.key, entry):
             raise StoreUnavailable("the database is down and nothing cached may stand in")
         self._metrics.stale_answers += 1
         return _stale(self._hit(query, entry))
@@ -94,7 +102,7 @@ class L1Stage:
     def ready(self, query: Query) -> Answer | None:
         """A fresh, valid answer held here (not a cached "not found": that one `resolve` tells)."""
         entry = self._valid(query.key)
-        if entry is None or entry.answer is None or entry.fresh_until <= self._clock():
+        if entry is None or entry.record is None or not self._fresh(entry, self._clock()):
             return None
         self._metrics.l1_hits += 1
         return self._hit(query, entry)
@@ -102,7 +110,7 @@ class L1Stage:
     async def resolve(self, query: Query) -> Answer | None:
         now = self._clock()
         entry = self._valid(query.key)
-        if entry is not None and entry.fresh_until > now:
+        if entry is not None and self._fresh(entry, now):
             self._metrics.l1_hits += 1
             return self._hit(query, entry)
         token = self._coherence.token(query.key)
@@ -123,7 +131,7 @@ class L1Stage:
         held: dict[str, Entry | None] = {}
         for query in queries:
             entry = held[query.key] = self._valid(query.key)
-            if entry is not None and entry.fresh_until > now:
+            if entry is not None and self._fresh(entry, now):
                 found[query.key] = self._hit(query, entry)
             else:
                 missing.append(query)
@@ -142,9 +150,10 @@ class L1Stage:
         return [found[query.key] for query in queries]
 
     def _keep(self, key: str, answer: Answer | None, token: int, now: float) -> None:
-        if not self._coherence.usable or (answer is not None and answer.stale):
+        if answer is not None and answer.stale:
             return
-        fresh_until = self._freshness.fresh_until(answer, now)
+        # Read while coherence is down: never fresh here, but the latest to stand in for the database.
+        fresh_until = self._freshness.fresh_until(answer, now) if self._coherence.usable else now
         stale_until = fresh_until + self._freshness.stale_seconds
         self._cache.put(key, Entry.of(answer, fresh_until, stale_until, token))
         if answer is not None:

@@ -185,6 +185,61 @@ def test_while_redis_is_down_answers_come_from_the_database_and_redis_is_used_ag
         node.stop()
 
 
+def wait_for(condition: Callable[[], bool], what: str, within: float = 15) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_with_redis_down_then_the_database_cached_records_are_served_stale_and_both_recover_in_either_order(
+    pg_database: str, redis_server: RedisServer, tmp_path: Path, metrics: Callable[[str], dict[str, float]]
+) -> None:
+    env = {
+        "IDNODE_DATABASE_URL": pg_database,
+        "IDNODE_REDIS_URL": redis_server.url,
+        "IDNODE_STORE_RETRY_MS": "300",
+        "IDNODE_JOURNAL_POLL_MS": "200",
+    }
+    set_up_node(env)
+    node = NodeProcess(env).start(tmp_path)
+    try:
+        for round_, database_first in enumerate([True, False]):
+            put(node.url, PART, f"cached-{round_}")
+            assert value_at(node.url, PART) == f"cached-{round_}"
+
+            redis_server.kill()
+            wait_for(lambda: metrics(node.url)["idnode_redis_up"] == 0, "the node did not see Redis go")
+            assert value_at(node.url, PART) == f"cached-{round_}"  # from the database, which is still up
+            database_down(pg_database)
+            try:
+                stale = httpx.get(f"{node.url}/api/handles/{PART}", timeout=10)
+                started = time.monotonic()
+                miss = httpx.get(f"{node.url}/api/handles/88.999.1/NEVER-ASKED-{round_}", timeout=10)
+                miss_seconds = time.monotonic() - started
+            finally:
+                if database_first:
+                    database_up(pg_database)
+                    redis_server.restart()
+                else:
+                    redis_server.restart()
+                    database_up(pg_database)
+
+            assert stale.status_code == 200, stale.text
+            assert stale.json()["values"][0]["data"]["value"] == f"cached-{round_}"
+            assert stale.headers["warning"].startswith("110")
+            assert (miss.status_code, miss.json()["responseCode"]) == (503, 3)
+            assert miss_seconds < 1.0
+
+            wait_for(lambda: metrics(node.url)["idnode_redis_up"] == 1, "Redis was not used again")
+            never = f"{node.url}/api/handles/88.999.1/NEVER-{round_}"
+            wait_for(lambda url=never: httpx.get(url).status_code == 404, "the database was not used again")
+            put(node.url, PART, f"after-{round_}")
+            assert value_at(node.url, PART) == f"after-{round_}"
+    finally:
+        node.stop()
+
+
 @pytest.mark.parametrize("with_redis", [False, True])
 def test_a_prefix_the_cli_adds_resolves_at_once_on_a_running_node(
     with_redis: bool, tmp_path: Path, request: pytest.FixtureRequest

@@ -167,6 +167,26 @@ async def test_an_answer_invalidated_while_the_store_fails_is_not_served_stale(
         await stage.resolve(query(PART))
 
 
+async def test_with_coherence_down_nothing_is_served_fresh_but_the_last_read_stands_in_for_a_database_down(
+    l1: L1Stage, store: FakeStore, coherence: LocalCoherence
+) -> None:
+    await l1.resolve(query(PART))
+    coherence.usable = False  # Redis went away: another process's write would go unheard
+    store.answers[PART] = answer("v2")
+
+    during = await l1.resolve(query(PART))
+    store.down = True
+    stale = await l1.resolve(query(PART))
+
+    assert during is not None
+    assert b"v2" in during.record  # read from the store, not L1
+    assert stale is not None
+    assert (stale.stale, b"v2" in stale.record) == (True, True)
+    assert l1.ready(query(PART)) is None
+    with pytest.raises(StoreUnavailable):
+        await l1.resolve(query("88.999.1/NEVER-SEEN"))
+
+
 async def test_stale_answers_end_with_the_stale_window(l1: L1Stage, store: FakeStore, clock: Clock) -> None:
     await l1.resolve(query(PART))
     clock.advance(60 + 3601)
