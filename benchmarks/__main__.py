@@ -82,10 +82,22 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
             )
             return 2
         path = run_native(scenario, _options(args, seconds), min(seconds, WRK_SECONDS), args.output)
+    elif scenario.paced:
+        from .day import run_day
+
+        if args.users:
+            print(
+                f"{scenario.name} has a fixed user count per class: --users does not apply", file=sys.stderr
+            )
+            return 2
+        path = run_day(scenario, _options(args, seconds), seconds, args.output)
     else:
         path = run_scenario(scenario, _options(args, seconds), users, seconds, args.output)
     result = json.loads(path.read_text())
-    figures = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "wrk_rps", "reference_rps", "ratio", "ratios")
+    figures = (
+        *("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "wrk_rps", "reference_rps", "ratio", "ratios"),
+        *("get_p99_alone_ms", "get_p99_day_ms", "get_p99_ratio", "coils_per_s", "rates"),
+    )
     print(json.dumps({name: result[name] for name in figures if name in result}))
     for name, row in result["per_request"].items():
         requests = "" if row["requests"] is None else f"{row['requests']:,}"  # wrk of nginx: not kept

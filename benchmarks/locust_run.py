@@ -37,13 +37,13 @@ def locust_command(
     user_class: str = "ResolveHot",
     processes: int | None = None,
 ) -> list[str]:
-    """Headless locust running `users` of `user_class` for `seconds`, all started at once; with
-    `processes`, that many worker processes forked by a master (locust's --processes)."""
+    """Headless locust running `users` of `user_class` (or of several, space-separated) for `seconds`, all
+    started at once; with `processes`, that many worker processes forked by a master (`--processes`)."""
     forked = ["--processes", str(processes)] if processes else []
     return [
         *("locust", "-f", LOCUSTFILE, "--headless", "-u", str(users), "-r", str(users), *forked),
         *("-t", f"{seconds}s", "--host", base_url, "--csv", str(csv_prefix), "--only-summary"),
-        *("--loglevel", "WARNING", user_class),
+        *("--loglevel", "WARNING", *user_class.split()),
     ]
 
 

@@ -22,11 +22,23 @@ from typing import Any
 from locust import events
 from locust.runners import WorkerRunner
 
+from benchmarks.scenarios.day import DayCreate, DayLogin, DayReader, DayUpdate, MesLine
 from benchmarks.scenarios.inputs import MARKS
 from benchmarks.scenarios.resolve import ResolveBatch, ResolveCold, ResolveHot
 from benchmarks.scenarios.snms import RegisterBatch, SupplyChainMix
 
-__all__ = ["RegisterBatch", "ResolveBatch", "ResolveCold", "ResolveHot", "SupplyChainMix"]
+__all__ = [
+    "DayCreate",
+    "DayLogin",
+    "DayReader",
+    "DayUpdate",
+    "MesLine",
+    "RegisterBatch",
+    "ResolveBatch",
+    "ResolveCold",
+    "ResolveHot",
+    "SupplyChainMix",
+]
 
 
 def _mark(event: str, environment: Any) -> None:

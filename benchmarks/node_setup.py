@@ -26,6 +26,7 @@ from .data import Record
 
 PREFIX = "88.999.1"
 SECRET = "bench-secret"
+NODE_PREFIX, ADMIN_SECRET = "88.999", "bench-admin"
 BATCH = 1_000  # records a registration call when seeding
 
 
@@ -40,7 +41,7 @@ async def bench_services(url: str) -> AsyncIterator[tuple[Services, Principal]]:
     store = Store.open(url)
     try:
         passwords = Passwords()
-        await init_node(store, "88.999", "bench-admin", passwords=passwords, naming=Naming())
+        await init_node(store, NODE_PREFIX, ADMIN_SECRET, passwords=passwords, naming=Naming())
         services = await Services.open(store, passwords=passwords)
         details = EnterpriseInput("Bench Parts", "91420700MA4K8XQ3T3")
         await services.enterprises.add(services.node.admin, details, prefix=PREFIX, secret=SECRET)

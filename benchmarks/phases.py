@@ -28,17 +28,27 @@ def _marks(file: Path, fallback: tuple[float, float]) -> tuple[float, float]:
     return float(found.get("start", fallback[0])), float(found.get("stop", fallback[1]))
 
 
-def locust_phase(bench: Bench, node: Node, users: int, seconds: int, label: str) -> dict[str, Any]:
-    """locust running the scenario's user class: its figures, what answered, the CPU of locust and node."""
+def locust_phase(
+    bench: Bench,
+    node: Node,
+    users: int,
+    seconds: int,
+    label: str,
+    *,
+    classes: str | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """locust running the scenario's user class (or `classes`, space-separated, with `env` added to its
+    environment): its figures, what answered, the CPU of locust and node."""
     csv_prefix = bench.folder / f"locust-{label}"
     marks, log = bench.folder / f"marks-{label}", bench.folder / f"locust-{label}.log"
     command = locust_command(
         node.base, users=users, seconds=seconds, csv_prefix=csv_prefix,
-        user_class=bench.scenario.user_class, processes=bench.options.locust_processes,
+        user_class=classes or bench.scenario.user_class, processes=bench.options.locust_processes,
     )  # fmt: skip
     before = process_metrics(node.base, bench.options.workers)
     started = time.time()
-    with locust_started(command, bench.locust_env() | {MARKS: str(marks)}, log) as process:
+    with locust_started(command, bench.locust_env() | (env or {}) | {MARKS: str(marks)}, log) as process:
         node.sampler.add("locust", process.pid)
         result = finished(process, command, log, seconds)
     hits = served(before, process_metrics(node.base, bench.options.workers))

@@ -37,7 +37,7 @@ from .native_load import NativeLoad, build
 from .phases import WRK_LEAD_S, answer_bytes, reference_phase, wrk_phase
 from .report import append_row, records_option
 from .resolve_hot import Config, claim_check, log_lines, served, write_results
-from .runs import _closing, _context
+from .runs import closing, run_context
 from .scenarios import Scenario
 from .services import process_metrics
 from .workload import handle_of
@@ -334,7 +334,7 @@ def run_native(scenario: Scenario, options: Options, seconds: int, output: Path)
     config = asdict(options) | {
         "seconds": seconds, "records": scenario.records, "udp_load": asdict(udp), "tcp_load": asdict(tcp),
     }  # fmt: skip
-    result = _context(scenario, options, started) | {"config": config, "command": command(config)}
+    result = run_context(scenario, options, started) | {"config": config, "command": command(config)}
     build()  # before any node starts: a compiler run is no part of a measurement
     with prepared(scenario, options) as bench:
         assert bench.workload is not None
@@ -361,7 +361,7 @@ def run_native(scenario: Scenario, options: Options, seconds: int, output: Path)
         print("wrk: nginx serving one answer's bytes", flush=True)  # the node has stopped: nginx gets the CPU
         result |= reference_phase(bench, body)
     _conclusions(result)
-    _closing(result)
+    closing(result)
     result["problems"] += _native_problems(result)
     path = write_results(result, started, scenario.name, output / "results")
     append_row(row(result, path), output / "RESULTS.md", COLUMNS, INTRO)

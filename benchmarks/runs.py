@@ -17,7 +17,7 @@ from .scenarios import Scenario
 from .services import leftovers
 
 
-def _context(scenario: Scenario, options: Options, started: datetime) -> dict[str, Any]:
+def run_context(scenario: Scenario, options: Options, started: datetime) -> dict[str, Any]:
     """What every results file says about its run besides the figures."""
     return {
         "scenario": scenario.name,
@@ -33,7 +33,7 @@ def _context(scenario: Scenario, options: Options, started: datetime) -> dict[st
     }
 
 
-def _closing(result: dict[str, Any]) -> None:
+def closing(result: dict[str, Any]) -> None:
     """Once every process has stopped: what was left running, and every problem of the run."""
     result["left_running"] = leftovers()
     result["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -62,7 +62,7 @@ def run_scenario(scenario: Scenario, options: Options, users: int, seconds: int,
     written under `output/results`, with a row added to `output/RESULTS.md`."""
     started = datetime.now(UTC)
     config = asdict(options) | {"users": users, "seconds": seconds, "records": scenario.records}
-    result = _context(scenario, options, started) | {
+    result = run_context(scenario, options, started) | {
         "config": config,
         "command": command(scenario.name, config),
     }
@@ -80,7 +80,7 @@ def run_scenario(scenario: Scenario, options: Options, users: int, seconds: int,
             print("wrk: nginx serving one answer's bytes", flush=True)
             result |= reference_phase(bench, body)
     _conclusions(result, scenario)
-    _closing(result)
+    closing(result)
     path = write_results(result, started, scenario.name, output / "results")
     append_row(row(result, path), output / "RESULTS.md")
     return path
@@ -106,7 +106,9 @@ def run_scaling(
     with as many connections after each step (the node's own curve). The results file is written under
     `output/results`."""
     started = datetime.now(UTC)
-    result = _context(scenario, options, started) | {"config": asdict(options) | {"seconds_a_step": seconds}}
+    result = run_context(scenario, options, started) | {
+        "config": asdict(options) | {"seconds_a_step": seconds}
+    }
     steps: list[dict[str, Any]] = []
     with prepared(scenario, options) as bench:
         with serving(bench) as node:
@@ -123,7 +125,7 @@ def run_scaling(
     if scenario.wrk:  # the node's capacity: its best rate under wrk at any of the steps
         result["wrk_rps"] = max(step["wrk"]["wrk_rps"] for step in steps)
     result["failures"] = [failure for step in steps for failure in step["failures"]]
-    _closing(result)
+    closing(result)
     result["path"] = str(write_results(result, started, f"{scenario.name}-scaling", output / "results"))
     return result
 

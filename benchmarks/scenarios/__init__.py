@@ -33,6 +33,7 @@ class Scenario:
     seconds: int
     per_request: int = 1  # handles resolved or identifiers created by one request of the main task
     native: bool = False  # no locust: hdlload over UDP and TCP, wrk and nginx (benchmarks/resolve_native.py)
+    paced: bool = False  # readers alone, then beside writers, each class at its rate (benchmarks/day.py)
 
 
 SCENARIOS = {
@@ -69,6 +70,12 @@ SCENARIOS = {
             "supply_chain_mix",
             "90% Zipf GETs, 5% batchCreate of 100-1,000 coils, 4% SNMS updates, 1% SNMS details",
             "SupplyChainMix", 100_000, True, Requests.ZIPF, wrk=False, warm=True, users=20, seconds=30,
+        ),
+        Scenario(
+            "supply_chain_day",
+            "readers at half the node's capacity, alone and beside 2,000 coils/s of batchCreate, creates,"
+            " updates and logins",
+            "DayReader", 100_000, True, Requests.ZIPF, wrk=True, warm=True, users=49, seconds=30, paced=True,
         ),
     ]
 }  # fmt: skip

@@ -16,6 +16,16 @@ SECRET = "IDNODE_BENCH_SECRET"  # its secret
 RECORDS = "IDNODE_BENCH_RECORDS"  # how many records data.records() seeded: the coils an update may pick
 MARKS = "IDNODE_BENCH_MARKS"  # a file the locust master appends `start TIME` and `stop TIME` to
 
+# supply_chain_day: the rates of its user classes, for all the users of a class together, and their counts.
+DAY_RATES = {
+    "DayReader": "IDNODE_BENCH_DAY_READS",  # GETs a second
+    "MesLine": "IDNODE_BENCH_DAY_COILS",  # coils a second, in batchCreate requests of 100 to 1,000
+    "DayCreate": "IDNODE_BENCH_DAY_CREATES",  # single SNMS creates a second
+    "DayUpdate": "IDNODE_BENCH_DAY_UPDATES",  # single SNMS updates a second
+    "DayLogin": "IDNODE_BENCH_DAY_LOGINS",  # SNMS logins a second
+}
+DAY_USERS = {"DayReader": 40, "MesLine": 4, "DayCreate": 2, "DayUpdate": 2, "DayLogin": 1}
+
 
 def _variable(name: str) -> str:
     value = os.environ.get(name)

@@ -22,7 +22,7 @@ from .resolve import ACCEPT, Picker
 
 OK = 1  # SNMS status and item code of success
 COIL_VALUES = 8  # every item of the steel-coil template
-_numbers = itertools.count()  # coils created in this process
+NUMBERS = itertools.count()  # coils created in this process, by every scenario's users
 
 
 @functools.cache
@@ -31,7 +31,7 @@ def _run_id(pid: int) -> str:
     return secrets.token_hex(4)
 
 
-def _unique(record: Record) -> Record:
+def unique(record: Record) -> Record:
     """The record under a handle no other request, user, process or run uses: the run id and the count."""
     handle, fields = record
     prefix, _, suffix = handle.partition("/")
@@ -63,7 +63,7 @@ class SnmsUser(Picker):
         with self.client.post("/identity/token", json=body, name="login", catch_response=True) as answer:
             token = (answer.json().get("data") or {}).get("token") if answer.status_code == 200 else None
             if not token:
-                _fail(answer, f"no token: {(answer.text or '')[:200]}")
+                fail(answer, f"no token: {(answer.text or '')[:200]}")
                 raise RuntimeError("SNMS login failed")  # stops this user; locust counts the error
         self.auth = {**ACCEPT, "Authorization": f"Bearer {token}"}
 
@@ -71,24 +71,24 @@ class SnmsUser(Picker):
         with self.client.request(
             method, path, name=name, headers=self.auth, catch_response=True, **kwargs
         ) as answer:
-            _check(answer)
+            check(answer)
 
     def create_coils(self, count: int, name: str) -> None:
         prefix = login()[0]
-        items = [as_snms(_unique(coil(next(_numbers), prefix, self.rng, COIL_VALUES))) for _ in range(count)]
+        items = [as_snms(unique(coil(next(NUMBERS), prefix, self.rng, COIL_VALUES))) for _ in range(count)]
         self.snms("POST", "/identityv2/data/batchCreate", name, json=items)
 
 
-def _check(answer: ResponseContextManager) -> None:
+def check(answer: ResponseContextManager) -> None:
     if answer.status_code != 200:
-        _fail(answer, f"HTTP {answer.status_code}: {(answer.text or '')[:200]}")
+        fail(answer, f"HTTP {answer.status_code}: {(answer.text or '')[:200]}")
         return
     reason = _failure(answer.json())
     if reason is not None:
-        _fail(answer, reason)
+        fail(answer, reason)
 
 
-def _fail(answer: ResponseContextManager, reason: str) -> None:
+def fail(answer: ResponseContextManager, reason: str) -> None:
     answer.failure(reason)  # type: ignore[no-untyped-call]  # locust leaves it unannotated
 
 
