@@ -13,7 +13,6 @@ the one sealed beside an HS_SECKEY value written with a plain secret (`native_se
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import re
 from collections.abc import Callable
@@ -241,7 +240,7 @@ class Accounts:
     ) -> dict[str, object]:
         """The users row of a new account (hashing happens off the event loop)."""
         _check_password(password)
-        password_hash = await asyncio.to_thread(self.passwords.hash, password)
+        password_hash = await self.passwords.hashed(password)
         verifier = seal(await self._keys.credential_key(), sha256_hex(password))
         return {
             "username": username,

@@ -10,17 +10,36 @@ parameters, so that it takes as long as a wrong secret for a real one: the time 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
+import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+T = TypeVar("T")
+
 HASH_MARK = "$argon2"
+# Slow hashes at once, per process: a burst of logins queues for these threads rather than taking every core.
+HASH_THREADS = 2
+BACKGROUND_NICE = (
+    10  # the hashing threads' priority below the event loop's (argon2's lane threads inherit it)
+)
+
+
+def _in_background() -> None:
+    """Lower the calling thread's priority, so that the event loop's resolutions go first on a busy CPU."""
+    if sys.platform == "linux":  # where a thread has a priority of its own (setpriority takes its id)
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
 
 
 class Passwords:
@@ -42,9 +61,21 @@ class Passwords:
         self._verified: OrderedDict[bytes, float] = OrderedDict()
         self._checking: dict[bytes, asyncio.Future[bool]] = {}
         self._dummy: str | None = None
+        self._threads: ThreadPoolExecutor | None = None
 
     def hash(self, secret: str) -> str:
         return self._hasher.hash(secret)
+
+    async def hashed(self, secret: str) -> str:
+        """`hash(secret)` on the hashing threads (the slow hash would stall the event loop)."""
+        return await self._off_loop(self.hash, secret)
+
+    async def _off_loop(self, work: Callable[..., T], *args: str) -> T:
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(
+                HASH_THREADS, thread_name_prefix="idnode-hash", initializer=_in_background
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._threads, work, *args)
 
     async def verify(self, stored: str, secret: str) -> bool:
         """True when `secret` matches the stored hash."""
@@ -59,7 +90,7 @@ class Passwords:
     async def verify_nothing(self, secret: str) -> bool:
         """False, after as long as checking `secret` against a real hash takes."""
         if self._dummy is None:
-            self._dummy = await asyncio.to_thread(self.hash, os.urandom(16).hex())
+            self._dummy = await self.hashed(os.urandom(16).hex())
         await self.verify(self._dummy, secret)
         return False
 
@@ -69,8 +100,7 @@ class Passwords:
         hash rather than queueing many."""
         checking = self._checking.get(token)
         if checking is None:
-            # The slow hash would stall every other request on this event loop.
-            checking = asyncio.ensure_future(asyncio.to_thread(self._check, stored, secret))
+            checking = asyncio.ensure_future(self._off_loop(self._check, stored, secret))
             self._checking[token] = checking
             checking.add_done_callback(lambda done: self._done(token, done))
         return checking

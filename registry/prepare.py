@@ -3,7 +3,6 @@ for the native protocol, sealed with the credential key (`native_secrets.py`).""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -35,8 +34,7 @@ async def _protect(value: HandleValue, passwords: Passwords, keys: NodeKeys) -> 
     if not isinstance(data, StringData):
         raise InvalidValue("an HS_SECKEY value holds its secret as a string")
     if not isinstance(data, SealedSecret) and not data.value.startswith(HASH_MARK):
-        # The slow hash would stall every other request on the event loop.
-        hashed = await asyncio.to_thread(passwords.hash, data.value)
+        hashed = await passwords.hashed(data.value)
         data = seal_secret(await keys.credential_key(), data.value, hashed)
     # A hash written as such is kept as it came: it has no native form (the secret is not known).
     return replace(value, data=data, permissions=SECRET_PERMISSIONS)
