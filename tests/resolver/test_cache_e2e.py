@@ -4,6 +4,8 @@ database fails. Nodes are `idnode serve` processes; Redis and PostgreSQL are rea
 from __future__ import annotations
 
 import asyncio
+import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -238,6 +240,60 @@ def test_with_redis_down_then_the_database_cached_records_are_served_stale_and_b
             assert value_at(node.url, PART) == f"after-{round_}"
     finally:
         node.stop()
+
+
+def load(url: str, handles: list[str], until: float, statuses: list[tuple[float, str, int]]) -> None:
+    """Read `handles` in turn, and every tenth request write one, until `until`; note every status."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for n in itertools.count():
+            now = time.monotonic()
+            if now >= until:
+                return
+            handle = handles[n % len(handles)]
+            if n % 10 == 0:
+                body = [{"index": 2000, "type": "batchNo", "data": f"w{n}"}]
+                answer = client.put(f"/api/handles/{handle}", json=body, auth=AUTH)
+                statuses.append((now, "PUT", answer.status_code))
+            else:
+                statuses.append((now, "GET", client.get(f"/api/handles/{handle}").status_code))
+
+
+def test_redis_killed_under_load_fails_no_request(
+    pg_database: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    env = {"IDNODE_DATABASE_URL": pg_database, "IDNODE_REDIS_URL": redis_server.url}
+    set_up_node(env)
+    node = NodeProcess(env, workers=2).start(tmp_path)
+    handles = [f"88.999.1/LOADED-{n}" for n in range(20)]
+    try:
+        for handle in handles:
+            put(node.url, handle, "v0")
+        statuses: list[tuple[float, str, int]] = []
+        start = time.monotonic()
+        users = [
+            threading.Thread(target=load, args=(node.url, handles[k::4], start + 6, statuses))
+            for k in range(4)
+        ]
+        for user in users:
+            user.start()
+        time.sleep(1.5)
+        killed = time.monotonic()
+        redis_server.kill()
+        time.sleep(2)
+        redis_server.restart()
+        back = time.monotonic()
+        for user in users:
+            user.join()
+        put(node.url, handles[0], "last")
+        last = value_at(node.url, handles[0])
+    finally:
+        node.stop()
+
+    failed = [(round(at - start, 2), method, code) for at, method, code in statuses if code not in (200, 201)]
+    assert failed == []
+    during = [method for at, method, _ in statuses if killed < at < back]
+    assert (during.count("GET") > 20, during.count("PUT") > 2) == (True, True)  # the load went on meanwhile
+    assert last == "last"
 
 
 @pytest.mark.parametrize("with_redis", [False, True])
