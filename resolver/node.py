@@ -209,6 +209,8 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
             stage = l1_stage = L1Stage(stage, l1, coherence, freshness, metrics)
             metrics.gauges["l1_entries"] = lambda: len(l1)
             metrics.gauges["l1_bytes"] = lambda: l1.bytes
+            # 0 while no write could be heard of (Redis down): L1 then serves no hits, only stale stand-ins.
+            metrics.gauges["l1_usable"] = lambda: int(coherence.usable)
         invalidator = Invalidator(coherence, l1=l1, l2=l2, redis=redis)
         await coherence.start(invalidator.forget_remote)
         services.feed.subscribe(invalidator.changed)

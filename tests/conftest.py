@@ -18,6 +18,7 @@ from sqlalchemy import text
 from registry import EnterpriseInput, Naming, Passwords, Principal, Services, Store, init_node
 from registry.signing import KeyPair
 from registry.store.migrate import upgrade
+from tests import setups
 from tests.support import create_database, drop_database
 
 settings.register_profile("idnode", deadline=None, max_examples=200)
@@ -40,6 +41,13 @@ def node_key() -> KeyPair:
 def fast_passwords() -> Passwords:
     """Argon2 with tiny costs: the tests exercise the logic, not the hash's strength."""
     return Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def node_setups() -> Iterator[None]:
+    """The node set-ups end-to-end tests copy (tests/setups.py), dropped when the run ends."""
+    yield
+    setups.drop_sources()
 
 
 @pytest.fixture(scope="session")

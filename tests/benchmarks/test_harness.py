@@ -23,11 +23,14 @@ pytestmark = pytest.mark.slow
 # Seeded records of the short runs: enough for a Zipf workload and the caches, a few seconds to seed (the
 # scenarios' own 100,000 take half a minute and show nothing more about the harness).
 RECORDS = ("--records", "10000")
+Completed = subprocess.CompletedProcess[str]
 REQUIRED = {"scenario", "config", "rps", "p50_ms", "p95_ms", "p99_ms", "errors", "reference_rps", "ratio"}
 
 
-def bench(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"IDNODE_BENCH_POSTGRES_URL": PG_ADMIN_URL}
+def bench(
+    *args: str, timeout: float = 400, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"IDNODE_BENCH_POSTGRES_URL": PG_ADMIN_URL} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "benchmarks", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
@@ -101,6 +104,34 @@ def test_supply_chain_mix_on_postgres_with_redis(tmp_path: Path) -> None:
     assert result["config"] == result["config"] | {"db": "postgres", "redis": True, "users": 4}
     assert result["reference_rps"] is None
     assert result["ratio"] is None
+
+
+def test_a_paced_day_keeps_every_rate_and_compares_the_readers_alone_and_beside_the_writers(
+    tmp_path: Path,
+) -> None:
+    # Rates a busy test machine keeps whatever else runs: the harness's own defaults are for a quiet one.
+    rates = {
+        "IDNODE_BENCH_DAY_READS": "200",
+        "IDNODE_BENCH_DAY_COILS": "600",
+        "IDNODE_BENCH_DAY_CREATES": "4",
+    }
+    done = bench("run", "supply_chain_day", "--duration", "4", "--output", str(tmp_path), *RECORDS, env=rates)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [path] = (tmp_path / "results").glob("supply_chain_day-*.json")
+    result = json.loads(path.read_text())
+
+    assert (result["errors"], result["problems"], result["left_running"]) == (0, [], [])
+    assert result["rates"] == result["rates"] | {"DayReader": 200, "MesLine": 600, "DayCreate": 4}
+    names = {"day: GET /api/handles", "day: batchCreate", "day: create", "day: update", "day: login"}
+    assert set(result["reads_alone"]["per_request"]) == {"day: GET /api/handles", "Aggregated"}
+    assert names <= set(result["day"]["per_request"])
+    assert 150 <= result["get_rps_alone"] <= 250  # paced: neither flat out nor starved
+    assert 0.5 * 600 <= result["coils_per_s"] <= 1.3 * 600  # counted on the node
+    ratio = result["get_p99_day_ms"] / result["get_p99_alone_ms"]
+    assert result["get_p99_ratio"] == pytest.approx(ratio, abs=0.01)
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert "## A paced day (`run supply_chain_day`)" in table
+    assert "`run supply_chain_day --db sqlite --records 10000 --workers 1 --redis off --duration 4" in table
 
 
 def test_register_batch_creates_what_it_reports(tmp_path: Path) -> None:

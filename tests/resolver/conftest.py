@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import setups
 from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, NODE_PREFIX, OTHER, OTHER_SECRET
 from tests.redis_servers import redis_cluster, redis_server  # noqa: F401 - fixtures offered to these tests
 from tests.support import NodeProcess, cli, create_database, drop_database
@@ -26,15 +27,20 @@ class RunningNode:
     workdir: Path
 
 
-def set_up_node(env: dict[str, str]) -> None:
-    """What an operator does: init the node, onboard two enterprises."""
-    cli(["init", "--node-prefix", NODE_PREFIX, "--admin-secret", ADMIN_SECRET], env)
-    for prefix, name, code, secret in [
-        (ACME, "Acme Parts", "91420700MA4K8XQ3T3", ACME_SECRET),
-        (OTHER, "Other Steel", "91420300MA49K2Q7NE", OTHER_SECRET),
-    ]:
-        args = ["enterprise", "add", "--prefix", prefix, "--name", name, "--credit-code", code]
-        cli([*args, "--secret", secret], env)
+def set_up_node(env: dict[str, str], *, fresh: bool = False) -> None:
+    """What an operator does: init the node, onboard two enterprises (once a run by the CLI for each kind of
+    database and settings, then copied: see tests/setups.py; `fresh`: keys of its own, by the CLI)."""
+
+    def run_commands() -> None:
+        cli(["init", "--node-prefix", NODE_PREFIX, "--admin-secret", ADMIN_SECRET], env)
+        for prefix, name, code, secret in [
+            (ACME, "Acme Parts", "91420700MA4K8XQ3T3", ACME_SECRET),
+            (OTHER, "Other Steel", "91420300MA49K2Q7NE", OTHER_SECRET),
+        ]:
+            args = ["enterprise", "add", "--prefix", prefix, "--name", name, "--credit-code", code]
+            cli([*args, "--secret", secret], env)
+
+    setups.set_up(env, run_commands, fresh=fresh)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -175,7 +175,7 @@ def test_while_redis_is_down_answers_come_from_the_database_and_redis_is_used_ag
 
         redis_server.restart()
         deadline = time.monotonic() + 15
-        while metrics(node.url)["idnode_redis_up"] != 1:
+        while (metrics(node.url)["idnode_redis_up"], metrics(node.url)["idnode_l1_usable"]) != (1, 1):
             assert time.monotonic() < deadline, "the node did not reconnect to Redis by itself"
             time.sleep(0.2)
         put(node.url, PART, "after")
