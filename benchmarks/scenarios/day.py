@@ -26,15 +26,18 @@ class Paced(Picker):
     """A user running its task at its share of its class's rate (`units` a task: coils, for batches)."""
 
     abstract = True
+    typical_units = 1.0  # what one task usually counts
 
     def on_start(self) -> None:
         super().on_start()
         name = type(self).__name__
         self._rate = float(os.environ.get(DAY_RATES[name], "0")) / DAY_USERS[name]
         assert self._rate > 0, f"{DAY_RATES[name]} sets the rate of {name}"
-        # Users of a class start together: their schedules begin at random points of one period.
-        self._due = time.monotonic() + self.rng.random() / self._rate
+        # Users of a class start together: each waits for a random point of its first period, so that they
+        # do not send their first requests (batches of hundreds, for MES lines) all at once.
+        self._due = time.monotonic() + self.rng.random() * self.typical_units / self._rate
         self._units = 1.0
+        time.sleep(max(0.0, self._due - time.monotonic()))  # gevent's: locust patches the standard library
 
     def wait_time(self) -> float:
         now = time.monotonic()
@@ -62,6 +65,7 @@ class MesLine(PacedSnms):
     """An MES line registering new coils in batches of 100 to 1,000; its pace counts coils, not requests."""
 
     fixed_count = DAY_USERS["MesLine"]
+    typical_units = 550.0  # coils in a batch of 100 to 1,000, on average
 
     @task
     def batch_create(self) -> None:
