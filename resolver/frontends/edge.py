@@ -7,7 +7,8 @@ plain GET (the hot path) pays one function call for all of it.
   with an `Origin` carry it back, with `Vary: Origin`.
 - HEAD: answered as the GET would be, with the GET's headers (its uncompressed length) and no body.
 - gzip: a successful GET answer of 32 bytes or more is compressed when the client accepts gzip; every
-  successful GET answer says `Vary: Accept-Encoding`.
+  successful GET answer says `Vary: Accept-Encoding`. A hot answer is compressed once, not on every hit
+  (`Compressed`).
 - Request bodies: larger than `max_bytes` (413) or slower than `body_timeout` (408) are refused, and a
   client that goes away is one log line (`bodies.BodyGuard`). GET and HEAD have no body to guard (granian
   drops an answer to a client that has gone without a word).
@@ -18,6 +19,7 @@ plain GET (the hot path) pays one function call for all of it.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 
 from .bodies import BodyGuard, Refuse
 from .http import AUTHORIZATION_SENT, ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +29,8 @@ ALLOWED_HEADERS = b"X-Requested-With,Authorization,Origin,Accept,Content-Type"
 _ALLOWED_HEADER_NAMES = frozenset(ALLOWED_HEADERS.lower().split(b","))
 MAX_AGE = b"86400"
 MIN_GZIP_SIZE = 32
+MEMO_ENTRIES = 4096  # compressed answers kept: about the L1 hot set, some 2 MB here
+MEMO_MAX_BODY = 16_384  # larger answers are compressed each time (rare, and would crowd the memo)
 
 
 def _accepts_gzip(value: bytes) -> bool:
@@ -34,8 +38,38 @@ def _accepts_gzip(value: bytes) -> bool:
         coding, _, params = part.strip().partition(b";")
         if coding.strip() in (b"gzip", b"*"):
             q = params.strip()
-            return not (q.startswith(b"q=") and float(q[2:] or 1) == 0)
+            return not (q.startswith(b"q=") and _weight(q[2:]) == 0)
     return False
+
+
+def _weight(q: bytes) -> float:
+    """A `q` parameter's value; one that is not a number counts as 1 (RFC 9110 leaves it to the server)."""
+    try:
+        return float(q or 1)
+    except ValueError:
+        return 1.0
+
+
+class Compressed:
+    """gzip of answers, memoised by their bytes: a hot GET answer is the same bytes object on every hit (the
+    rendering kept in L1, whose hash Python caches), so it is compressed once. Compressing every hit was a
+    sixth of the event loop's work under supply_chain_day, more than serving the GETs themselves. The
+    oldest entry goes first when the memo is full."""
+
+    def __init__(self, entries: int = MEMO_ENTRIES, max_body: int = MEMO_MAX_BODY) -> None:
+        self._memo: dict[bytes, bytes] = {}
+        self._entries = entries
+        self._max_body = max_body
+
+    def __call__(self, body: bytes) -> bytes:
+        found = self._memo.get(body)
+        if found is None:
+            found = gzip.compress(body, compresslevel=6, mtime=0)
+            if len(body) <= self._max_body:
+                if len(self._memo) >= self._entries:
+                    del self._memo[next(iter(self._memo))]
+                self._memo[body] = found
+        return found
 
 
 def _preflight_headers(origin: bytes, method: bytes, asked: bytes) -> list[tuple[bytes, bytes]]:
@@ -64,6 +98,7 @@ class Edge:
         GET does not pass through it)."""
         self._plain = app  # GET and HEAD have no body to guard: one call fewer on the hot path
         self._guarded = BodyGuard(posted or app, max_bytes, body_timeout, refuse)
+        self._compressed = Compressed()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,11 +127,11 @@ class Edge:
         zipped = method == "GET" and accept is not None and _accepts_gzip(accept)
         if method == "HEAD":
             scope = dict(scope, method="GET")
-        await app(
-            scope,
-            receive,
-            _Reply(send, origin=origin, head=method == "HEAD", gzip=zipped, get=method in ("GET", "HEAD")),
+        compress = self._compressed if zipped else None
+        reply = _Reply(
+            send, origin=origin, head=method == "HEAD", compress=compress, get=method in ("GET", "HEAD")
         )
+        await app(scope, receive, reply)
 
 
 async def _answer_preflight(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
@@ -109,11 +144,19 @@ async def _answer_preflight(send: Send, headers: list[tuple[bytes, bytes]]) -> N
 class _Reply:
     """The answer on its way out, given what the request asked of the edge."""
 
-    def __init__(self, send: Send, *, origin: bytes | None, head: bool, gzip: bool, get: bool) -> None:
+    def __init__(
+        self,
+        send: Send,
+        *,
+        origin: bytes | None,
+        head: bool,
+        compress: Callable[[bytes], bytes] | None,
+        get: bool,
+    ) -> None:
         self._send = send
         self._origin = origin
         self._head = head
-        self._gzip = gzip
+        self._compress = compress
         self._get = get
         self._start: Message | None = None
         self._body: list[bytes] = []
@@ -133,7 +176,7 @@ class _Reply:
 
     @property
     def _buffering(self) -> bool:
-        return self._gzip and self._start is not None and 200 <= self._start["status"] < 300
+        return self._compress is not None and self._start is not None and 200 <= self._start["status"] < 300
 
     def _headers(self, start: Message) -> list[tuple[bytes, bytes]]:
         headers = [(k, v) for k, v in start.get("headers", []) if k != b"access-control-allow-origin"]
@@ -152,8 +195,12 @@ class _Reply:
         assert self._start is not None
         body = b"".join(self._body)
         headers = self._start["headers"]
-        if len(body) >= MIN_GZIP_SIZE and not any(k == b"content-encoding" for k, _ in headers):
-            body = gzip.compress(body, compresslevel=6, mtime=0)
+        if (
+            self._compress is not None
+            and len(body) >= MIN_GZIP_SIZE
+            and not any(k == b"content-encoding" for k, _ in headers)
+        ):
+            body = self._compress(body)
             headers = [(k, v) for k, v in headers if k != b"content-length"]
             headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(body)).encode())]
         await self._send(dict(self._start, headers=headers))

@@ -151,3 +151,16 @@ def test_answers_are_gzipped_for_clients_that_ask(http: httpx.Client) -> None:
     assert gzip.decompress(raw) == plain.content
     assert "Accept-Encoding" in plain.headers.get_list("vary")
     assert plain.headers.get("content-encoding") is None
+
+
+@pytest.mark.parametrize("accept", ["gzip;q=abc", "gzip;q=", "gzip;;;", "*;q=0.5"])
+def test_an_odd_accept_encoding_still_gets_a_gzipped_answer(http: httpx.Client, accept: str) -> None:
+    put(http, "88.999.1/ODD-ACCEPT")
+    with httpx.stream(
+        "GET", http.base_url.join("/api/handles/88.999.1/ODD-ACCEPT"), headers={"Accept-Encoding": accept}
+    ) as answer:
+        raw = b"".join(answer.iter_raw())
+
+    assert answer.status_code == 200
+    assert answer.headers.get("content-encoding") == "gzip"
+    assert b"ODD-ACCEPT" in gzip.decompress(raw)
