@@ -1,11 +1,8 @@
-"""Batch writes: many records, each item with its own result, in transactions of a slice each.
+"""Batch writes: many records in one transaction, each item with its own result.
 
 An item that is invalid, not permitted, against its template, already registered (create) or missing (update,
-delete) fails alone; the others are written with their journal entries in a few multi-row statements, one
-transaction for every `SLICE` items. Slices keep a big batch from holding the database's write lock (SQLite's
-one writer, PostgreSQL's row locks) for its whole length: another writer's single create waits for one slice
-at most. A batch that fails midway (the database gone) has its earlier slices committed; its client saw no
-answer and retries, and meets "exists" for those: the SDK counts a create that meets its own values as done.
+delete) fails alone; the others are written together, with their journal entries, in a single transaction and
+a few multi-row statements.
 """
 
 from __future__ import annotations
@@ -29,9 +26,6 @@ MAX_BATCH = 10_000
 # Items a batch works through before other requests get a turn on the event loop: a thousand records take
 # a few hundred milliseconds of CPU, while a resolution waiting behind them takes microseconds.
 TURN = 32
-# Items a write transaction takes: another writer waits for one slice, not for a whole batch of 1,000; each
-# slice commits on its own (an fsync), so a smaller one costs the batch some of its rate.
-SLICE = 100
 T = TypeVar("T")
 
 
@@ -76,8 +70,6 @@ class _Pending:
 class _Batch:
     results: list[ItemResult]
     pending: list[_Pending] = field(default_factory=list)
-    # The positions whose failures this batch reports to the audit (None: all): a slice reports its own.
-    reports: set[int] | None = None
 
     @classmethod
     def of(cls, names: Sequence[str]) -> _Batch:
@@ -91,17 +83,6 @@ class _Batch:
 
     def succeed(self, pending: _Pending, *, created: bool = False) -> None:
         self.results[pending.position] = ItemResult(str(pending.handle), True, created=created)
-
-    def slices(self, size: int = SLICE) -> list[_Batch]:
-        """The pending items in slices of `size`, each to be written in a transaction of its own, sharing
-        this batch's results; the first also reports the items that failed before any was written. At least
-        one slice, so that a batch of failures alone is audited too."""
-        parts = [self.pending[start : start + size] for start in range(0, len(self.pending), size)] or [[]]
-        early = set(range(len(self.results))) - {p.position for p in self.pending}
-        return [
-            _Batch(self.results, part, {p.position for p in part} | (early if n == 0 else set()))
-            for n, part in enumerate(parts)
-        ]
 
     def keys(self) -> list[str]:
         return [p.key for p in self.pending]
@@ -129,8 +110,7 @@ class _Batch:
             if result.ok:
                 changes.append((pending.key, op or (journal.CREATE if result.created else journal.UPDATE)))
         await ctx.record(changes)
-        reported = range(len(self.results)) if self.reports is None else sorted(self.reports)
-        ctx.refuse((r.handle, r.error) for n in reported if (r := self.results[n]).error is not None)
+        ctx.refuse((r.handle, r.error) for r in self.results if r.error is not None)
 
 
 async def _parse(
@@ -163,19 +143,11 @@ async def register_many(
     *,
     overwrite: bool = False,
 ) -> list[ItemResult]:
-    """Register records, a transaction a slice; results are in the order of `items`."""
+    """Register records in one transaction; results are in the order of `items`."""
     inputs = _inputs(items)
-    whole = _Batch.of([str(i.handle) for i in inputs])
-    await _parse(writes, inputs, whole)
+    batch = _Batch.of([str(i.handle) for i in inputs])
+    await _parse(writes, inputs, batch)
     stamp = writes.writer.stamp()
-    for batch in whole.slices():
-        await _register_slice(writes, principal, batch, stamp, overwrite)
-    return whole.results
-
-
-async def _register_slice(
-    writes: Records, principal: Principal, batch: _Batch, stamp: str, overwrite: bool
-) -> None:
     async with writes.writer.transaction(principal) as ctx:
         existing = await records.read_many(ctx.conn, batch.keys()) if overwrite else {}
 
@@ -199,6 +171,7 @@ async def _register_slice(
             await _create_new(ctx, batch)
         await keep_sealed(ctx.conn, batch.written())
         await batch.journal(ctx)
+    return batch.results
 
 
 async def update_many(
@@ -208,15 +181,9 @@ async def update_many(
 ) -> list[ItemResult]:
     """Replace the business values (template and items) of existing records, keeping their system values."""
     inputs = _inputs(items)
-    whole = _Batch.of([str(i.handle) for i in inputs])
-    await _parse(writes, inputs, whole)
+    batch = _Batch.of([str(i.handle) for i in inputs])
+    await _parse(writes, inputs, batch)
     now = int(writes.writer.clock())
-    for batch in whole.slices():
-        await _update_slice(writes, principal, batch, now)
-    return whole.results
-
-
-async def _update_slice(writes: Records, principal: Principal, batch: _Batch, now: int) -> None:
     async with writes.writer.transaction(principal) as ctx:
         existing = await records.read_many(ctx.conn, batch.keys())
 
@@ -238,19 +205,14 @@ async def _update_slice(writes: Records, principal: Principal, batch: _Batch, no
             batch.succeed(pending)
         await keep_sealed(ctx.conn, batch.written())
         await batch.journal(ctx, journal.UPDATE)
+    return batch.results
 
 
 async def delete_many(writes: Records, principal: Principal, handles: Iterable[str]) -> list[ItemResult]:
     """Delete records (their sealed secrets go with them); a missing or forbidden one fails alone."""
     inputs = [RecordInput(name, ()) for name in handles]
-    whole = _Batch.of([i.handle for i in inputs])
-    await _parse(writes, inputs, whole, prepare=False)
-    for batch in whole.slices():
-        await _delete_slice(writes, principal, batch)
-    return whole.results
-
-
-async def _delete_slice(writes: Records, principal: Principal, batch: _Batch) -> None:
+    batch = _Batch.of([i.handle for i in inputs])
+    await _parse(writes, inputs, batch, prepare=False)
     async with writes.writer.transaction(principal) as ctx:
         existing = await records.read_many(ctx.conn, batch.keys())
 
@@ -265,6 +227,7 @@ async def _delete_slice(writes: Records, principal: Principal, batch: _Batch) ->
         for pending in batch.pending:
             batch.succeed(pending)
         await batch.journal(ctx, journal.DELETE)
+    return batch.results
 
 
 def _rows(ctx: WriteContext, batch: _Batch) -> list[dict[str, object]]:

@@ -1,4 +1,4 @@
-"""Batch registration: a result per item, one bad item failing alone, and a transaction per slice."""
+"""Batch registration: one transaction, a result per item, and one bad item failing alone."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from registry import (
     Services,
     register_many,
 )
-from registry.batch import SLICE, TURN
+from registry.batch import TURN
 from registry.store import journal
 
 
@@ -127,40 +127,3 @@ async def test_a_large_batch_lets_other_requests_run_while_it_works(
     other.cancel()
     assert all(r.ok for r in results)
     assert seen[-1] - seen[0] >= 2000 // TURN - 1
-
-
-async def test_a_single_write_waits_for_one_slice_of_a_big_batch_not_for_all_of_it(
-    services: Services, acme: Principal
-) -> None:
-    committed: list[int] = []
-    first_slice = asyncio.Event()
-
-    async def heard(keys: Sequence[str]) -> None:
-        committed.append(len(keys))
-        first_slice.set()
-
-    services.feed.subscribe(heard)
-    batch = asyncio.create_task(register_many(services.records, acme, [coil(n) for n in range(10 * SLICE)]))
-    await first_slice.wait()
-    single = await register_many(services.records, acme, [coil(10 * SLICE)])
-
-    assert single[0].ok
-    assert not batch.done()  # the single write went between two slices
-    assert all(r.ok for r in await batch)
-    assert committed[0] == SLICE
-    assert sum(committed) == 10 * SLICE + 1
-
-
-async def test_a_sliced_batch_reports_each_refusal_once(services: Services, acme: Principal) -> None:
-    items = [coil(n) for n in range(2 * SLICE + 10)]
-    items[3] = RecordInput("no-slash-here", items[3].values)
-    items[SLICE + 5] = RecordInput("88.999.2/COIL-X", items[SLICE + 5].values)  # another enterprise's prefix
-    before = len((await services.audit.query(limit=1000)).events)
-
-    results = await register_many(services.records, acme, items)
-
-    assert errors(results) == {"no-slash-here": InvalidHandle, "88.999.2/COIL-X": PermissionDenied}
-    events = (await services.audit.query(limit=1000)).events
-    added = events[: len(events) - before]
-    assert sum(e.count for e in added if e.outcome == "ok") == 2 * SLICE + 8
-    assert sorted((e.outcome, e.count) for e in added if e.outcome != "ok") == [("denied", 1), ("failed", 1)]
