@@ -75,7 +75,7 @@ SCENARIOS = {
             "supply_chain_day",
             "readers at half the node's capacity, alone and beside 2,000 coils/s of batchCreate, creates,"
             " updates and logins",
-            "DayReader", 100_000, True, Requests.ZIPF, wrk=True, warm=True, users=49, seconds=30, paced=True,
+            "DayReader", 100_000, True, Requests.ZIPF, wrk=True, warm=True, users=109, seconds=30, paced=True,
         ),
     ]
 }  # fmt: skip

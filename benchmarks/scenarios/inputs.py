@@ -24,7 +24,7 @@ DAY_RATES = {
     "DayUpdate": "IDNODE_BENCH_DAY_UPDATES",  # single SNMS updates a second
     "DayLogin": "IDNODE_BENCH_DAY_LOGINS",  # SNMS logins a second
 }
-DAY_USERS = {"DayReader": 40, "MesLine": 4, "DayCreate": 2, "DayUpdate": 2, "DayLogin": 1}
+DAY_USERS = {"DayReader": 100, "MesLine": 4, "DayCreate": 2, "DayUpdate": 2, "DayLogin": 1}
 
 
 def _variable(name: str) -> str:
