@@ -296,6 +296,67 @@ def test_redis_killed_under_load_fails_no_request(
     assert last == "last"
 
 
+def reads(url: str, paths: list[str], until: float, statuses: list[tuple[float, str, int]]) -> None:
+    """GET `paths` in turn until `until`; note every answer's time, path and status."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for n in itertools.count():
+            now = time.monotonic()
+            if now >= until:
+                return
+            path = paths[n % len(paths)]
+            statuses.append((now, path, client.get(path).status_code))
+
+
+MISS = "/api/handles/88.999.1/MISS-"
+
+
+def test_a_database_restarted_under_load_fails_only_misses_and_only_while_it_is_down(
+    pg_database: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    env = {
+        "IDNODE_DATABASE_URL": pg_database,
+        "IDNODE_REDIS_URL": redis_server.url,
+        "IDNODE_STORE_RETRY_MS": "300",
+    }
+    set_up_node(env)
+    node = NodeProcess(env, workers=2).start(tmp_path)
+    cached = [f"/api/handles/88.999.1/LOADED-{n}" for n in range(10)]
+    try:
+        for path in cached:
+            put(node.url, path.removeprefix("/api/handles/"), "v0")
+            for _ in range(4):  # in both workers' caches
+                assert httpx.get(f"{node.url}{path}").status_code == 200
+        statuses: list[tuple[float, str, int]] = []
+        start = time.monotonic()
+        misses = [f"/api/handles/88.999.1/MISS-{n}" for n in range(10_000)]
+        users = [
+            threading.Thread(target=reads, args=(node.url, cached, start + 6, statuses)) for _ in range(3)
+        ]
+        users.append(threading.Thread(target=reads, args=(node.url, misses, start + 6, statuses)))
+        for user in users:
+            user.start()
+        time.sleep(1.5)
+        down = time.monotonic()
+        database_down(pg_database)
+        time.sleep(2)
+        database_up(pg_database)
+        up = time.monotonic()
+        for user in users:
+            user.join()
+    finally:
+        node.stop()
+
+    failed = [
+        (at, path, code) for at, path, code in statuses if code != 200 and not path.startswith(misses[0][:-1])
+    ]
+    assert [(round(at - start, 2), path, code) for at, path, code in failed] == []  # cached reads never fail
+    missed = [(at, code) for at, path, code in statuses if path in set(misses)]
+    assert {code for _, code in missed} == {404, 503}  # not found while it is up, unavailable while down
+    late = [round(at - up, 2) for at, code in missed if code == 503 and not down - 0.5 <= at <= up + 1.0]
+    assert late == []  # fast failure only while the database is down (and one retry interval after)
+    assert sum(1 for at, code in missed if at > up + 1.0 and code == 404) > 10  # misses answered again
+
+
 @pytest.mark.parametrize("with_redis", [False, True])
 def test_a_prefix_the_cli_adds_resolves_at_once_on_a_running_node(
     with_redis: bool, tmp_path: Path, request: pytest.FixtureRequest
