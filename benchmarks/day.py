@@ -20,7 +20,7 @@ import httpx
 from .harness import Bench, Node, Options, prepared, serving
 from .node_setup import ADMIN_SECRET, NODE_PREFIX, PREFIX
 from .phases import locust_phase, wrk_phase
-from .report import append_row, problems
+from .report import append_row, records_option
 from .resolve_hot import log_lines, write_results
 from .runs import closing, run_context
 from .scenarios import Scenario
@@ -29,7 +29,11 @@ from .scenarios.inputs import DAY_RATES, DAY_USERS
 READ_CEILING = 2_000.0  # GETs a second one locust process paces well within a core here (README)
 WRITE_RATES = {"MesLine": 2_000.0, "DayCreate": 20.0, "DayUpdate": 40.0, "DayLogin": 1.0}
 GET, BATCH, CREATE, UPDATE, LOGIN = (
-    *("day: GET /api/handles", "day: batchCreate", "day: create", "day: update", "day: login"),
+    "day: GET /api/handles",
+    "day: batchCreate",
+    "day: create",
+    "day: update",
+    "day: login",
 )
 TARGET = 2.0  # GET p99 in the day at most this many times the p99 of the reads alone
 REACHED = 0.9  # a phase whose readers fell below this share of their rate measured something else
@@ -104,9 +108,9 @@ def _reach(result: dict[str, Any]) -> list[str]:
 
 
 def command(config: dict[str, Any]) -> str:
-    records = "" if config["records"] == 100_000 else f" --records {config['records']}"
     return (
-        f"python -m benchmarks run supply_chain_day --db {config['db']}{records} "
+        f"python -m benchmarks run supply_chain_day --db {config['db']}"
+        f"{records_option(config, 'supply_chain_day')} "
         f"--workers {config['workers']} --redis {'on' if config['redis'] else 'off'} "
         f"--duration {config['seconds']} --locust-processes {config['locust_processes']}"
     )
@@ -124,7 +128,7 @@ def run_day(scenario: Scenario, options: Options, seconds: int, output: Path) ->
     conclusions(result, seconds)
     result["bottleneck"], result["bottleneck_reason"] = "paced", "every class keeps its own rate"
     closing(result)
-    result["problems"] = problems(result) + _reach(result)
+    result["problems"] += _reach(result)
     path = write_results(result, started, scenario.name, output / "results")
     append_row(row(result, path), output / "RESULTS.md", COLUMNS, INTRO)
     return path

@@ -30,9 +30,8 @@ T = TypeVar("T")
 HASH_MARK = "$argon2"
 # Slow hashes at once, per process: a burst of logins queues for these threads rather than taking every core.
 HASH_THREADS = 2
-BACKGROUND_NICE = (
-    10  # the hashing threads' priority below the event loop's (argon2's lane threads inherit it)
-)
+# The hashing threads' priority under the event loop's; argon2's lane threads inherit it.
+BACKGROUND_NICE = 10
 
 
 def _in_background() -> None:

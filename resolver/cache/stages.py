@@ -59,30 +59,32 @@ class L1Stage:
         self._clock = clock
 
     def _valid(self, key: str) -> Entry | None:
-        """The entry for `key` unless a write has happened to it since it was fetched.
+        """The entry for `key` if no write has happened to it since it was fetched.
 
-        While coherence is not usable (Redis down) nobody can tell, so no entry is served fresh; but entries
-        are kept, since no write can happen while the database is down too, and then they stand in for it
-        (the journal follower drops those that changed meanwhile; coherence clears them all on recovery).
+        While coherence is not usable (Redis down) nobody can tell, so none is; but entries are kept, not
+        dropped, to stand in for the database should it go down too (`_stale`): no write can happen then.
+        The journal follower drops those that changed meanwhile; coherence clears them all on recovery.
         """
         entry = self._cache.get(key)
-        if entry is None:
+        if entry is None or not self._coherence.usable:
             return None
-        if not self._coherence.usable or entry.token == self._coherence.token(key):
+        if entry.token == self._coherence.token(key):
             return entry
         self._cache.drop(key)
         return None
 
-    def _fresh(self, entry: Entry | None, now: float) -> bool:
-        return entry is not None and entry.fresh_until > now and self._coherence.usable
-
-    def _changed(self, key: str, entry: Entry) -> bool:
-        return self._coherence.usable and entry.token != self._coherence.token(key)
-
     def _stale(self, query: Query, entry: Entry | None, now: float) -> Answer | None:
         """`entry` served stale, if it may stand in for a database that is down: within the stale window, and
-        not changed by a write while the database was being asked."""
-        if entry is None or entry.stale_until <= now or self._changed(query.key, entry):
+        not changed by a write while the database was being asked. With coherence down, what is kept stands
+        in."""
+        usable = self._coherence.usable
+        if not usable:
+            entry = self._cache.peek(query.key)
+        if (
+            entry is None
+            or entry.stale_until <= now
+            or (usable and entry.token != self._coherence.token(query.key))
+        ):
             raise StoreUnavailable("the database is down and nothing cached may stand in")
         self._metrics.stale_answers += 1
         return _stale(self._hit(query, entry))
@@ -102,7 +104,7 @@ class L1Stage:
     def ready(self, query: Query) -> Answer | None:
         """A fresh, valid answer held here (not a cached "not found": that one `resolve` tells)."""
         entry = self._valid(query.key)
-        if entry is None or entry.record is None or not self._fresh(entry, self._clock()):
+        if entry is None or entry.record is None or entry.fresh_until <= self._clock():
             return None
         self._metrics.l1_hits += 1
         return self._hit(query, entry)
@@ -110,7 +112,7 @@ class L1Stage:
     async def resolve(self, query: Query) -> Answer | None:
         now = self._clock()
         entry = self._valid(query.key)
-        if entry is not None and self._fresh(entry, now):
+        if entry is not None and entry.fresh_until > now:
             self._metrics.l1_hits += 1
             return self._hit(query, entry)
         token = self._coherence.token(query.key)
@@ -131,7 +133,7 @@ class L1Stage:
         held: dict[str, Entry | None] = {}
         for query in queries:
             entry = held[query.key] = self._valid(query.key)
-            if entry is not None and self._fresh(entry, now):
+            if entry is not None and entry.fresh_until > now:
                 found[query.key] = self._hit(query, entry)
             else:
                 missing.append(query)

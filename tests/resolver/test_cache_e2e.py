@@ -4,10 +4,12 @@ database fails. Nodes are `idnode serve` processes; Redis and PostgreSQL are rea
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -242,20 +244,35 @@ def test_with_redis_down_then_the_database_cached_records_are_served_stale_and_b
         node.stop()
 
 
-def load(url: str, handles: list[str], until: float, statuses: list[tuple[float, str, int]]) -> None:
-    """Read `handles` in turn, and every tenth request write one, until `until`; note every status."""
+Status = tuple[float, str, str, int]  # when a request was sent, its method and path, its answer's status
+
+
+def load(url: str, paths: list[str], until: float, statuses: list[Status], *, writes: bool = False) -> None:
+    """GET `paths` in turn until `until` (with `writes`, every tenth request a PUT); note every status."""
+    body = [{"index": 2000, "type": "batchNo", "data": "under load"}]
     with httpx.Client(base_url=url, timeout=10) as client:
         for n in itertools.count():
             now = time.monotonic()
             if now >= until:
                 return
-            handle = handles[n % len(handles)]
-            if n % 10 == 0:
-                body = [{"index": 2000, "type": "batchNo", "data": f"w{n}"}]
-                answer = client.put(f"/api/handles/{handle}", json=body, auth=AUTH)
-                statuses.append((now, "PUT", answer.status_code))
+            path = paths[n % len(paths)]
+            if writes and n % 10 == 0:
+                statuses.append((now, "PUT", path, client.put(path, json=body, auth=AUTH).status_code))
             else:
-                statuses.append((now, "GET", client.get(f"/api/handles/{handle}").status_code))
+                statuses.append((now, "GET", path, client.get(path).status_code))
+
+
+@contextmanager
+def running(*users: Callable[[], None]) -> Iterator[None]:
+    """Each of `users` in a thread of its own while the block runs; the block ends once they all have."""
+    threads = [threading.Thread(target=user) for user in users]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        for thread in threads:
+            thread.join()
 
 
 def test_redis_killed_under_load_fails_no_request(
@@ -264,47 +281,34 @@ def test_redis_killed_under_load_fails_no_request(
     env = {"IDNODE_DATABASE_URL": pg_database, "IDNODE_REDIS_URL": redis_server.url}
     set_up_node(env)
     node = NodeProcess(env, workers=2).start(tmp_path)
-    handles = [f"88.999.1/LOADED-{n}" for n in range(20)]
+    paths = [f"/api/handles/88.999.1/LOADED-{n}" for n in range(20)]
     try:
-        for handle in handles:
-            put(node.url, handle, "v0")
-        statuses: list[tuple[float, str, int]] = []
-        start = time.monotonic()
+        for path in paths:
+            put(node.url, path.removeprefix("/api/handles/"), "v0")
+        statuses: list[Status] = []
+        until = time.monotonic() + 6
         users = [
-            threading.Thread(target=load, args=(node.url, handles[k::4], start + 6, statuses))
-            for k in range(4)
+            functools.partial(load, node.url, paths[k::4], until, statuses, writes=True) for k in range(4)
         ]
-        for user in users:
-            user.start()
-        time.sleep(1.5)
-        killed = time.monotonic()
-        redis_server.kill()
-        time.sleep(2)
-        redis_server.restart()
-        back = time.monotonic()
-        for user in users:
-            user.join()
-        put(node.url, handles[0], "last")
-        last = value_at(node.url, handles[0])
+        with running(*users):
+            time.sleep(1.5)
+            killed = time.monotonic()
+            redis_server.kill()
+            time.sleep(2)
+            redis_server.restart()
+            back = time.monotonic()
+        put(node.url, paths[0].removeprefix("/api/handles/"), "last")
+        last = value_at(node.url, paths[0].removeprefix("/api/handles/"))
     finally:
         node.stop()
 
-    failed = [(round(at - start, 2), method, code) for at, method, code in statuses if code not in (200, 201)]
+    failed = [
+        (round(at - killed, 2), method, code) for at, method, _, code in statuses if code not in (200, 201)
+    ]
     assert failed == []
-    during = [method for at, method, _ in statuses if killed < at < back]
+    during = [method for at, method, _, _ in statuses if killed < at < back]
     assert (during.count("GET") > 20, during.count("PUT") > 2) == (True, True)  # the load went on meanwhile
     assert last == "last"
-
-
-def reads(url: str, paths: list[str], until: float, statuses: list[tuple[float, str, int]]) -> None:
-    """GET `paths` in turn until `until`; note every answer's time, path and status."""
-    with httpx.Client(base_url=url, timeout=10) as client:
-        for n in itertools.count():
-            now = time.monotonic()
-            if now >= until:
-                return
-            path = paths[n % len(paths)]
-            statuses.append((now, path, client.get(path).status_code))
 
 
 MISS = "/api/handles/88.999.1/MISS-"
@@ -326,31 +330,27 @@ def test_a_database_restarted_under_load_fails_only_misses_and_only_while_it_is_
             put(node.url, path.removeprefix("/api/handles/"), "v0")
             for _ in range(4):  # in both workers' caches
                 assert httpx.get(f"{node.url}{path}").status_code == 200
-        statuses: list[tuple[float, str, int]] = []
-        start = time.monotonic()
-        misses = [f"/api/handles/88.999.1/MISS-{n}" for n in range(10_000)]
-        users = [
-            threading.Thread(target=reads, args=(node.url, cached, start + 6, statuses)) for _ in range(3)
-        ]
-        users.append(threading.Thread(target=reads, args=(node.url, misses, start + 6, statuses)))
-        for user in users:
-            user.start()
-        time.sleep(1.5)
-        down = time.monotonic()
-        database_down(pg_database)
-        time.sleep(2)
-        database_up(pg_database)
-        up = time.monotonic()
-        for user in users:
-            user.join()
+        statuses: list[Status] = []
+        until = time.monotonic() + 6
+        misses = [f"{MISS}{n}" for n in range(10_000)]  # each asked once: every one a database read
+        readers = [functools.partial(load, node.url, paths, until, statuses) for paths in (cached,) * 3]
+        with running(*readers, functools.partial(load, node.url, misses, until, statuses)):
+            time.sleep(1.5)
+            down = time.monotonic()
+            database_down(pg_database)
+            time.sleep(2)
+            database_up(pg_database)
+            up = time.monotonic()
     finally:
         node.stop()
 
     failed = [
-        (at, path, code) for at, path, code in statuses if code != 200 and not path.startswith(misses[0][:-1])
+        (round(at - down, 2), path, code)
+        for at, _, path, code in statuses
+        if code != 200 and MISS not in path
     ]
-    assert [(round(at - start, 2), path, code) for at, path, code in failed] == []  # cached reads never fail
-    missed = [(at, code) for at, path, code in statuses if path in set(misses)]
+    assert failed == []  # cached reads never fail
+    missed = [(at, code) for at, _, path, code in statuses if MISS in path]
     assert {code for _, code in missed} == {404, 503}  # not found while it is up, unavailable while down
     late = [round(at - up, 2) for at, code in missed if code == 503 and not down - 0.5 <= at <= up + 1.0]
     assert late == []  # fast failure only while the database is down (and one retry interval after)
