@@ -103,6 +103,7 @@ def test_a_callback_wraps_the_answer_as_jsonp(http: httpx.Client, part: str) -> 
     assert response.text.startswith('show({"responseCode":1')
     assert response.text.endswith(");")
     expect(http.get(f"/api/handles/{part}", params={"callback": "alert(1)//"}), 400, 4)
+    expect(http.get(f"/api/handles/{part}", params={"callback": "bDÁúH"}), 400, 4)  # ASCII, as documented
 
 
 def test_a_missing_handle_is_404_with_code_100(http: httpx.Client) -> None:
