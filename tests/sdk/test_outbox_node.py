@@ -10,12 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+from collections.abc import Iterator
+
 import httpx
+import pytest
 
 from tests.conftest import ADMIN_SECRET
 from tests.resolver.conftest import ADMIN_USER, set_up_node
 from tests.sdk.mes_line import coil
-from tests.support import ROOT, NodeProcess, cli, free_port
+from tests.support import ROOT, NodeProcess, cli, create_database, drop_database, free_port
 
 COUNT = 10_000
 
@@ -33,8 +36,22 @@ def registered(url: str) -> int:
     return int(answer.json()["totalCount"]) if answer.status_code == 200 else -1
 
 
-def test_a_node_killed_mid_registration_ends_with_every_record_once(tmp_path: Path) -> None:
-    env = {"IDNODE_DATABASE_URL": f"sqlite:///{tmp_path}/idnode.db"}
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The node's database: SQLite's commit is an fsync of its WAL, PostgreSQL's a round trip to the server;
+    on both, an acknowledged batch must survive a SIGKILL of the node."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/idnode.db"
+        return
+    name, url = create_database()
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+def test_a_node_killed_mid_registration_ends_with_every_record_once(database: str, tmp_path: Path) -> None:
+    env = {"IDNODE_DATABASE_URL": database}
     set_up_node(env)
     cli(["template", "load", "steel-coil", "--prefix", "88.999.1"], env)
     port = free_port()
