@@ -5,6 +5,7 @@ python -m benchmarks run SCENARIO [--duration S] [--users N] [--workers W] [--db
                                   [--redis on|off] [--locust-processes P] [--records N]
 python -m benchmarks scaling SCENARIO [--users 10,25,50,100,200] [--duration S] [...]
 python -m benchmarks run resolve_native [--workers W] [--duration S] [--db ...] [--redis ...]   (no locust)
+python -m benchmarks run soak [--duration S] [--workers W] [--db ...] [--redis ...]   (10 minutes by default)
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
             )
             return 2
         path = run_native(scenario, _options(args, seconds), min(seconds, WRK_SECONDS), args.output)
+    elif scenario.soak:
+        from .soak import run_soak
+
+        if args.users:
+            print(f"{scenario.name} paces fixed user counts: --users does not apply", file=sys.stderr)
+            return 2
+        path = run_soak(scenario, _options(args, seconds), seconds, args.output)
     elif scenario.paced:
         from .day import run_day
 
@@ -97,6 +105,7 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
     figures = (
         *("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "wrk_rps", "reference_rps", "ratio", "ratios"),
         *("get_p99_alone_ms", "get_p99_day_ms", "get_p99_ratio", "coils_per_s", "rates"),
+        *("rss_warm_mb", "rss_end_mb", "rss_growth", "tasks_early_max", "tasks_late_max"),
     )
     print(json.dumps({name: result[name] for name in figures if name in result}))
     for name, row in result["per_request"].items():

@@ -188,6 +188,9 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         if link is not None:
             stack.push_async_callback(_close_link, link)
         metrics.health += [h for h in (database, redis) if h is not None]
+        # Requests in flight and background work: under a steady load a count that keeps growing is a queue
+        # the node does not keep up with (the soak benchmark watches it).
+        metrics.gauges["event_loop_tasks"] = lambda: len(asyncio.all_tasks())
         namespace = namespace_of(services.node.prefix)
         freshness = Freshness(
             max_ttl=settings.cache_max_ttl,

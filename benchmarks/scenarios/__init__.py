@@ -34,6 +34,7 @@ class Scenario:
     per_request: int = 1  # handles resolved or identifiers created by one request of the main task
     native: bool = False  # no locust: hdlload over UDP and TCP, wrk and nginx (benchmarks/resolve_native.py)
     paced: bool = False  # readers alone, then beside writers, each class at its rate (benchmarks/day.py)
+    soak: bool = False  # the mix's peak, then 80 % of it for long, memory sampled (benchmarks/soak.py)
 
 
 SCENARIOS = {
@@ -76,6 +77,13 @@ SCENARIOS = {
             "readers at half the node's capacity, alone and beside 2,000 coils/s of batchCreate, creates,"
             " updates and logins",
             "DayReader", 100_000, True, Requests.ZIPF, wrk=True, warm=True, users=109, seconds=30, paced=True,
+        ),
+        Scenario(
+            "soak",
+            "supply_chain_mix's peak, then 80% of each of its rates, paced, for 10 minutes; resident memory"
+            " and event loop tasks sampled",
+            "SupplyChainMix", 100_000, True, Requests.ZIPF, wrk=False, warm=True, users=106, seconds=600,
+            soak=True,
         ),
     ]
 }  # fmt: skip

@@ -134,6 +134,37 @@ def test_a_paced_day_keeps_every_rate_and_compares_the_readers_alone_and_beside_
     assert "`run supply_chain_day --db sqlite --records 10000 --workers 1 --redis off --duration 4" in table
 
 
+def test_a_short_soak_paces_the_mix_and_draws_the_memory_of_every_node_process(tmp_path: Path) -> None:
+    rates = {
+        "IDNODE_BENCH_DAY_READS": "100",
+        "IDNODE_BENCH_DAY_COILS": "500",
+        "IDNODE_BENCH_DAY_UPDATES": "4",
+    }
+    done = bench("run", "soak", "--duration", "8", "--output", str(tmp_path), *RECORDS, env=rates)
+    [path] = (tmp_path / "results").glob("soak-*.json")
+    result = json.loads(path.read_text())
+
+    # Eight seconds are all warm-up: the memory may grow, and the run says so; nothing else may go wrong.
+    grown = [p for p in result["problems"] if p.startswith("resident memory grew")]
+    assert (result["errors"], result["left_running"]) == (0, [])
+    assert result["problems"] == grown, result["problems"]
+    assert done.returncode == (1 if grown else 0), done.stdout[-3000:] + done.stderr[-3000:]
+    assert result["rates"] == {"DayReader": 100, "MesLine": 500, "DayUpdate": 4}
+    assert {"peak, mix: GET /api/handles", "soak, day: GET /api/handles", "soak, day: batchCreate"} <= set(
+        result["per_request"]
+    )
+    assert 0.5 * 500 <= result["soak_coils_per_s"] <= 1.3 * 500  # counted on the node
+    curve = result["curve"]
+    assert len(curve) >= 6
+    assert curve[-1]["s"] >= 8
+    assert all(len(point["rss"]) == 2 and min(point["rss"].values()) > 10 * 2**20 for point in curve)
+    assert all(sum(point["tasks"].values()) >= 1 for point in curve)
+    assert (tmp_path / "results" / result["png"]).stat().st_size > 10_000
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert "## A soak (`run soak`)" in table
+    assert "`run soak --db sqlite --records 10000 --workers 1 --redis off --duration 8" in table
+
+
 def test_register_batch_creates_what_it_reports(tmp_path: Path) -> None:
     result = run("register_batch", tmp_path, "--duration", "3", "--users", "1")
     created = result["per_request"]["register_batch"]["requests"] * 1_000
