@@ -83,6 +83,13 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
             )
             return 2
         path = run_native(scenario, _options(args, seconds), min(seconds, WRK_SECONDS), args.output)
+    elif scenario.scale:
+        from .scale import run_scale
+
+        if args.db != "postgres" or args.users or args.locust_processes != LOCUST_PROCESSES:
+            print(f"{scenario.name} runs wrk on PostgreSQL: --db postgres, no locust", file=sys.stderr)
+            return 2
+        path = run_scale(scenario, _options(args, seconds), min(seconds, WRK_SECONDS), args.output)
     elif scenario.soak:
         from .soak import run_soak
 
@@ -105,6 +112,7 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
     figures = (
         *("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "wrk_rps", "reference_rps", "ratio", "ratios"),
         *("get_p99_alone_ms", "get_p99_day_ms", "get_p99_ratio", "coils_per_s", "rates"),
+        *("hot_rps_small", "hot_rps_large", "hot_ratio", "cold_rps_small", "cold_rps_large", "cold_ratio"),
         *("rss_warm_mb", "rss_end_mb", "rss_growth", "tasks_early_max", "tasks_late_max"),
     )
     print(json.dumps({name: result[name] for name in figures if name in result}))

@@ -34,6 +34,7 @@ class Scenario:
     per_request: int = 1  # handles resolved or identifiers created by one request of the main task
     native: bool = False  # no locust: hdlload over UDP and TCP, wrk and nginx (benchmarks/resolve_native.py)
     paced: bool = False  # readers alone, then beside writers, each class at its rate (benchmarks/day.py)
+    scale: bool = False  # wrk at 10^5 and 10^7 identifiers on PostgreSQL, no locust (benchmarks/scale.py)
     soak: bool = False  # the mix's peak, then 80 % of it for long, memory sampled (benchmarks/soak.py)
 
 
@@ -77,6 +78,11 @@ SCENARIOS = {
             "readers at half the node's capacity, alone and beside 2,000 coils/s of batchCreate, creates,"
             " updates and logins",
             "DayReader", 100_000, True, Requests.ZIPF, wrk=True, warm=True, users=109, seconds=30, paced=True,
+        ),
+        Scenario(
+            "scale",
+            "hot and cold GET/s with 100,000 and with 10,000,000 identifiers registered, on PostgreSQL",
+            "", 10_000_000, False, Requests.NONE, wrk=True, warm=True, users=0, seconds=9, scale=True,
         ),
         Scenario(
             "soak",

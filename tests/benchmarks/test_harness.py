@@ -165,6 +165,35 @@ def test_a_short_soak_paces_the_mix_and_draws_the_memory_of_every_node_process(t
     assert "`run soak --db sqlite --records 10000 --workers 1 --redis off --duration 8" in table
 
 
+def test_scale_measures_hot_and_cold_at_two_sizes_of_one_growing_database(tmp_path: Path) -> None:
+    sizes = ("--db", "postgres", "--records", "20000", "--duration", "2")
+    done = bench("run", "scale", *sizes, "--output", str(tmp_path))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [path] = (tmp_path / "results").glob("scale-*.json")
+    result = json.loads(path.read_text())
+
+    assert (result["errors"], result["problems"], result["left_running"]) == (0, [], [])
+    assert (result["small"]["identifiers"], result["large"]["identifiers"]) == (200, 20_000)
+    assert result["grown"]["rows"] == 19_800
+    for size in ("small", "large"):
+        hot, cold = result[size]["hot"], result[size]["cold"]
+        assert hot["hits"]["l1_hits"] >= 0.9 * hot["requests"]  # hot: the caches answer
+        assert cold["hits"]["store_reads"] >= 0.99 * cold["requests"]  # cold: every GET a store read
+        assert cold["hits"]["l1_hits"] == 0
+    ratio = result["cold_rps_large"] / result["cold_rps_small"]
+    assert result["cold_ratio"] == pytest.approx(ratio, abs=0.001)
+    assert (
+        "`run scale --db postgres --records 20000 --workers 1 --redis off --duration 2`"
+        in (tmp_path / "RESULTS.md").read_text()
+    )
+
+
+def test_scale_runs_on_postgresql_only(tmp_path: Path) -> None:
+    done = bench("run", "scale", "--output", str(tmp_path))
+    assert done.returncode == 2
+    assert "--db postgres" in done.stderr
+
+
 def test_register_batch_creates_what_it_reports(tmp_path: Path) -> None:
     result = run("register_batch", tmp_path, "--duration", "3", "--users", "1")
     created = result["per_request"]["register_batch"]["requests"] * 1_000
