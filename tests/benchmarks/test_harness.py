@@ -178,7 +178,9 @@ def test_scale_measures_hot_and_cold_at_two_sizes_of_one_growing_database(tmp_pa
     for size in ("small", "large"):
         hot, cold = result[size]["hot"], result[size]["cold"]
         assert hot["hits"]["l1_hits"] >= 0.9 * hot["requests"]  # hot: the caches answer
-        assert cold["hits"]["store_reads"] >= 0.99 * cold["requests"]  # cold: every GET a store read
+        # Cold: every GET a store read, but for concurrent GETs of one handle, which share one (200 handles
+        # under 32 connections meet often).
+        assert cold["hits"]["store_reads"] >= 0.8 * cold["requests"]
         assert cold["hits"]["l1_hits"] == 0
     ratio = result["cold_rps_large"] / result["cold_rps_small"]
     assert result["cold_ratio"] == pytest.approx(ratio, abs=0.001)
