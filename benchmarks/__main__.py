@@ -42,6 +42,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--output", type=Path, default=OUTPUT, help="where results/ and RESULTS.md go (default benchmarks/)"
     )
     parser.add_argument(
+        "--write-processes",
+        type=int,
+        default=0,
+        help="the node's IDNODE_WRITE_PROCESSES: SNMS batches written by processes of their own (default 0)",
+    )
+    parser.add_argument(
         "--records",
         type=int,
         help="records seeded (default: the scenario's; the tests' short runs seed fewer)",
@@ -66,7 +72,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def _options(args: argparse.Namespace, seconds: int) -> Options:
     # wrk measures for as long as locust does, up to resolve_hot's 9 s: enough for a steady figure.
     wrk_seconds = min(seconds, WRK_SECONDS)
-    return Options(args.db, args.workers, args.redis == "on", args.locust_processes, wrk_seconds)
+    return Options(
+        args.db, args.workers, args.redis == "on", args.locust_processes, wrk_seconds, args.write_processes
+    )
 
 
 def _run(scenario: Scenario, args: argparse.Namespace) -> int:

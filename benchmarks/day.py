@@ -20,7 +20,7 @@ import httpx
 from .harness import Bench, Node, Options, prepared, serving
 from .node_setup import ADMIN_SECRET, NODE_PREFIX, PREFIX
 from .phases import locust_phase, wrk_phase
-from .report import append_row, records_option
+from .report import append_row, records_option, write_processes_option
 from .resolve_hot import log_lines, write_results
 from .runs import closing, run_context
 from .scenarios import Scenario
@@ -111,7 +111,8 @@ def command(config: dict[str, Any]) -> str:
     return (
         f"python -m benchmarks run supply_chain_day --db {config['db']}"
         f"{records_option(config, 'supply_chain_day')} "
-        f"--workers {config['workers']} --redis {'on' if config['redis'] else 'off'} "
+        f"--workers {config['workers']}{write_processes_option(config)} "
+        f"--redis {'on' if config['redis'] else 'off'} "
         f"--duration {config['seconds']} --locust-processes {config['locust_processes']}"
     )
 

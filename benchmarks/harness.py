@@ -46,6 +46,7 @@ class Options:
     redis: bool = False  # a private redis-server, and the L2 cache on it
     locust_processes: int = LOCUST_PROCESSES
     wrk_seconds: int = WRK_SECONDS
+    write_processes: int = 0  # IDNODE_WRITE_PROCESSES of the node: SNMS batches written elsewhere
 
     @property
     def wrk(self) -> WrkLoad:
@@ -151,7 +152,7 @@ def serving(bench: Bench) -> Iterator[Node]:
     with ExitStack() as stack:
         redis_url = stack.enter_context(redis_serving(bench.folder / "redis")) if options.redis else None
         log = bench.folder / "node.log"
-        env = node_env(bench.database_url, options.layers, redis_url)
+        env = node_env(bench.database_url, options.layers, redis_url, write_processes=options.write_processes)
         base = stack.enter_context(node_serving(env, options.workers, log))
         if problems := wrong_answers(base, bench.samples):
             raise RuntimeError("wrong answers before any load: " + "; ".join(problems))

@@ -103,11 +103,17 @@ def records_option(config: dict[str, Any], scenario: str = "resolve_native") -> 
     return "" if records in (None, SCENARIOS[scenario].records) else f" --records {records}"
 
 
+def write_processes_option(config: dict[str, Any]) -> str:
+    """` --write-processes N` when the node wrote SNMS batches in processes of their own."""
+    count = config.get("write_processes") or 0
+    return f" --write-processes {count}" if count else ""
+
+
 def command(scenario: str, config: dict[str, Any]) -> str:
     """The command that runs `scenario` with `config` again, every setting spelled out."""
     return (
         f"python -m benchmarks run {scenario} --db {config['db']}{records_option(config, scenario)} "
-        f"--workers {config['workers']} "
+        f"--workers {config['workers']}{write_processes_option(config)} "
         f"--redis {'on' if config['redis'] else 'off'} --users {config['users']} "
         f"--duration {config['seconds']} --locust-processes {config['locust_processes']}"
     )

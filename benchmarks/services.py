@@ -94,11 +94,14 @@ def free_native_port(attempts: int = 50) -> int:
     raise RuntimeError(f"no port free for both TCP and UDP in {attempts} tries")
 
 
-def node_env(database_url: str, layers: str, redis_url: str | None) -> dict[str, str]:
+def node_env(
+    database_url: str, layers: str, redis_url: str | None, *, write_processes: int = 0
+) -> dict[str, str]:
     """The environment of a node: this one's, minus any IDNODE_* it has, plus the run's settings; its native
     Handle protocol listeners on a free port of their own (`NATIVE_PORT_VARIABLE`), never the default 2641."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("IDNODE_")}
     env |= {"IDNODE_DATABASE_URL": database_url, "IDNODE_CACHE_LAYERS": layers, "IDNODE_LOG_LEVEL": "warning"}
+    env["IDNODE_WRITE_PROCESSES"] = str(write_processes)
     env[NATIVE_PORT_VARIABLE] = str(free_native_port())
     if redis_url is not None:
         env["IDNODE_REDIS_URL"] = redis_url

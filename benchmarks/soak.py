@@ -24,7 +24,7 @@ from .cpu import group_cpu
 from .day import READ_CEILING, identifiers
 from .harness import Bench, Node, Options, prepared, serving
 from .phases import locust_phase
-from .report import append_row, records_option
+from .report import append_row, records_option, write_processes_option
 from .resolve_hot import log_lines, write_results
 from .runs import closing, run_context
 from .scenarios import Scenario
@@ -176,7 +176,8 @@ def _limits(result: dict[str, Any]) -> list[str]:
 def command(config: dict[str, Any]) -> str:
     return (
         f"python -m benchmarks run soak --db {config['db']}{records_option(config, 'soak')} "
-        f"--workers {config['workers']} --redis {'on' if config['redis'] else 'off'} "
+        f"--workers {config['workers']}{write_processes_option(config)} "
+        f"--redis {'on' if config['redis'] else 'off'} "
         f"--duration {config['seconds']} --locust-processes {config['locust_processes']}"
     )
 

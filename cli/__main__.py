@@ -2,4 +2,7 @@
 
 from .main import main
 
-main()
+# Guarded: a process started with multiprocessing's spawn (the node's write processes) imports the main
+# module of its parent again, and must not run the command line a second time.
+if __name__ == "__main__":
+    main()

@@ -37,6 +37,7 @@ from .settings import Settings
 from .signing import AnswerSigner
 from .throttle import AuthThrottle, Limits, RedisCounters, Sources
 from .throttle.guard import AuthEvent, Listener
+from .write_processes import WriteProcesses
 
 log = logging.getLogger("idnode")
 _PREFIX = re.compile(r"[0-9]+(\.[0-9A-Z]+)*")
@@ -72,6 +73,7 @@ class Node:
     pipeline: Pipeline | None = None
     signer: AnswerSigner | None = None
     throttle: AuthThrottle | None = None
+    writes: WriteProcesses | None = None  # SNMS batches written elsewhere (IDNODE_WRITE_PROCESSES)
 
     @property
     def context(self) -> Context:
@@ -79,7 +81,7 @@ class Node:
         if self.pipeline is None or self.signer is None or self.throttle is None:
             raise NotReady("this node process does not resolve")
         return Context(
-            self.services, self.pipeline, self.database, self.metrics, self.signer, self.throttle
+            self.services, self.pipeline, self.database, self.metrics, self.signer, self.throttle, self.writes
         )  # fmt: skip
 
 
@@ -233,8 +235,14 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         pipeline = Pipeline(stage, services.node.naming, ready=l1_stage)
         signer = await _signer(settings, services)
         throttle = _throttle(settings, link, metrics, redis, namespace, services.audit)
+        writes = None
+        if settings.write_processes:
+            writes = WriteProcesses(settings.write_processes)
+            stack.push_async_callback(writes.close)
+            await writes.start()
         yield Node(
-            settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer, throttle
+            settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer, throttle,
+            writes,
         )  # fmt: skip
 
 

@@ -24,6 +24,17 @@ class SettingsError(ValueError):
     """A setting has a value the node cannot use."""
 
 
+def _count(name: str, text: str) -> int:
+    """0 or more, at most 32 (processes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not an integer") from None
+    if not 0 <= value <= 32:
+        raise SettingsError(f"{name} must be between 0 and 32")
+    return value
+
+
 def _positive(name: str, text: str) -> int:
     try:
         value = int(text)
@@ -125,6 +136,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "native_port": _port,
     "native_host": _text,
     "http_port": _port,
+    "write_processes": _count,
 }
 
 
@@ -184,6 +196,9 @@ class Settings:
     native_idle_timeout: int = 300
     # The HTTP port the node's site record names (`idnode serve --port` sets it for its workers).
     http_port: int | None = 8000
+    # Processes, at a lower CPU priority, that each serving process hands its SNMS batch writes to, so that
+    # checking and storing thousands of records does not hold up its resolutions; 0: written in place.
+    write_processes: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

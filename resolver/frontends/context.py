@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -20,6 +20,9 @@ from ..query import Query
 from ..signing import AnswerSigner
 from ..throttle import AuthThrottle
 
+if TYPE_CHECKING:
+    from ..write_processes import WriteProcesses
+
 
 @dataclass(frozen=True, slots=True)
 class Context:
@@ -29,6 +32,7 @@ class Context:
     metrics: Metrics
     signer: AnswerSigner
     throttle: AuthThrottle
+    writes: WriteProcesses | None = None  # where SNMS batches are written; None: in this process
 
     @property
     def naming(self) -> Naming:

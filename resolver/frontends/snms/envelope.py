@@ -112,24 +112,35 @@ def endpoint(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable
             return throttled(exc)
         except (BodyRefused, ClientDisconnect):  # the edge answers (or logs) these; not the API's failure
             return envelope(FAILED, BAD_REQUEST)
-        except errors.RegistryError as exc:
-            return envelope(*status_of(exc))
-        except StoreUnavailable as exc:
-            log.warning("SNMS read failed: %s", exc)
-            return envelope(INTERNAL, INTERNAL_ERROR)
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning("SNMS request failed on the database: %r", exc)
-            return envelope(INTERNAL, INTERNAL_ERROR)
-        except Exception:  # a bug: logged with its trace, answered in the envelope
-            log.exception("SNMS request failed")
-            return envelope(INTERNAL, INTERNAL_ERROR)
+        except Exception as exc:
+            return envelope(*failure_of(exc))
 
     return wrapped
 
 
+def failure_of(exc: Exception) -> tuple[int, str]:
+    """A handler's failure as an SNMS status and message; logged where it is not the client's (call it in the
+    `except` block: a bug is logged with its trace)."""
+    if isinstance(exc, SnmsFailure):
+        return exc.status, exc.message
+    if isinstance(exc, errors.RegistryError):
+        return status_of(exc)
+    if isinstance(exc, StoreUnavailable):
+        log.warning("SNMS read failed: %s", exc)
+    elif isinstance(exc, SQLAlchemyError | OSError):
+        log.warning("SNMS request failed on the database: %r", exc)
+    else:  # a bug
+        log.exception("SNMS request failed")
+    return INTERNAL, INTERNAL_ERROR
+
+
 async def json_body(request: Request) -> Any:
+    return parsed(await request.body())
+
+
+def parsed(body: bytes) -> Any:
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads(body)
     except orjson.JSONDecodeError:
         raise SnmsFailure(FAILED, f"{BAD_REQUEST}：请求体不是合法的 JSON") from None
 
