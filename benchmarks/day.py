@@ -10,6 +10,7 @@ alone is the figure: writes should not make reads wait (target ≤ 2).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,25 +108,37 @@ def _reach(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def command(config: dict[str, Any]) -> str:
+def command(scenario: str, config: dict[str, Any]) -> str:
+    """The command that runs a paced scenario (`supply_chain_day`, `soak`) with `config` again."""
     return (
-        f"python -m benchmarks run supply_chain_day --db {config['db']}"
-        f"{records_option(config, 'supply_chain_day')} "
+        f"python -m benchmarks run {scenario} --db {config['db']}{records_option(config, scenario)} "
         f"--workers {config['workers']}{write_processes_option(config)} "
         f"--redis {'on' if config['redis'] else 'off'} "
         f"--duration {config['seconds']} --locust-processes {config['locust_processes']}"
     )
 
 
-def run_day(scenario: Scenario, options: Options, seconds: int, output: Path) -> Path:
-    """The paced day, measured once; the results file, with a row added to `output/RESULTS.md`."""
+Phases = Callable[[Bench, Node, int], dict[str, Any]]
+
+
+def measured_once(
+    scenario: Scenario, options: Options, seconds: int, phases: Phases
+) -> tuple[dict[str, Any], datetime]:
+    """A paced scenario's node seeded, served and measured by `phases`: the result so far, and its start."""
     started = datetime.now(UTC)
     config = asdict(options) | {"seconds": seconds, "records": scenario.records}
-    result = run_context(scenario, options, started) | {"config": config, "command": command(config)}
+    result = run_context(scenario, options, started)
+    result |= {"config": config, "command": command(scenario.name, config)}
     with prepared(scenario, options) as bench:
         with serving(bench) as node:
-            result |= _phases(bench, node, seconds)
+            result |= phases(bench, node, seconds)
         result["node_log"] = log_lines(bench.folder / "node.log")
+    return result, started
+
+
+def run_day(scenario: Scenario, options: Options, seconds: int, output: Path) -> Path:
+    """The paced day, measured once; the results file, with a row added to `output/RESULTS.md`."""
+    result, started = measured_once(scenario, options, seconds, _phases)
     conclusions(result, seconds)
     result["bottleneck"], result["bottleneck_reason"] = "paced", "every class keeps its own rate"
     closing(result)

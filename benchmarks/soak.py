@@ -15,18 +15,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .cpu import group_cpu
-from .day import READ_CEILING, identifiers
-from .harness import Bench, Node, Options, prepared, serving
+from .day import READ_CEILING, identifiers, measured_once
+from .harness import Bench, Node, Options
 from .phases import locust_phase
-from .report import append_row, records_option, write_processes_option
-from .resolve_hot import log_lines, write_results
-from .runs import closing, run_context
+from .report import append_row
+from .resolve_hot import write_results
+from .runs import closing
 from .scenarios import Scenario
 from .scenarios.inputs import DAY_RATES, DAY_USERS
 from .services import process_metrics
@@ -173,15 +172,6 @@ def _limits(result: dict[str, Any]) -> list[str]:
     return found
 
 
-def command(config: dict[str, Any]) -> str:
-    return (
-        f"python -m benchmarks run soak --db {config['db']}{records_option(config, 'soak')} "
-        f"--workers {config['workers']}{write_processes_option(config)} "
-        f"--redis {'on' if config['redis'] else 'off'} "
-        f"--duration {config['seconds']} --locust-processes {config['locust_processes']}"
-    )
-
-
 def curve_png(result: dict[str, Any], path: Path) -> Path:
     """Resident memory of each node process and the task count over the soak."""
     import matplotlib
@@ -214,13 +204,7 @@ def curve_png(result: dict[str, Any], path: Path) -> Path:
 
 def run_soak(scenario: Scenario, options: Options, seconds: int, output: Path) -> Path:
     """The soak, measured once; the results file (and its PNG), with a row added to `output/RESULTS.md`."""
-    started = datetime.now(UTC)
-    config = asdict(options) | {"seconds": seconds, "records": scenario.records}
-    result = run_context(scenario, options, started) | {"config": config, "command": command(config)}
-    with prepared(scenario, options) as bench:
-        with serving(bench) as node:
-            result |= _phases(bench, node, seconds)
-        result["node_log"] = log_lines(bench.folder / "node.log")
+    result, started = measured_once(scenario, options, seconds, _phases)
     conclusions(result, seconds)
     result["bottleneck"], result["bottleneck_reason"] = "paced", "80 % of the mix's peak, every class"
     closing(result)

@@ -2,7 +2,6 @@
 
 from .main import main
 
-# Guarded: a process started with multiprocessing's spawn (the node's write processes) imports the main
-# module of its parent again, and must not run the command line a second time.
+# Guarded: importing the module (multiprocessing's spawn does, for one) must not run the command line.
 if __name__ == "__main__":
     main()

@@ -24,22 +24,23 @@ class SettingsError(ValueError):
     """A setting has a value the node cannot use."""
 
 
-def _count(name: str, text: str) -> int:
-    """0 or more, at most 32 (processes)."""
+def _integer(name: str, text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise SettingsError(f"{name}={text!r} is not an integer") from None
+
+
+def _count(name: str, text: str) -> int:
+    """0 or more, at most 32 (processes)."""
+    value = _integer(name, text)
     if not 0 <= value <= 32:
         raise SettingsError(f"{name} must be between 0 and 32")
     return value
 
 
 def _positive(name: str, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise SettingsError(f"{name}={text!r} is not an integer") from None
+    value = _integer(name, text)
     if value < 1:
         raise SettingsError(f"{name} must be at least 1")
     return value

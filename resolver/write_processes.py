@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from registry import Principal
 from registry.audit import source
 
+from .frontends.snms.envelope import INTERNAL, INTERNAL_ERROR, OK, SUCCESS, failure_of
+from .frontends.snms.identifiers import BATCH_WRITES, batch_results
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -107,10 +109,6 @@ class WriteProcesses:
             self._all.add(child)
             self._idle.put_nowait(child)
 
-    @property
-    def pids(self) -> list[int]:
-        return sorted(child.process.pid for child in self._all)
-
     async def snms_batch(self, kind: str, principal: Principal, body: bytes) -> Outcome:
         """SNMS `batchCreate` (`kind` "create") or `batchUpdate` ("update") of `body` by `principal`."""
         child = await self._idle.get()
@@ -122,8 +120,6 @@ class WriteProcesses:
             await child.stop()
             child = await _Child.start()
             self._all.add(child)
-            from .frontends.snms.envelope import INTERNAL, INTERNAL_ERROR
-
             return INTERNAL, INTERNAL_ERROR, None
         finally:
             self._idle.put_nowait(child)
@@ -138,9 +134,6 @@ class WriteProcesses:
 
 
 async def _write(node: Node, kind: str, principal: Principal, body: bytes, address: str) -> Outcome:
-    from .frontends.snms.envelope import OK, SUCCESS, failure_of
-    from .frontends.snms.identifiers import BATCH_WRITES, batch_results
-
     source.set(address)  # the audit names the client, as in the serving process
     try:
         return OK, SUCCESS, await batch_results(node.services.records, principal, body, BATCH_WRITES[kind])

@@ -12,7 +12,7 @@ import pytest
 from tests import setups
 from tests.conftest import ACME, ACME_SECRET, ADMIN_SECRET, NODE_PREFIX, OTHER, OTHER_SECRET
 from tests.redis_servers import redis_cluster, redis_server  # noqa: F401 - fixtures offered to these tests
-from tests.support import NodeProcess, cli, create_database, drop_database
+from tests.support import NodeProcess, cli
 
 ACME_USER = f"300%3A0.NA/{ACME}"
 OTHER_USER = f"300%3A0.NA/{OTHER}"
@@ -41,19 +41,6 @@ def set_up_node(env: dict[str, str], *, fresh: bool = False) -> None:
             cli([*args, "--secret", secret], env)
 
     setups.set_up(env, run_commands, fresh=fresh)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An empty database of each kind for one module's node."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/idnode.db"
-        return
-    name, url = create_database()
-    try:
-        yield url
-    finally:
-        drop_database(name)
 
 
 @pytest.fixture(scope="module")

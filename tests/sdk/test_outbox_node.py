@@ -8,16 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import ADMIN_SECRET
 from tests.resolver.conftest import ADMIN_USER, set_up_node
 from tests.sdk.mes_line import coil
-from tests.support import ROOT, NodeProcess, cli, create_database, drop_database, free_port
+from tests.support import ROOT, NodeProcess, cli, free_port
 
 COUNT = 10_000
 
@@ -33,20 +31,6 @@ def registered(url: str) -> int:
     except httpx.HTTPError:
         return -1
     return int(answer.json()["totalCount"]) if answer.status_code == 200 else -1
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The node's database: SQLite's commit is an fsync of its WAL, PostgreSQL's a round trip to the server;
-    on both, an acknowledged batch must survive a SIGKILL of the node."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/idnode.db"
-        return
-    name, url = create_database()
-    try:
-        yield url
-    finally:
-        drop_database(name)
 
 
 def test_a_node_killed_mid_registration_ends_with_every_record_once(database: str, tmp_path: Path) -> None:
