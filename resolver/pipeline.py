@@ -15,6 +15,7 @@ from registry import Handle, Naming, NotResponsible
 from registry.store.point_reads import PointReader
 
 from .answer import Answer
+from .batching import Batcher
 from .health import Health
 from .metrics import Metrics
 from .query import Query
@@ -41,7 +42,8 @@ class Ready(Protocol):
 
 
 class StoreStage:
-    """The registry's database: one indexed read per handle, concurrent reads of one handle shared.
+    """The registry's database: indexed reads, the misses of one instant in one query, concurrent reads of
+    one handle shared.
 
     While the database's `health` says it is not worth trying (just after a failure), misses fail at once
     rather than each waiting on a database that is down.
@@ -51,47 +53,44 @@ class StoreStage:
         self._reader = reader
         self._health = health
         self._metrics = metrics
-        self._flights: dict[str, asyncio.Task[Answer | None]] = {}
+        self._batcher: Batcher[Answer | None] = Batcher(self._read)
+        self._flights: dict[str, asyncio.Future[Answer | None]] = {}
 
     async def resolve(self, query: Query) -> Answer | None:
         key = query.key
         flight = self._flights.get(key)
         if flight is None:
             self._check_up()
-            flight = self._flights[key] = asyncio.ensure_future(self._read(key))
-            flight.add_done_callback(lambda task: self._landed(key, task))
+            flight = self._flights[key] = self._batcher.get(key)
+            flight.add_done_callback(lambda done: self._landed(key, done))
         return await asyncio.shield(flight)
 
-    def _landed(self, key: str, task: asyncio.Task[Answer | None]) -> None:
+    def _landed(self, key: str, flight: asyncio.Future[Answer | None]) -> None:
         self._flights.pop(key, None)
-        if not task.cancelled():
-            task.exception()  # whoever waited has it; nobody else need be told it went unread
+        if not flight.cancelled():
+            flight.exception()  # whoever waited has it; nobody else need be told it went unread
 
     async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | None]:
         self._check_up()
-        keys = [query.key for query in queries]
-        self._metrics.store_queries += 1
-        try:
-            stored = await self._reader.many(keys)
-        except Exception as exc:
-            raise self._failed(exc) from exc
-        self._metrics.store_reads += len(keys)
-        self._health.succeeded()
-        return [Answer.from_stored(stored[k]) if k in stored else None for k in keys]
+        return await self._read([query.key for query in queries])
 
     def _check_up(self) -> None:
         if not self._health.worth_trying:
             raise StoreUnavailable("the database did not answer just now")
 
-    async def _read(self, key: str) -> Answer | None:
+    async def _read(self, keys: list[str]) -> list[Answer | None]:
         self._metrics.store_queries += 1
         try:
-            stored = await self._reader.one(key)
+            if len(keys) == 1:  # the plain equality: the cheapest statement for the database to run
+                value = await self._reader.one(keys[0])
+                stored = {} if value is None else {keys[0]: value}
+            else:
+                stored = await self._reader.many(keys)
         except Exception as exc:
             raise self._failed(exc) from exc
-        self._metrics.store_reads += 1
+        self._metrics.store_reads += len(keys)
         self._health.succeeded()
-        return None if stored is None else Answer.from_stored(stored)
+        return [Answer.from_stored(stored[k]) if k in stored else None for k in keys]
 
     def _failed(self, exc: Exception) -> StoreUnavailable:
         self._health.failed(exc)

@@ -12,7 +12,7 @@ Lookups made in the same instant by different requests go to Redis together, as 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from resolver.answer import Answer
+from resolver.batching import Batcher
 
 from .pipelined import PipelinedConnection
 from .redis_link import RedisLink
@@ -68,41 +69,6 @@ class Lookup:
         return cls(True, answer, int(fresh or 0) / 1000, token)
 
 
-class _Batcher:
-    """Collects the lookups of one event-loop instant and sends them as one pipeline."""
-
-    def __init__(self, fetch: Callable[[list[str]], Any]) -> None:
-        self._fetch = fetch
-        self._pending: dict[str, asyncio.Future[Lookup]] = {}
-        self._running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
-
-    def get(self, key: str) -> asyncio.Future[Lookup]:
-        future = self._pending.get(key)
-        if future is None:
-            if not self._pending:
-                asyncio.get_running_loop().call_soon(self._flush)
-            future = self._pending[key] = asyncio.get_running_loop().create_future()
-        return future
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, {}
-        task = asyncio.ensure_future(self._deliver(batch))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    async def _deliver(self, batch: dict[str, asyncio.Future[Lookup]]) -> None:
-        try:
-            found = await self._fetch(list(batch))
-        except Exception as exc:  # every waiter learns of the failure
-            for future in batch.values():
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for future, lookup in zip(batch.values(), found, strict=True):
-            if not future.done():
-                future.set_result(lookup)
-
-
 class RedisL2:
     def __init__(self, link: RedisLink, *, namespace: str, stale_seconds: int) -> None:
         self._link = link
@@ -110,7 +76,7 @@ class RedisL2:
         self._lookups = PipelinedConnection(link.url) if link.url.startswith("redis://") else None
         self._prefix = f"{namespace}:r:"
         self._stale_ms = stale_seconds * 1000
-        self._batcher = _Batcher(self._fetch)
+        self._batcher: Batcher[Lookup] = Batcher(self._fetch)
         self._script_sha: str | None = None
         # EVALSHA, loading the script again if Redis forgot it; a cluster's scripts may touch one slot only.
         data = link.data

@@ -20,7 +20,7 @@ from resolver.query import Query
 
 from .coherence import Coherence
 from .l1 import Entry, L1Cache
-from .l2 import Lookup, RedisL2
+from .l2 import Fill, Lookup, RedisL2
 from .redis_link import REDIS_FAILURES
 
 
@@ -182,6 +182,7 @@ class L2Stage:
         self._metrics = metrics
         self._health = health
         self._clock = clock
+        self._to_fill: list[Fill] = []
         self._filling: set[asyncio.Task[None]] = set()
 
     @property
@@ -244,23 +245,31 @@ class L2Stage:
         return [found[query.key] for query in queries]
 
     def _fill(self, items: Sequence[tuple[str, Lookup, Answer | None]], now: float) -> None:
-        entries = [
+        """Keep what the next stage answered, in Redis, once the loop is next idle: the client need not wait
+        for Redis to take it, and the fills of one instant go as one pipeline."""
+        if not self._to_fill:
+            asyncio.get_running_loop().call_soon(self._flush_fills)
+        self._to_fill.extend(
             (key, lookup.generation, answer, self._freshness.fresh_until(answer, now), now)
             for key, lookup, answer in items
             if answer is None or not answer.stale
-        ]
-        # Filling is not on the answer's way: the client need not wait for Redis to take it.
+        )
+
+    def _flush_fills(self) -> None:
+        entries, self._to_fill = self._to_fill, []
         task = asyncio.ensure_future(self._send(entries))
         self._filling.add(task)
         task.add_done_callback(self._filling.discard)
 
     async def close(self) -> None:
         """Let fills under way finish, so none runs against a closed connection; then close L2's own."""
+        if self._to_fill:
+            self._flush_fills()
         if self._filling:
             await asyncio.gather(*self._filling, return_exceptions=True)
         await self._l2.close()
 
-    async def _send(self, entries: list[tuple[str, str, Answer | None, float, float]]) -> None:
+    async def _send(self, entries: list[Fill]) -> None:
         try:
             await self._l2.fill_many(entries)
         except REDIS_FAILURES as exc:

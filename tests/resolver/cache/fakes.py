@@ -89,6 +89,7 @@ class SlowReader:
         self.stored = stored
         self.fail = fail
         self.reads = 0
+        self.batches: list[list[str]] = []  # the handles of each `many`
 
     async def one(self, handle: str) -> str | None:
         self.reads += 1
@@ -99,6 +100,8 @@ class SlowReader:
 
     async def many(self, handles: Sequence[str]) -> dict[str, str]:
         self.reads += 1
+        self.batches.append(list(handles))
+        await asyncio.sleep(0.01)
         if self.fail:
             raise ConnectionRefusedError("database down")
         return {h: self.stored[h] for h in handles if h in self.stored}

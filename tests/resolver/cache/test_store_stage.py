@@ -120,3 +120,42 @@ async def test_resolve_many_is_one_read_for_all_the_handles() -> None:
 
     assert reader.reads == 1
     assert [a is not None for a in found] == [True, False]
+
+
+async def test_misses_of_different_handles_in_one_instant_are_one_read() -> None:
+    reader = SlowReader({**STORED, "88.999.1/B": STORED["88.999.1/A"]})
+    stage = store_stage(reader)
+
+    found = await asyncio.gather(*(stage.resolve(query(f"88.999.1/{s}")) for s in "ABCA"))
+
+    assert reader.reads == 1
+    assert sorted(reader.batches[0]) == ["88.999.1/A", "88.999.1/B", "88.999.1/C"]
+    assert [a is not None for a in found] == [True, True, False, True]
+    assert found[0] is found[3]
+
+
+async def test_a_handle_asked_while_its_batch_is_being_read_waits_for_that_read() -> None:
+    reader = SlowReader(STORED)
+    stage = store_stage(reader)
+
+    first = asyncio.ensure_future(stage.resolve(query("88.999.1/A")))
+    await asyncio.sleep(0.001)  # the batch has gone to the reader
+    second = await stage.resolve(query("88.999.1/A"))
+
+    assert (await first) is second
+    assert reader.reads == 1
+
+
+async def test_a_failed_batch_fails_each_of_its_misses_and_a_cancelled_waiter_only_itself() -> None:
+    reader = SlowReader(STORED, fail=True)
+    stage = store_stage(reader, Health("store", retry_after=1.0, clock=Clock()))
+
+    gone = asyncio.ensure_future(stage.resolve(query("88.999.1/C")))
+    waiting = [asyncio.ensure_future(stage.resolve(query(f"88.999.1/{s}"))) for s in "AB"]
+    await asyncio.sleep(0)
+    gone.cancel()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+
+    assert reader.reads == 1
+    assert all(isinstance(o, StoreUnavailable) for o in outcomes)
+    assert gone.cancelled()
