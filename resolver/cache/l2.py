@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
@@ -72,7 +71,7 @@ class Lookup:
 class RedisL2:
     def __init__(self, link: RedisLink, *, namespace: str, stale_seconds: int) -> None:
         self._link = link
-        # Lookups, the hot part, take the lean connection where the server allows it.
+        # Lookups and fills, the read path's part, take the lean connection where the server allows it.
         self._lookups = PipelinedConnection(link.url) if link.url.startswith("redis://") else None
         self._prefix = f"{namespace}:r:"
         self._stale_ms = stale_seconds * 1000
@@ -111,17 +110,20 @@ class RedisL2:
             self._script_sha = None
             await self._send_fills(await self._sha(), items)
 
-    def _fill_args(self, item: Fill) -> tuple[Any, ...]:
+    def _fill_args(self, item: Fill) -> tuple[bytes, ...]:
         name, generation, answer, fresh_until, now = item
         value = NOT_FOUND if answer is None else answer.record
         ttl = 0 if answer is None else answer.ttl
-        public = 1 if answer is None or answer.public else 0
+        public = b"1" if answer is None or answer.public else b"0"
         keep_ms = max(int((fresh_until - now) * 1000) + self._stale_ms, 1)
-        return (self.key(name), generation, value, ttl, int(fresh_until * 1000), keep_ms, public)
+        numbers = (ttl, int(fresh_until * 1000), keep_ms)
+        return (self.key(name).encode(), generation.encode(), value, *(b"%d" % n for n in numbers), public)
 
-    async def _send_fills(
-        self, sha: str, items: Sequence[tuple[str, str, Answer | None, float, float]]
-    ) -> None:
+    async def _send_fills(self, sha: str, items: Sequence[Fill]) -> None:
+        if self._lookups is not None:
+            script = sha.encode()
+            await self._lookups.call_many([(b"EVALSHA", script, b"1", *self._fill_args(i)) for i in items])
+            return
         data = self._link.data
         if isinstance(data, RedisCluster):
             # A cluster pipeline refuses scripts: each fill goes to its key's node, a few at a time.

@@ -1,4 +1,5 @@
-"""One connection to one Redis server for the hot path's lookups: pipelined, replies parsed by hiredis.
+"""One connection to one Redis server for the read path's lookups and fills: pipelined, replies parsed by
+hiredis.
 
 redis-py's asyncio client spends far more time per command than Redis itself does; the L2 lookups of one
 instant are sent here as one write on one long-lived connection and their replies read as they arrive. Only
@@ -16,7 +17,7 @@ from typing import Any, cast
 import hiredis
 from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
@@ -65,7 +66,8 @@ class _Protocol(asyncio.Protocol):
             return
         failed = next((r for r in batch.replies if isinstance(r, hiredis.ReplyError)), None)
         if failed is not None:
-            batch.done.set_exception(ResponseError(str(failed)))
+            error = NoScriptError if str(failed).startswith("NOSCRIPT") else ResponseError
+            batch.done.set_exception(error(str(failed)))
         else:
             batch.done.set_result(batch.replies)
 
@@ -121,12 +123,17 @@ class PipelinedConnection:
 
     async def hmget_many(self, keys: Sequence[str], fields: Sequence[str]) -> list[list[bytes | None]]:
         """`HMGET key fields…` for every key, in one write; the replies in the order of `keys`."""
-        if not keys:
+        names = [f.encode() for f in fields]
+        return await self.call_many([(b"HMGET", key.encode(), *names) for key in keys])
+
+    async def call_many(self, commands: Sequence[Sequence[bytes]]) -> list[Any]:
+        """Send `commands` in one write; their replies, in order. An error reply fails the whole call
+        (`NoScriptError` for an EVALSHA of a script the server does not know)."""
+        if not commands:
             return []
         protocol = await self._connected()
-        names = [f.encode() for f in fields]
-        payload = b"".join(_command(b"HMGET", key.encode(), *names) for key in keys)
-        return await self._wait(protocol.send(payload, len(keys)))
+        payload = b"".join(_command(*command) for command in commands)
+        return await self._wait(protocol.send(payload, len(commands)))
 
     async def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from resolver.cache.pipelined import PipelinedConnection
 from tests.redis_servers import RedisServer
@@ -65,3 +65,13 @@ async def test_it_authenticates_and_selects_the_database(redis_server: RedisServ
     with pytest.raises(ResponseError):
         await wrong.hmget_many(["k"], ["v"])
     await wrong.close()
+
+
+async def test_an_unknown_script_is_told_apart_from_other_errors(redis_server: RedisServer) -> None:
+    lean = PipelinedConnection(redis_server.url)
+    unknown = (b"EVALSHA", b"0" * 40, b"1", b"k")
+
+    with pytest.raises(NoScriptError):
+        await lean.call_many([(b"HSET", b"k", b"v", b"1"), unknown])
+    assert await lean.call_many([(b"HGET", b"k", b"v"), (b"DEL", b"k")]) == [b"1", 1]
+    await lean.close()
