@@ -117,9 +117,17 @@ class Template:
     industry: dict[str, str] = field(default_factory=dict)
     type: int = 1
     description: str = ""
+    # The items by index: every value of every record checked against the template looks its item up.
+    _by_index: dict[int, TemplateItem] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_index: dict[int, TemplateItem] = {}
+        for item in self.items:
+            by_index.setdefault(item.id_index, item)  # the first of an index, as a scan would find
+        object.__setattr__(self, "_by_index", by_index)
 
     def item(self, index: int) -> TemplateItem | None:
-        return next((item for item in self.items if item.id_index == index), None)
+        return self._by_index.get(index)
 
     def to_json(self) -> dict[str, Any]:
         return {

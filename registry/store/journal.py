@@ -6,10 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .schema import journal
+
+_UNNESTED = text(
+    "INSERT INTO journal (handle, op, principal, at) SELECT r.handle, r.op, :principal, :at"
+    " FROM unnest(CAST(:names AS TEXT[]), CAST(:ops AS TEXT[])) WITH ORDINALITY AS r(handle, op, n)"
+    " ORDER BY r.n"
+)
 
 CREATE = "create"
 UPDATE = "update"
@@ -29,6 +35,15 @@ async def append(
     conn: AsyncConnection, changes: Iterable[tuple[str, str]], *, principal: str, at: datetime
 ) -> None:
     """Record `(handle, op)` changes made by `principal`."""
+    if conn.dialect.name == "postgresql":  # one statement of two arrays, however many changes
+        names, ops = [], []
+        for name, op in changes:
+            names.append(name)
+            ops.append(op)
+        if names:
+            params = {"names": names, "ops": ops, "principal": principal, "at": at}
+            await conn.execute(_UNNESTED, params)
+        return
     rows = [{"handle": h, "op": op, "principal": principal, "at": at} for h, op in changes]
     if rows:
         await conn.execute(insert(journal), rows)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -56,10 +56,34 @@ async def read_many(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, str
     return {row.handle: row.values_json for row in await conn.execute(stmt)}
 
 
+# On PostgreSQL, a batch's rows go as one array a column, unnested by the server: one statement with seven
+# parameters, where a multi-row VALUES has seven a row for SQLAlchemy to compile and asyncpg to encode.
+_UNNESTED = """
+INSERT INTO handles (handle, name, prefix, values_json, created_at, updated_at, template_version)
+SELECT r.handle, r.name, r.prefix, r.values_json, r.created_at, r.updated_at, r.template_version
+FROM unnest(
+    CAST(:handle AS TEXT[]), CAST(:name AS TEXT[]), CAST(:prefix AS TEXT[]), CAST(:values_json AS TEXT[]),
+    CAST(:created_at AS TIMESTAMPTZ[]), CAST(:updated_at AS TIMESTAMPTZ[]), CAST(:template_version AS TEXT[])
+) AS r(handle, name, prefix, values_json, created_at, updated_at, template_version)
+ON CONFLICT (handle) DO
+"""
+_FRESH = " NOTHING RETURNING handle"
+_REPLACED = """ UPDATE SET values_json = excluded.values_json, updated_at = excluded.updated_at,
+    template_version = excluded.template_version"""
+_COLUMNS = ("handle", "name", "prefix", "values_json", "created_at", "updated_at", "template_version")
+
+
+def _by_column(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {column: [row[column] for row in rows] for column in _COLUMNS}
+
+
 async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert the rows whose handle is free; returns the handles inserted (a taken one is skipped)."""
     if not rows:
         return set()
+    if conn.dialect.name == "postgresql":
+        result = await conn.execute(text(_UNNESTED + _FRESH), _by_column(rows))
+        return set(result.scalars().all())
     stmt = _insert(conn).on_conflict_do_nothing(index_elements=["handle"]).returning(handles.c.handle)
     result = await conn.execute(stmt, list(rows))
     return set(result.scalars().all())
@@ -68,6 +92,9 @@ async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> s
 async def upsert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or replace whole records."""
     if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(_UNNESTED + _REPLACED), _by_column(rows))
         return
     stmt = _insert(conn)
     stmt = stmt.on_conflict_do_update(
