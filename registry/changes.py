@@ -14,7 +14,7 @@ from datetime import datetime
 
 from .store import journal
 from .store.engine import Store
-from .store.journal import Change
+from .store.journal import Changed
 
 Listener = Callable[[Sequence[str]], Awaitable[None]]
 
@@ -59,11 +59,11 @@ class JournalCursor:
         async with self._engine.connect() as conn:
             self._seen = await journal.latest(conn)
 
-    async def poll(self) -> list[Change]:
+    async def poll(self) -> list[Changed]:
         """The changes not read yet, oldest first."""
         floor = min(self._gaps, default=self._seen + 1) - 1
         async with self._engine.connect() as conn:
-            changes = await journal.since(conn, floor)
+            changes = await journal.changed_after(conn, floor)
         fresh = [c for c in changes if c.seq > self._seen or c.seq in self._gaps]
         self._advance([c.seq for c in fresh])
         return fresh
