@@ -5,7 +5,7 @@ Rows are found by key (`registry.naming`); `name` is the handle as written, for 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -71,10 +71,15 @@ _FRESH = " NOTHING RETURNING handle"
 _REPLACED = """ UPDATE SET values_json = excluded.values_json, updated_at = excluded.updated_at,
     template_version = excluded.template_version"""
 _COLUMNS = ("handle", "name", "prefix", "values_json", "created_at", "updated_at", "template_version")
+# Rows a statement: sending one statement's parameters holds the event loop (encoding them, and the loopback
+# send that hands them to the server), so a thousand records go as four, each a short turn.
+CHUNK = 250
 
 
-def _by_column(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    return {column: [row[column] for row in rows] for column in _COLUMNS}
+def _by_column(rows: Sequence[dict[str, Any]]) -> Iterator[dict[str, list[Any]]]:
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        yield {column: [row[column] for row in chunk] for column in _COLUMNS}
 
 
 async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
@@ -82,8 +87,10 @@ async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> s
     if not rows:
         return set()
     if conn.dialect.name == "postgresql":
-        result = await conn.execute(text(_UNNESTED + _FRESH), _by_column(rows))
-        return set(result.scalars().all())
+        inserted: set[str] = set()
+        for params in _by_column(rows):
+            inserted.update((await conn.execute(text(_UNNESTED + _FRESH), params)).scalars())
+        return inserted
     stmt = _insert(conn).on_conflict_do_nothing(index_elements=["handle"]).returning(handles.c.handle)
     result = await conn.execute(stmt, list(rows))
     return set(result.scalars().all())
@@ -94,7 +101,8 @@ async def upsert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        await conn.execute(text(_UNNESTED + _REPLACED), _by_column(rows))
+        for params in _by_column(rows):
+            await conn.execute(text(_UNNESTED + _REPLACED), params)
         return
     stmt = _insert(conn)
     stmt = stmt.on_conflict_do_update(
