@@ -23,7 +23,7 @@ from .frontends.edge import Edge
 from .frontends.handle_rest.auth import ReaderDep
 from .frontends.handle_rest.params import flag
 from .frontends.http import STALE_WARNING, ASGIApp, BodyRefused, JSONResponse, Scope
-from .node import Node, NotReady, open_node, safe_url, settle_garbage_collector
+from .node import Node, NotReady, open_node, safe_url, settle_interpreter
 from .settings import Settings
 
 log = logging.getLogger("idnode")
@@ -47,7 +47,7 @@ def build_app(settings: Settings) -> ASGIApp:
         async with open_node(settings) as node, _native(settings, node, responder, hot) as site:
             holder["context"] = app.state.context = node.context
             sites["site"] = site
-            settle_garbage_collector()
+            settle_interpreter()
             log.info("node %s ready on %s", node.services.node.prefix, safe_url(settings.database_url))
             try:
                 yield

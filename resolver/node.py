@@ -13,6 +13,7 @@ import contextlib
 import gc
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -293,6 +294,20 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+# How long a thread may hold the interpreter before another one gets it (Python's default: 5 ms). A serving
+# process's event loop shares it with the SQLite driver's thread and the HTTP server's threads; while one of
+# those works, every resolution waiting on the loop waited up to the whole interval at each hand-over. At
+# 0.5 ms the readers' GET p99 beside MES lines fell by a fifth to a third (supply_chain_day, three pairs of
+# runs), with no loss of hot-GET or batch throughput.
+SWITCH_INTERVAL = 0.0005
+
+
+def settle_interpreter() -> None:
+    """Hand the interpreter between threads often (`SWITCH_INTERVAL`); and settle the garbage collector."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    settle_garbage_collector()
 
 
 def settle_garbage_collector() -> None:
