@@ -1,14 +1,15 @@
-"""Keys asked for in one event-loop instant, fetched together.
+"""Work asked for in one event-loop instant, done together: keys fetched in one call (`Batcher`), items sent
+in one call (`Gathered`).
 
 Under load many requests miss in the same instant; each costs far more as a round trip of its own (a driver
-call, a query the server plans and answers, a reply parsed in Python) than as one item of a shared one. The
-batcher collects the keys asked for until the loop is next idle and fetches them in one call.
+call, a query the server plans and answers, a reply parsed in Python) than as one item of a shared one. Both
+collect what they are given until the loop is next idle and then make one call of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -49,3 +50,31 @@ class Batcher(Generic[T]):
         for future, item in zip(batch.values(), found, strict=True):
             if not future.done():
                 future.set_result(item)
+
+
+class Gathered(Generic[T]):
+    """Items added in one instant, handed together to `send` (which nobody waits for) once the loop is next
+    idle; `drain` sends what is waiting and lets every send under way finish."""
+
+    def __init__(self, send: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._send = send
+        self._waiting: list[T] = []
+        self._running: set[asyncio.Task[None]] = set()
+
+    def add(self, items: Iterable[T]) -> None:
+        was_empty = not self._waiting
+        self._waiting.extend(items)
+        if was_empty and self._waiting:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        items, self._waiting = self._waiting, []
+        if items:
+            task = asyncio.ensure_future(self._send(items))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def drain(self) -> None:
+        self._flush()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)

@@ -36,18 +36,15 @@ async def append(
     conn: AsyncConnection, changes: Iterable[tuple[str, str]], *, principal: str, at: datetime
 ) -> None:
     """Record `(handle, op)` changes made by `principal`."""
-    if conn.dialect.name == "postgresql":  # one statement of two arrays, however many changes
-        names, ops = [], []
-        for name, op in changes:
-            names.append(name)
-            ops.append(op)
-        if names:
-            params = {"names": names, "ops": ops, "principal": principal, "at": at}
-            await conn.execute(_UNNESTED, params)
+    pairs = list(changes)
+    if not pairs:
         return
-    rows = [{"handle": h, "op": op, "principal": principal, "at": at} for h, op in changes]
-    if rows:
-        await conn.execute(insert(journal), rows)
+    if conn.dialect.name == "postgresql":  # one statement of two arrays, however many changes
+        names, ops = [h for h, _ in pairs], [op for _, op in pairs]
+        await conn.execute(_UNNESTED, {"names": names, "ops": ops, "principal": principal, "at": at})
+        return
+    rows = [{"handle": h, "op": op, "principal": principal, "at": at} for h, op in pairs]
+    await conn.execute(insert(journal), rows)
 
 
 async def latest(conn: AsyncConnection) -> int:

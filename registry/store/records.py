@@ -65,11 +65,12 @@ FROM unnest(
     CAST(:handle AS TEXT[]), CAST(:name AS TEXT[]), CAST(:prefix AS TEXT[]), CAST(:values_json AS TEXT[]),
     CAST(:created_at AS TIMESTAMPTZ[]), CAST(:updated_at AS TIMESTAMPTZ[]), CAST(:template_version AS TEXT[])
 ) AS r(handle, name, prefix, values_json, created_at, updated_at, template_version)
-ON CONFLICT (handle) DO
-"""
-_FRESH = " NOTHING RETURNING handle"
-_REPLACED = """ UPDATE SET values_json = excluded.values_json, updated_at = excluded.updated_at,
-    template_version = excluded.template_version"""
+ON CONFLICT (handle) DO"""
+_INSERT_NEW = text(_UNNESTED + " NOTHING RETURNING handle")
+_UPSERT = text(
+    _UNNESTED + " UPDATE SET values_json = excluded.values_json, updated_at = excluded.updated_at,"
+    " template_version = excluded.template_version"
+)
 _COLUMNS = ("handle", "name", "prefix", "values_json", "created_at", "updated_at", "template_version")
 # Rows a statement: sending one statement's parameters holds the event loop (encoding them, and the loopback
 # send that hands them to the server), so a thousand records go as four, each a short turn.
@@ -89,7 +90,7 @@ async def insert_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> s
     if conn.dialect.name == "postgresql":
         inserted: set[str] = set()
         for params in _by_column(rows):
-            inserted.update((await conn.execute(text(_UNNESTED + _FRESH), params)).scalars())
+            inserted.update((await conn.execute(_INSERT_NEW, params)).scalars())
         return inserted
     stmt = _insert(conn).on_conflict_do_nothing(index_elements=["handle"]).returning(handles.c.handle)
     result = await conn.execute(stmt, list(rows))
@@ -102,7 +103,7 @@ async def upsert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
         return
     if conn.dialect.name == "postgresql":
         for params in _by_column(rows):
-            await conn.execute(text(_UNNESTED + _REPLACED), params)
+            await conn.execute(_UPSERT, params)
         return
     stmt = _insert(conn)
     stmt = stmt.on_conflict_do_update(

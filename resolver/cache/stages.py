@@ -8,11 +8,11 @@ the rendering of each answer that the query's front end asked for, so a hot hit 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 
 from resolver.answer import Answer
+from resolver.batching import Gathered
 from resolver.health import RedisHealth
 from resolver.metrics import Metrics
 from resolver.pipeline import Stage, StoreUnavailable
@@ -182,8 +182,7 @@ class L2Stage:
         self._metrics = metrics
         self._health = health
         self._clock = clock
-        self._to_fill: list[Fill] = []
-        self._filling: set[asyncio.Task[None]] = set()
+        self._fills: Gathered[Fill] = Gathered(self._send)
 
     @property
     def _usable(self) -> bool:
@@ -247,26 +246,15 @@ class L2Stage:
     def _fill(self, items: Sequence[tuple[str, Lookup, Answer | None]], now: float) -> None:
         """Keep what the next stage answered, in Redis, once the loop is next idle: the client need not wait
         for Redis to take it, and the fills of one instant go as one pipeline."""
-        if not self._to_fill:
-            asyncio.get_running_loop().call_soon(self._flush_fills)
-        self._to_fill.extend(
+        self._fills.add(
             (key, lookup.generation, answer, self._freshness.fresh_until(answer, now), now)
             for key, lookup, answer in items
             if answer is None or not answer.stale
         )
 
-    def _flush_fills(self) -> None:
-        entries, self._to_fill = self._to_fill, []
-        task = asyncio.ensure_future(self._send(entries))
-        self._filling.add(task)
-        task.add_done_callback(self._filling.discard)
-
     async def close(self) -> None:
         """Let fills under way finish, so none runs against a closed connection; then close L2's own."""
-        if self._to_fill:
-            self._flush_fills()
-        if self._filling:
-            await asyncio.gather(*self._filling, return_exceptions=True)
+        await self._fills.drain()
         await self._l2.close()
 
     async def _send(self, entries: list[Fill]) -> None:
