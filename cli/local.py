@@ -8,13 +8,14 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from resolver import Settings
-from resolver.local import FAILURES, Operator, initialise, migrate, new_secret, node_prefix, operate
+from resolver.local import FAILURES, Operator, Parent, initialise, migrate, new_secret, node_prefix, operate
 
 T = TypeVar("T")
 
 __all__ = [
     "FAILURES",
     "Operator",
+    "Parent",
     "Settings",
     "initialise",
     "migrate",

@@ -1,4 +1,9 @@
-"""`idnode node …`: the node's own signing keys, on its database (whoever holds the database holds the node).
+"""`idnode node …`: the node's own signing keys, and on a top-level node the secondary nodes it allocated node
+prefixes to; on its database (whoever holds the database holds the node).
+
+`add` allocates a node prefix (its prefix handle, administered by the secondary node with the secret given,
+which it homes its site record and reports with: `idnode init --parent URL --parent-secret …` there); `list`
+shows them; `disable` stops routing to one and refuses its homing and reports.
 
 `keys` lists the keys published in 0.NA/<node prefix>; `rotate-key` makes a new one (IDNODE_SIGNING_ALG,
 or --alg) that signs from then on, while the old one stays published for a grace period so that what it
@@ -14,7 +19,36 @@ from .local import on_database
 
 @click.group()
 def node() -> None:
-    """The node's signing keys."""
+    """The node's signing keys; a top-level node's secondary nodes."""
+
+
+@node.command("add")
+@click.option("--prefix", required=True, help="The node prefix to allocate, e.g. 88.901.")
+@click.option("--name", required=True, help="The secondary node's name, e.g. its city.")
+@click.option("--secret", help="Its secret here (a random one is printed if absent).")
+def add(prefix: str, name: str, secret: str | None) -> None:
+    """Allocate a node prefix to a secondary node (top-level nodes only)."""
+    body = {"prefix": prefix, "name": name} | ({"secret": secret} if secret else {})
+    made = on_database(lambda operator: operator.add_child_node(body))
+    click.echo(f"node {made['node']['prefix']} ({made['node']['name']}) added")
+    click.echo(f"administrator: {made['node']['administrator']}")
+    if "secret" in made:
+        click.echo(f"secret:        {made['secret']}   (shown once; give it to the node)")
+
+
+@node.command("list")
+def list_nodes() -> None:
+    """The secondary nodes this node allocated node prefixes to."""
+    for child in on_database(lambda operator: operator.child_nodes()):
+        click.echo(f"{child['prefix']}\t{child['status']}\t{child['name']}")
+
+
+@node.command("disable")
+@click.argument("prefix")
+def disable(prefix: str) -> None:
+    """Stop routing to a secondary node and refuse its homing and reports."""
+    done = on_database(lambda operator: operator.disable_child_node(prefix))
+    click.echo(f"node {done['prefix']} {done['status']}")
 
 
 @node.command("keys")

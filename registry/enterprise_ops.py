@@ -76,7 +76,7 @@ class Enterprises:
             await self._may_allocate(ctx, prefix, None)
             enterprise_id = await insert_enterprise(ctx.conn, details, ctx.now)
             await insert_prefix(ctx.conn, prefix, enterprise_id, ctx.now)
-            await _create_prefix_handle(ctx, prefix, values)
+            await create_prefix_handle(ctx, prefix, values)
             await ctx.conn.execute(insert(users).values(**{**account, "enterprise_id": enterprise_id}))
         fields = (details.name, details.credit_code, details.industry, details.contact)
         return Enterprise(enterprise_id, *fields, ACTIVE, (prefix,))
@@ -96,7 +96,7 @@ class Enterprises:
             ]
             await insert_prefix(ctx.conn, prefix, owner.id, ctx.now)
             values = await self._records.prepare(derived_prefix_values(admins[0]))
-            await _create_prefix_handle(ctx, prefix, values)
+            await create_prefix_handle(ctx, prefix, values)
         return replace(owner, prefixes=tuple(sorted((*owner.prefixes, prefix))))
 
     async def next_free_prefix(self) -> str:
@@ -124,7 +124,7 @@ class Enterprises:
         return prefix
 
 
-async def _create_prefix_handle(ctx: WriteContext, prefix: str, values: Sequence[HandleValue]) -> None:
+async def create_prefix_handle(ctx: WriteContext, prefix: str, values: Sequence[HandleValue]) -> None:
     handle = Handle.for_prefix(prefix)
     await ctx.authz.check_create(handle)
     key = ctx.key(handle)

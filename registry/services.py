@@ -19,6 +19,7 @@ from .audit import Audit
 from .challenges import Challenges
 from .changes import ChangeFeed
 from .enterprise_ops import Enterprises
+from .hierarchy import ChildNodes, Place, read_place
 from .keys import NodeKeys
 from .native_sessions import NativeSessions
 from .node import NodeInfo, read_node
@@ -48,6 +49,8 @@ class Services:
     audit: Audit
     challenges: Challenges
     native_sessions: NativeSessions
+    place: Place
+    children: ChildNodes
 
     @classmethod
     async def open(
@@ -71,4 +74,5 @@ class Services:
             store, node, feed, writer, records, reads, accounts,
             Enterprises(records, accounts, reads), Templates(writer), Sessions(records, keys),
             NodeSigning(records, keys, clock=clock), audit, Challenges(store), NativeSessions(store, keys),
+            await read_place(store, keys), ChildNodes(records),
         )  # fmt: skip

@@ -27,6 +27,8 @@ from registry import (
     read_node,
 )
 from registry.audit import OK, source
+from registry.hierarchy import Parent, set_place
+from registry.keys import NodeKeys
 from registry.signing import public_key_from_file
 from registry.store.migrate import upgrade
 
@@ -46,7 +48,7 @@ FAILURES: tuple[type[Exception], ...] = (
 
 Json = dict[str, Any]
 
-__all__ = ["FAILURES", "Operator", "initialise", "migrate", "new_secret", "node_prefix", "operate"]
+__all__ = ["FAILURES", "Operator", "Parent", "initialise", "migrate", "new_secret", "node_prefix", "operate"]
 
 
 def migrate(settings: Settings) -> None:
@@ -54,9 +56,16 @@ def migrate(settings: Settings) -> None:
     upgrade(settings.database_url)
 
 
-async def initialise(settings: Settings, node_prefix: str, admin_secret: str) -> NodeSetup:
-    """Migrate the database and set the node up once: its prefix, its case rule (`IDNODE_CASE_SENSITIVE`)
-    and its administrator."""
+async def initialise(
+    settings: Settings,
+    node_prefix: str,
+    admin_secret: str,
+    *,
+    role: str | None = None,
+    parent: Parent | None = None,
+) -> NodeSetup:
+    """Migrate the database and set the node up once: its prefix, its case rule (`IDNODE_CASE_SENSITIVE`),
+    its administrator and its role; and set its parent (again, if it had one)."""
     store = Store.open(settings.database_url, pool_size=1)
     try:
         naming = Naming(case_sensitive=settings.case_sensitive)
@@ -68,6 +77,8 @@ async def initialise(settings: Settings, node_prefix: str, admin_secret: str) ->
             source.set(local_source())
             audit = Audit(store, await read_node(store))
             await audit.record("node.init", outcome=OK, actor=str(setup.admin), target=setup.node_prefix)
+        keys = NodeKeys(store, credential_key=settings.credential_key)
+        await set_place(store, keys, role=role, parent=parent)
         return setup
     finally:
         await store.close()
@@ -113,6 +124,16 @@ class Operator:
 
     async def templates(self, prefix: str, version: str | None = None) -> list[Json]:
         return await ops.templates(self._services, prefix, version)
+
+    async def add_child_node(self, body: Json) -> Json:
+        return await ops.add_child_node(self._services, self._admin, body)
+
+    async def child_nodes(self) -> list[Json]:
+        found: list[Json] = (await ops.list_child_nodes(self._services))["nodes"]
+        return found
+
+    async def disable_child_node(self, prefix: str) -> Json:
+        return await ops.disable_child_node(self._services, self._admin, prefix)
 
     async def prefixes(self) -> list[str]:
         return await self._services.reads.prefixes()

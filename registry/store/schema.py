@@ -215,3 +215,14 @@ native_session_counters = Table(
     ),
     Column("counter", BigInteger, primary_key=True, autoincrement=False),
 )
+
+# The secondary nodes a top-level node allocated node prefixes to (`registry.hierarchy`): each one's prefix
+# handle `0.NA/<prefix>` names its administrator (the node itself, homing its site there and reporting).
+child_nodes = Table(
+    "child_nodes",
+    metadata,
+    Column("prefix", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

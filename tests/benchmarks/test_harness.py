@@ -67,7 +67,7 @@ def test_resolve_batch_with_its_reference(tmp_path: Path) -> None:
     # wrk measured the node, and nginx the same bytes, in the same run.
     assert result["wrk_rps"] > 0
     assert result["reference_rps"] > 0
-    assert result["ratio"] == pytest.approx(result["wrk_rps"] / result["reference_rps"], rel=0.01)
+    assert result["ratio"] == round(result["wrk_rps"] / result["reference_rps"], 3)  # rounded as reported
     assert result["hits"]["l1_hits"] > 0  # warmed: the batch's handles come from the cache
 
 
@@ -87,7 +87,7 @@ def test_resolve_native_against_http_and_nginx_with_two_workers(tmp_path: Path) 
     assert result["reference_rps"] > 0
     assert result["native_checked"]  # UDP and TCP answers checked against the HTTP ones first
     ratios = result["ratios"]
-    assert ratios["native_udp/http"] == pytest.approx(result["udp_rps"] / result["wrk_rps"], rel=0.01)
+    assert ratios["native_udp/http"] == round(result["udp_rps"] / result["wrk_rps"], 3)
     assert ratios["http/nginx"] == result["ratio"]
     assert set(result["limits"]) == set(result["per_node_core"]) == {"udp", "tcp", "http"}
     assert "native_udp/http at least" in result["target"]

@@ -14,6 +14,7 @@ from typing import Any
 from registry import (
     EnterpriseInput,
     InvalidInput,
+    NotResponsible,
     Principal,
     Services,
     new_secret,
@@ -209,3 +210,25 @@ async def audit(services: Services, scope: Sequence[str] | None, params: Mapping
         limit=int(given["limit"]),
     )
     return page.to_json()
+
+
+async def add_child_node(services: Services, admin: Principal, body: Json) -> Json:
+    """Allocate a node prefix to a secondary node (a top-level node's act): its prefix handle, administered by
+    the secondary node with the given secret (one is made, and shown once, when none is given)."""
+    if not services.place.top_level:
+        raise NotResponsible("only a top-level node allocates node prefixes (idnode init --role top-level)")
+    prefix = text(body, "prefix")
+    given = text(body, "secret", required=False)
+    secret = given or new_secret()
+    with acting("node.add", target=prefix, prefix=_prefix_or_none(prefix), detail=text(body, "name")):
+        made = await services.children.add(admin, prefix, name=text(body, "name"), secret=secret)
+    return {"node": made.to_json()} | ({} if given else {"secret": secret})
+
+
+async def list_child_nodes(services: Services) -> Json:
+    return {"nodes": [child.to_json() for child in await services.children.all()]}
+
+
+async def disable_child_node(services: Services, admin: Principal, prefix: str) -> Json:
+    with acting("node.disable", target=prefix, prefix=_prefix_or_none(prefix)):
+        return (await services.children.disable(admin, prefix)).to_json()
