@@ -25,6 +25,7 @@ from .frontends.handle_rest.params import flag
 from .frontends.http import STALE_WARNING, ASGIApp, BodyRefused, JSONResponse, Scope
 from .node import Node, NotReady, open_node, safe_url, settle_interpreter
 from .settings import Settings
+from .upstream import Homing
 
 log = logging.getLogger("idnode")
 
@@ -44,7 +45,11 @@ def build_app(settings: Settings) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_node(settings) as node, _native(settings, node, responder, hot) as site:
+        async with (
+            open_node(settings) as node,
+            _native(settings, node, responder, hot) as site,
+            _homed(settings, node, site),
+        ):
             holder["context"] = app.state.context = node.context
             sites["site"] = site
             settle_interpreter()
@@ -111,6 +116,27 @@ async def _native(
             keeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeping
+
+
+@asynccontextmanager
+async def _homed(settings: Settings, node: Node, site: native.SiteRecord) -> AsyncIterator[None]:
+    """A secondary node with a parent keeps its site record homed there, in the background (a parent that
+    is down does not hold up the start)."""
+    parent = node.parent
+    if parent is None or node.services.place.top_level:
+        yield
+        return
+    homing = Homing(
+        parent, node.services.node.prefix, lambda: site.current.to_json(),
+        timeout=settings.upstream_timeout_ms / 1000,
+    )  # fmt: skip
+    task = asyncio.create_task(homing.keep_homed())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _refuse_body(scope: Scope, refused: BodyRefused) -> tuple[int, bytes]:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from registry import NodeNotInitialised, Passwords, RegistryError, Services, Store
 from registry.audit import FAILED, THROTTLED, Audit
+from registry.hierarchy import Parent
 from registry.store.migrate import head_revision, schema_revision
 
 from .cache.coherence import Coherence, LocalCoherence, RedisCoherence, shared_slots_path
@@ -38,6 +39,7 @@ from .settings import Settings
 from .signing import AnswerSigner
 from .throttle import AuthThrottle, Limits, RedisCounters, Sources
 from .throttle.guard import AuthEvent, Listener
+from .upstream import Remote, UpstreamStage
 from .write_processes import WriteProcesses
 
 log = logging.getLogger("idnode")
@@ -75,6 +77,12 @@ class Node:
     signer: AnswerSigner | None = None
     throttle: AuthThrottle | None = None
     writes: WriteProcesses | None = None  # SNMS batches written elsewhere (IDNODE_WRITE_PROCESSES)
+    upstream: Upstream | None = None
+
+    @property
+    def parent(self) -> Parent | None:
+        """The node's parent: as the settings name it, else as `idnode init` set it."""
+        return parent_of(self.settings, self.services)
 
     @property
     def context(self) -> Context:
@@ -233,7 +241,14 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         stack.push_async_callback(follower.close)
         pruning = asyncio.create_task(_prune_audit(services.audit, settings.audit_days))
         stack.push_async_callback(_cancel, pruning)
-        pipeline = Pipeline(stage, services.node.naming, ready=l1_stage)
+        upstream = _upstream(settings, services, stage)
+        stack.push_async_callback(upstream.close)
+        if upstream.remote.parent_health is not None:
+            metrics.health.append(upstream.remote.parent_health)
+        own = services.node.prefix
+        pipeline = Pipeline(
+            stage, services.node.naming, ready=l1_stage, own_prefix=own, upstream=upstream.stage
+        )
         signer = await _signer(settings, services)
         throttle = _throttle(settings, link, metrics, redis, namespace, services.audit)
         writes = None
@@ -243,7 +258,7 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
             await writes.start()
         yield Node(
             settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer, throttle,
-            writes,
+            writes, upstream,
         )  # fmt: skip
 
 
@@ -274,6 +289,40 @@ async def open_writer(settings: Settings) -> AsyncIterator[Node]:
             await asyncio.wait_for(coherence.wait_usable(), settings.coherence_timeout_ms / 1000)
         services.feed.subscribe(invalidator.changed)
         yield Node(settings, services, metrics, database, redis, coherence, invalidator)
+
+
+@dataclass
+class Upstream:
+    """The upstream stage and the HTTP client it asks other nodes with."""
+
+    stage: UpstreamStage
+    remote: Remote
+
+    async def close(self) -> None:
+        await self.remote.close()
+
+
+def parent_of(settings: Settings, services: Services) -> Parent | None:
+    held = services.place.parent
+    url = settings.parent_url or (held.url if held else None)
+    secret = settings.parent_secret or (held.secret if held else None)
+    return None if url is None or secret is None else Parent(url, secret)
+
+
+def _upstream(settings: Settings, services: Services, local: Stage) -> Upstream:
+    """Where handles living elsewhere are resolved: the parent (a secondary node's) knows where each prefix
+    lives; a top-level node knows the node prefixes it allocated."""
+    parent = parent_of(settings, services)
+    url = None if parent is None else parent.url
+    remote = Remote(
+        timeout=settings.upstream_timeout_ms / 1000, retry_after=settings.store_retry_ms / 1000, parent=url
+    )
+    stage = UpstreamStage(
+        local, services.node.naming, remote, own_prefix=services.node.prefix, parent=url,
+        recursion=settings.recursion, max_ttl=settings.cache_max_ttl, negative_ttl=settings.negative_ttl,
+        stale_seconds=settings.stale_seconds,
+    )  # fmt: skip
+    return Upstream(stage, remote)
 
 
 async def _prune_audit(audit: Audit, days: int, every: float = AUDIT_PRUNE_SECONDS) -> None:

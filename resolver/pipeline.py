@@ -97,8 +97,47 @@ class StoreStage:
         return StoreUnavailable(f"the database did not answer ({type(exc).__name__})")
 
 
+def has_site(answer: Answer) -> bool:
+    """Whether a prefix handle's record names a site (HS_SITE, or HS_SITE.PREFIX for its derived prefixes)."""
+    return any(value["type"] in SITE_TYPES for value in answer.values())
+
+
+SITE_TYPES = ("HS_SITE", "HS_SITE.PREFIX")
+
+
 class NotHomed(NotResponsible):
     """That prefix doesn't live here"""
+
+
+class Referral(NotHomed):
+    """The prefix lives at another node, which the client may ask itself (it asked for no recursion, or this
+    node does not recurse): `site` holds the HS_SITE values naming that node's servers; `derived` when they
+    are an ancestor prefix's, which delegates the handle's prefix (the Handle System's prefix referral, 303;
+    a service referral, 302, otherwise)."""
+
+    def __init__(self, handle: str, site: Answer, *, derived: bool) -> None:
+        super().__init__(f"{handle} lives at another node: ask it", handle=handle)
+        self.site = site
+        self.derived = derived
+
+
+class UpstreamUnavailable(StoreUnavailable):
+    """The node a handle lives at did not answer (or the parent that knows where it lives)."""
+
+
+class RecursionLimit(NotResponsible):
+    """The query passed through as many nodes as it may: a loop, or a chain too long."""
+
+
+# What `Pipeline.resolve_many` answers in the place of a handle it could not resolve.
+Failure = NotResponsible | StoreUnavailable
+
+
+class Upstream(Protocol):
+    async def resolve(self, query: Query) -> Answer | None:
+        """The answer of the node `query`'s handle lives at; `Referral` when the query asked for no
+        recursion; `NotHomed` when no node is known for it."""
+        ...
 
 
 def home_of(handle: Handle) -> Handle | None:
@@ -117,10 +156,20 @@ class Pipeline:
     (the upstream stage will ask the prefix's own node instead). Whether a prefix is homed is itself a
     resolution of its prefix handle, so it is cached like any other answer."""
 
-    def __init__(self, first: Stage, naming: Naming, *, ready: Ready | None = None) -> None:
+    def __init__(
+        self,
+        first: Stage,
+        naming: Naming,
+        *,
+        ready: Ready | None = None,
+        own_prefix: str = "",
+        upstream: Upstream | None = None,
+    ) -> None:
         self._first = first
         self._naming = naming
         self._ready = ready
+        self._own = Handle.for_prefix(own_prefix) if own_prefix else None
+        self._upstream = upstream
 
     def ready(self, query: Query) -> Answer | None:
         """The answer to `query` if the in-process cache holds it fresh, without a coroutine or a task: a
@@ -130,13 +179,14 @@ class Pipeline:
     async def resolve(self, query: Query) -> Answer | None:
         answer = await self._first.resolve(query)
         if answer is None and not await self._homed(query.handle):
-            raise NotHomed(handle=str(query.handle))
+            return await self._elsewhere(query)
         return answer
 
-    async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | NotHomed | None]:
-        """Answers to queries of distinct handles, in their order; `NotHomed` in the place of those whose
-        prefix does not live here."""
-        answers: list[Answer | NotHomed | None] = list(await self._first.resolve_many(queries))
+    async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | Failure | None]:
+        """Answers to queries of distinct handles, in their order; in the place of those whose prefix does
+        not live here, the answer of the node it lives at, or why there is none (`NotHomed`, `Referral`,
+        `UpstreamUnavailable`, …)."""
+        answers: list[Answer | Failure | None] = list(await self._first.resolve_many(queries))
         if None not in answers:  # the common case, in one pass of C
             return answers
         missing = [n for n, answer in enumerate(answers) if answer is None]
@@ -145,12 +195,34 @@ class Pipeline:
         if not wanted and not any(home is None for home in homes.values()):
             return answers
         found = await self._first.resolve_many([Query(home, self._naming) for home in wanted.values()])
-        present = {key for key, answer in zip(wanted, found, strict=True) if answer is not None}
-        for n, home in homes.items():
-            if home is None or self._naming.key(home) not in present:
-                answers[n] = NotHomed(handle=str(queries[n].handle))
+        present = {
+            key for key, home, answer in zip(wanted, wanted.values(), found, strict=True)
+            if answer is not None and not self._delegates(home, answer)
+        }  # fmt: skip
+        elsewhere = [n for n, home in homes.items() if home is None or self._naming.key(home) not in present]
+        remote = await asyncio.gather(
+            *(self._elsewhere(queries[n]) for n in elsewhere), return_exceptions=True
+        )
+        for n, outcome in zip(elsewhere, remote, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Failure):
+                raise outcome
+            answers[n] = outcome
         return answers
+
+    async def _elsewhere(self, query: Query) -> Answer | None:
+        """The answer for a handle whose prefix is not homed here: the upstream's, when there is one."""
+        if self._upstream is None:
+            raise NotHomed(handle=str(query.handle))
+        return await self._upstream.resolve(query)
 
     async def _homed(self, handle: Handle) -> bool:
         home = home_of(handle)
-        return home is not None and await self._first.resolve(Query(home, self._naming)) is not None
+        if home is None:
+            return False
+        answer = await self._first.resolve(Query(home, self._naming))
+        return answer is not None and not self._delegates(home, answer)
+
+    def _delegates(self, home: Handle, answer: Answer) -> bool:
+        """Whether a prefix handle held here names another node's site: a top-level node holds those of the
+        node prefixes it allocated, where each secondary node homed its site (never its own)."""
+        return b'"HS_SITE' in answer.record and home != self._own and has_site(answer)

@@ -29,13 +29,14 @@ class View(Protocol):
 class Query:
     """A resolution: the handle (and its `key`: how the node tells handles apart), the values wanted (those
     matching ANY of `indexes` or `types`; all when both are empty), who reads (`reader`: None for an anonymous
-    caller, who is shown the public values only), how many more nodes it may pass through, and whether a
-    signed answer is wanted.
+    caller, who is shown the public values only), how many more nodes it may pass through (`budget`), whether
+    a signed answer is wanted, and whether the node may ask other nodes for it (`recurse`; else a handle
+    living elsewhere is answered with a referral).
 
     The reader does not change what the pipeline answers — one canonical record a handle, cached once — but
     what the front end shows of it (`Answer.select`, `Answer.readable`)."""
 
-    __slots__ = ("budget", "handle", "indexes", "key", "reader", "signature", "types")
+    __slots__ = ("budget", "handle", "indexes", "key", "reader", "recurse", "signature", "types")
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class Query:
         reader: Reader | None = None,
         budget: int = DEFAULT_BUDGET,
         signature: bool = False,
+        recurse: bool = True,
     ) -> None:
         # Built for every request: plain assignments, no copies (callers do not change what they pass).
         self.handle = handle
@@ -56,6 +58,7 @@ class Query:
         self.reader = reader
         self.budget = budget
         self.signature = signature
+        self.recurse = recurse
 
     @property
     def filtered(self) -> bool:

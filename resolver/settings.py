@@ -89,6 +89,12 @@ def _text(_name: str, text: str) -> str:
     return text
 
 
+def _url(name: str, text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} is an http:// or https:// URL, not {text!r}")
+    return text.rstrip("/")
+
+
 _TRUE, _FALSE = ("yes", "true", "on", "1"), ("no", "false", "off", "0")
 
 
@@ -138,6 +144,9 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "native_host": _text,
     "http_port": _port,
     "write_processes": _count,
+    "parent_url": _url,
+    "parent_secret": _text,
+    "recursion": _boolean,
 }
 
 
@@ -200,6 +209,15 @@ class Settings:
     # Processes, at a lower CPU priority, that each serving process hands its SNMS batch writes to, so that
     # checking and storing thousands of records does not hold up its resolutions; 0: written in place.
     write_processes: int = 0
+    # A secondary node's parent (its HTTP URL) and the secret it gave this node: where the node homes its
+    # prefix and asks where other prefixes live. None: as `idnode init --parent … --parent-secret …` set them.
+    parent_url: str | None = None
+    parent_secret: str | None = field(default=None, repr=False)
+    # Whether the node resolves handles living at other nodes itself (yes) or answers with a referral to
+    # the node they live at (no; a client may ask for a referral anyway: doNotRefer, or no REC flag).
+    recursion: bool = True
+    # How long one node waits for another's answer, per hop.
+    upstream_timeout_ms: int = 2000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -22,7 +22,7 @@ import gzip
 from collections.abc import Callable
 
 from .bodies import BodyGuard, Refuse
-from .http import AUTHORIZATION_SENT, ASGIApp, Message, Receive, Scope, Send
+from .http import AUTHORIZATION_SENT, RECURSION_COUNT, ASGIApp, Message, Receive, Scope, Send
 
 ALLOWED_METHODS = b"GET,POST,HEAD,PUT,DELETE"
 ALLOWED_HEADERS = b"X-Requested-With,Authorization,Origin,Accept,Content-Type"
@@ -116,6 +116,8 @@ class Edge:
                 asked = value
             elif name == b"authorization":
                 scope[AUTHORIZATION_SENT] = True
+            elif name == b"idnode-recursion-count":
+                scope[RECURSION_COUNT] = value
         method = scope["method"]
         app = self._plain if method in ("GET", "HEAD") else self._guarded
         if method == "OPTIONS" and origin is not None and preflight is not None:

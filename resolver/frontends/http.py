@@ -18,6 +18,9 @@ JSON = "application/json"
 # Set in a request's scope by the edge, which reads the headers once, when an Authorization header is there
 # (and only then): the GET lane answers requests without it, and leaves the others to be authenticated.
 AUTHORIZATION_SENT = "idnode.authorization_sent"
+# Set by the edge to the value of a request's `Idnode-Recursion-Count` header: how many nodes the query
+# passed through before this one (another node asking on a client's behalf).
+RECURSION_COUNT = "idnode.recursion_count"
 # An answer from a cache past its freshness, served while the database is down (RFC 8767's way, in HTTP).
 STALE_WARNING = '110 - "Response is Stale"'
 

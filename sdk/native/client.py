@@ -137,13 +137,17 @@ class AsyncNativeClient:
         types: Sequence[str] = (),
         public_only: bool = False,
         authoritative: bool = False,
+        recursive: bool = True,
     ) -> Record:
         """The values of `handle` (those at `indexes` or of `types`; all when both are empty) as the HTTP
         client's `Record`; `NotFoundError` when there is no such handle. Without `auth` (or with
         `public_only`) the public values; with it, what the administrator may read — the server challenges
-        a resolution of values the public may not read, and the client answers it as for a write."""
+        a resolution of values the public may not read, and the client answers it as for a write.
+        `recursive` (the Handle System's default) lets the server resolve a handle living at another node
+        there; without it, the server answers with a referral (`RequestError`, code 302 or 303)."""
         public_only = public_only or self._auth is None
         flags = (OpFlag.PO if public_only else OpFlag.NONE) | (OpFlag.AT if authoritative else OpFlag.NONE)
+        flags |= OpFlag.REC if recursive else OpFlag.NONE
         body = bodies.ResolutionRequest(handle, tuple(indexes), tuple(types)).encode()
         if public_only:
             answer = await self._call(self._request(OpCode.RESOLUTION, body, flags))

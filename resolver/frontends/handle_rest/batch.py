@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from registry import InvalidHandle, InvalidInput
+from registry import InvalidHandle, InvalidInput, RegistryError
 
 from ...pipeline import NotHomed, StoreUnavailable
 from ...query import Query
@@ -84,8 +84,10 @@ async def resolve_batch(request: Request, context: ContextDep, reader: ReaderDep
         answer = answers[query.key]
         if answer is None:
             results[position] = render.not_found(requested[position], _NO_PARAMS)
-        elif isinstance(answer, NotHomed):
+        elif isinstance(answer, RegistryError):  # lives elsewhere, and could not be resolved there
             results[position] = registry_failure(answer, requested[position])[1]
+        elif isinstance(answer, StoreUnavailable):  # its node did not answer
+            results[position] = error_body(SERVER_BUSY, requested[position], str(answer))
         else:
             results[position] = render.found(requested[position], answer, query, _NO_PARAMS)[1]
             stale = stale or answer.stale

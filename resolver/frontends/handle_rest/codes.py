@@ -14,6 +14,8 @@ import orjson
 from registry import errors
 from sdk.native.codes import ResponseCode
 
+from ...pipeline import RecursionLimit, Referral
+
 # One numbering for every dialect that speaks the Handle System's codes: the native protocol's.
 SUCCESS = int(ResponseCode.SUCCESS)
 ERROR = int(ResponseCode.ERROR)
@@ -31,6 +33,11 @@ INVALID_ADMIN = int(ResponseCode.INVALID_ADMIN)
 INSUFFICIENT_PERMISSIONS = int(ResponseCode.INSUFFICIENT_PERMISSIONS)
 AUTHENTICATION_NEEDED = int(ResponseCode.AUTHENTICATION_NEEDED)
 AUTHENTICATION_FAILED = int(ResponseCode.AUTHENTICATION_FAILED)
+RECURSION_COUNT_TOO_HIGH = int(ResponseCode.RECURSION_COUNT_TOO_HIGH)
+SERVICE_REFERRAL = int(ResponseCode.SERVICE_REFERRAL)
+PREFIX_REFERRAL = int(ResponseCode.PREFIX_REFERRAL)
+# A referral's HTTP status: "multiple choices", the Handle.Net server's for 302 and 303.
+REFERRAL_STATUS = 300
 
 # (HTTP status, responseCode) per registry error class; the first match in the class's MRO wins.
 _CODES: dict[type[errors.RegistryError], tuple[int, int]] = {
@@ -44,6 +51,7 @@ _CODES: dict[type[errors.RegistryError], tuple[int, int]] = {
     errors.AuthenticationFailed: (401, AUTHENTICATION_NEEDED),
     errors.InsufficientPermissions: (403, INSUFFICIENT_PERMISSIONS),
     errors.PermissionDenied: (403, INVALID_ADMIN),
+    RecursionLimit: (508, RECURSION_COUNT_TOO_HIGH),  # HTTP's "loop detected" (RFC 5842)
     errors.NotResponsible: (400, SERVER_NOT_RESPONSIBLE),
     errors.Conflict: (409, HANDLE_ALREADY_EXISTS),
     errors.NodeNotInitialised: (503, SERVER_BUSY),
@@ -95,6 +103,15 @@ def throttled(retry_after: int) -> tuple[int, bytes]:
 
 
 def registry_failure(exc: errors.RegistryError, handle: str | None = None) -> tuple[int, bytes]:
+    if isinstance(exc, Referral):
+        return referral(exc, exc.handle if handle is None else handle)
     status, code = status_of(exc)
     bare = type(exc) in _BARE and exc.message == (type(exc).__doc__ or "").strip()
     return status, error_body(code, exc.handle if handle is None else handle, None if bare else exc.message)
+
+
+def referral(exc: Referral, handle: str | None) -> tuple[int, bytes]:
+    """A referral: the HS_SITE values of the node to ask instead, as a resolution of them would show them."""
+    code = PREFIX_REFERRAL if exc.derived else SERVICE_REFERRAL
+    head = orjson.dumps({"responseCode": code, "handle": handle})[:-1]
+    return REFERRAL_STATUS, head + b',"values":' + exc.site.public_record() + b"}"

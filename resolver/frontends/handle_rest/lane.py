@@ -18,9 +18,9 @@ from registry import Handle, InvalidHandle, RegistryError
 from registry.visibility import Reader
 
 from ...pipeline import NotHomed, StoreUnavailable
-from ...query import Query
+from ...query import DEFAULT_BUDGET, Query
 from ..context import Context
-from ..http import AUTHORIZATION_SENT, ASGIApp, Receive, Scope, Send
+from ..http import AUTHORIZATION_SENT, RECURSION_COUNT, ASGIApp, Receive, Scope, Send
 from . import render
 from .codes import ERROR, INVALID_HANDLE, PROTOCOL_ERROR, SERVER_BUSY, failure, registry_failure
 from .render import GetParams, Reply
@@ -69,6 +69,15 @@ def parse_requested(text: str) -> Handle:
         raise NotHomed(handle=text) from None
 
 
+def budget_of(scope: Scope) -> int:
+    """How many more nodes the query may pass through: the default, less those it passed through already."""
+    passed = scope.get(RECURSION_COUNT)
+    if passed is None:
+        return DEFAULT_BUDGET
+    text = passed.decode("latin-1") if isinstance(passed, bytes) else str(passed)
+    return DEFAULT_BUDGET - int(text) if text.isdigit() and len(text) < 4 else 0
+
+
 def _failed(code: int, requested: str | None, message: str, params: GetParams | None = None) -> Reply:
     status, body = failure(code, requested, message)
     return Reply(status, body, params)
@@ -112,7 +121,7 @@ class HandleRestLane:
         context = self._context()
         query = Query(
             handle, context.naming, indexes=params.indexes, types=params.types, signature=params.cert,
-            reader=reader,
+            reader=reader, recurse=params.follow, budget=budget_of(scope),
         )  # fmt: skip
         try:
             answer = await context.pipeline.resolve(query)

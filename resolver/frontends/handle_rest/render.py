@@ -40,13 +40,16 @@ PUBLIC_VALUES = PublicValues()
 class GetParams:
     """A GET's parameters as the Handle REST API defines them (others are ignored, as the server does)."""
 
-    __slots__ = ("callback", "cert", "indexes", "pretty", "types")
+    __slots__ = ("callback", "cert", "follow", "indexes", "pretty", "types")
 
     def __init__(self, query_string: bytes) -> None:
         self.indexes: list[int] = []
         self.types: list[str] = []
         self.pretty = False
         self.cert = False  # a signed answer wanted
+        # Whether the node follows referrals itself, resolving a handle living elsewhere there (doNotRefer: it
+        # answers with the referral instead, for the client to follow).
+        self.follow = True
         self.callback: str | None = None
         if query_string:
             self._parse(query_string.decode("latin-1"))
@@ -64,6 +67,8 @@ class GetParams:
                 self.pretty = value.lower() in _TRUE
             elif key == "cert":
                 self.cert = value.lower() in _TRUE
+            elif key == "doNotRefer":
+                self.follow = value.lower() not in _TRUE
             elif key == "callback":
                 if not _CALLBACK.match(value):
                     raise ValueError("callback must be a JavaScript identifier")

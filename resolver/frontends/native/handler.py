@@ -21,8 +21,8 @@ from sdk.native.values import Site
 from sdk.native.wire import WireError
 
 from ...answer import Answer
-from ...pipeline import NotHomed, StoreUnavailable
-from ...query import Query
+from ...pipeline import NotHomed, RecursionLimit, Referral, StoreUnavailable
+from ...query import DEFAULT_BUDGET, Query
 from ...signing import SigningUnavailable
 from ..context import Context
 from ..handle_rest.codes import status_of
@@ -133,7 +133,11 @@ class Responder:
         except InvalidHandle as exc:
             return request.error(ResponseCode.INVALID_HANDLE, exc.message)
         context = self._context()
-        query = Query(handle, context.naming, indexes=wanted.indexes, types=wanted.types)
+        message = request.message
+        query = Query(
+            handle, context.naming, indexes=wanted.indexes, types=wanted.types,
+            recurse=message.has(OpFlag.REC), budget=DEFAULT_BUDGET - message.recursion,
+        )  # fmt: skip
         answer = context.pipeline.ready(query)
         if answer is not None:
             return self._found(request, wanted.handle, answer, query)
@@ -142,6 +146,10 @@ class Responder:
     async def _resolve(self, request: Request, requested: str, query: Query, context: Context) -> bytes:
         try:
             answer = await context.pipeline.resolve(query)
+        except Referral as referral:
+            return _referral(request, requested, referral)
+        except RecursionLimit as exc:
+            return request.error(ResponseCode.RECURSION_COUNT_TOO_HIGH, exc.message)
         except NotHomed:
             return request.error(
                 ResponseCode.SERVER_NOT_RESP, "this server is not responsible for the handle"
@@ -162,6 +170,13 @@ class Responder:
         if not request.message.has(OpFlag.PO) and restricted(answer):
             return self._admin.handle(request)  # who asks decides what it is shown
         return _public(request, requested, answer, query)
+
+
+def _referral(request: Request, requested: str, referral: Referral) -> bytes:
+    """A referral as the Handle.Net server sends one: the handle, and the HS_SITE values of where to ask."""
+    code = ResponseCode.PREFIX_REFERRAL if referral.derived else ResponseCode.SERVICE_REFERRAL
+    values = referral.site.rendered(NATIVE_VALUES)
+    return request.answer(code, bodies.resolution_body(requested.encode(), values))
 
 
 def _public(request: Request, requested: str, answer: Answer, query: Query) -> bytes:

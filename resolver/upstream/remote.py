@@ -1,0 +1,92 @@
+"""Asking another node: its Handle REST API, the interface every idnode and Handle.Net server has.
+
+Each server's health is kept (`Health`): after a failure, queries to it fail at once for a moment instead of
+each waiting its timeout. A query carries how many nodes it passed through (`RECURSION_HEADER`), so that
+nodes misconfigured into a loop end it with an error rather than a storm.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from ..answer import Answer
+from ..health import Health
+from ..pipeline import NotHomed, RecursionLimit, UpstreamUnavailable
+
+log = logging.getLogger("idnode.upstream")
+
+# How many nodes a query passed through before this one (the native protocol's recursion count, in HTTP).
+RECURSION_HEADER = "Idnode-Recursion-Count"
+SUCCESS, HANDLE_NOT_FOUND, RECURSION_TOO_HIGH = 1, 100, 6
+SERVICE_REFERRAL, PREFIX_REFERRAL = 302, 303
+
+
+class Referred(Exception):
+    """The node asked answered with a referral: the site it names is where to ask instead."""
+
+    def __init__(self, site: Answer) -> None:
+        super().__init__("referred")
+        self.site = site
+
+
+class Remote:
+    """HTTP to other nodes: one connection pool, a timeout per hop, the health of each server."""
+
+    def __init__(self, *, timeout: float, retry_after: float, parent: str | None = None) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        )
+        self._retry_after = retry_after
+        self._health: dict[str, Health] = {}
+        self.parent_health = None if parent is None else self.health_of(parent, name="parent")
+
+    def health_of(self, base: str, *, name: str = "upstream") -> Health:
+        health = self._health.get(base)
+        if health is None:
+            health = self._health[base] = Health(name, retry_after=self._retry_after)
+        return health
+
+    async def resolve(self, base: str, handle: str, *, hops: int) -> Answer | None:
+        """`handle` as the node at `base` answers it to anyone (its public values); None: not there."""
+        health = self.health_of(base)
+        if not health.worth_trying:
+            raise UpstreamUnavailable(f"the node at {base} did not answer just now")
+        url = f"{base}/api/handles/{quote(handle, safe='/')}"
+        try:
+            reply = await self._client.get(url, headers={RECURSION_HEADER: str(hops)})
+        except httpx.HTTPError as exc:
+            health.failed(exc)
+            raise UpstreamUnavailable(f"the node at {base} did not answer ({type(exc).__name__})") from None
+        return _answer(base, handle, reply, health)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _answer(base: str, handle: str, reply: httpx.Response, health: Health) -> Answer | None:
+    try:
+        body: Any = orjson.loads(reply.content)
+        code = int(body["responseCode"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        health.failed(ValueError(f"HTTP {reply.status_code} without a Handle answer"))
+        raise UpstreamUnavailable(f"the node at {base} answered HTTP {reply.status_code}, not JSON") from None
+    if reply.status_code >= 500 and code != SUCCESS:
+        health.failed(ValueError(f"responseCode {code}"))
+        raise UpstreamUnavailable(f"the node at {base} could not answer: {body.get('message', code)}")
+    health.succeeded()
+    if code == SUCCESS and isinstance(body.get("values"), list):
+        return Answer.from_stored(orjson.dumps(body["values"]))
+    if code == HANDLE_NOT_FOUND:
+        return None
+    if code in (SERVICE_REFERRAL, PREFIX_REFERRAL) and isinstance(body.get("values"), list):
+        raise Referred(Answer.from_stored(orjson.dumps(body["values"])))
+    if code == RECURSION_TOO_HIGH:
+        raise RecursionLimit(f"{handle}: the query passed through too many nodes")
+    raise NotHomed(
+        f"the node at {base} does not answer for {handle}: {body.get('message', code)}", handle=handle
+    )

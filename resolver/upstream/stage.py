@@ -1,0 +1,196 @@
+"""The pipeline's last stage: a handle whose prefix lives at another node, answered by that node."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from registry import Handle, Naming
+from registry.handle import is_under
+
+from ..answer import Answer
+from ..pipeline import NotHomed, RecursionLimit, Referral, Stage, UpstreamUnavailable
+from ..query import DEFAULT_BUDGET, Query
+from .memo import Memo
+from .remote import Referred, Remote
+from .routes import Route, route_of
+
+T = TypeVar("T")
+
+
+def ancestors(prefix: str) -> list[str]:
+    """`88.901.5`, `88.901`, `88`: a prefix and those it derives from."""
+    parts = prefix.split(".")
+    return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+def authority(handle: Handle) -> str | None:
+    """The prefix whose node answers for `handle`: its own prefix, or for a prefix handle the prefix it
+    derives from (None: a top-level prefix's handle, which only the parent knows)."""
+    if not handle.is_prefix_handle:
+        return handle.prefix.upper()
+    parent, dot, _ = handle.suffix.upper().rpartition(".")
+    return parent if dot else None
+
+
+class UpstreamStage:
+    """Finds where a handle lives and asks it, within the query's recursion budget; answers and routes are
+    kept by their TTL ("not found" for `negative_ttl`) and stand in, stale, while their node is down.
+
+    `local` is the node's own pipeline below the upstream (caches and store), for the prefix handles this
+    node holds; `parent` the base URL of the parent's HTTP interface (None: a top-level node, which knows
+    only the prefixes it holds). Without `recursion`, every query is answered with a referral."""
+
+    def __init__(
+        self,
+        local: Stage,
+        naming: Naming,
+        remote: Remote,
+        *,
+        own_prefix: str,
+        parent: str | None,
+        recursion: bool = True,
+        max_ttl: float = 600,
+        negative_ttl: float = 10,
+        stale_seconds: float = 3600,
+        max_entries: int = 100_000,
+    ) -> None:
+        self._local = local
+        self._naming = naming
+        self._remote = remote
+        self._own = own_prefix.upper()
+        self._parent = parent
+        self._recursion = recursion
+        self._max_ttl = max_ttl
+        self._negative_ttl = negative_ttl
+        self._answers: Memo[Answer | None] = Memo(max_entries=max_entries, stale_seconds=stale_seconds)
+        self._routes: Memo[Route | None] = Memo(max_entries=max_entries // 10, stale_seconds=stale_seconds)
+        self._flights: dict[str, asyncio.Future[Any]] = {}
+        self.asked = 0  # queries sent to other nodes, for the metrics
+
+    async def resolve(self, query: Query) -> Answer | None:
+        if query.budget <= 0:
+            raise RecursionLimit(
+                f"{query.handle}: the query passed through too many nodes", handle=str(query.handle)
+            )
+        route = await self._route(query.handle, query.budget)
+        if route is None:
+            raise NotHomed(handle=str(query.handle))
+        if not (self._recursion and query.recurse):
+            if route.site is None:  # only the parent is known to answer: nothing to refer to but it
+                raise NotHomed(handle=str(query.handle))
+            raise Referral(str(query.handle), route.site, derived=route.derived)
+        return await self._answer(query, route)
+
+    # --- answers ---------------------------------------------------------------------------------------
+
+    async def _answer(self, query: Query, route: Route) -> Answer | None:
+        key = query.key
+        held, answer = self._answers.fresh(key)
+        if held:
+            return answer
+        try:
+            return await self._once(f"a:{key}", lambda: self._fetch(str(query.handle), route, query.budget))
+        except UpstreamUnavailable:
+            held, answer = self._answers.stale(key)
+            if not held:
+                raise
+            return None if answer is None else answer.as_stale()
+
+    async def _fetch(self, handle: str, route: Route, budget: int) -> Answer | None:
+        try:
+            answer = await self._ask(route.servers, handle, budget)
+        except Referred as referred:  # the node asked knows better: one hop further, if the budget allows
+            onward = route_of(referred.site, derived=True)
+            if onward is None or budget <= 1:
+                raise RecursionLimit(f"{handle}: referred on too many times", handle=handle) from None
+            answer = await self._ask(onward.servers, handle, budget - 1)
+        self._answers.keep(self._naming.key(Handle.parse(handle)), answer, self._ttl(answer))
+        return answer
+
+    async def _ask(self, servers: tuple[str, ...], handle: str, budget: int) -> Answer | None:
+        """The first server of the site that answers; the last failure when none does."""
+        failure: UpstreamUnavailable | None = None
+        for base in servers:
+            try:
+                self.asked += 1
+                return await self._remote.resolve(base, handle, hops=DEFAULT_BUDGET - budget + 1)
+            except UpstreamUnavailable as exc:
+                failure = exc
+        raise failure or UpstreamUnavailable(f"no server to ask for {handle}")
+
+    def _ttl(self, answer: Answer | None) -> float:
+        return self._negative_ttl if answer is None else min(answer.ttl, self._max_ttl)
+
+    # --- routes ----------------------------------------------------------------------------------------
+
+    async def _route(self, handle: Handle, budget: int) -> Route | None:
+        """Where `handle` lives: the site of its prefix, or of the nearest prefix it derives from; the parent
+        when none is known; None when nothing answers for it (a prefix of the node's own nobody holds)."""
+        start = authority(handle)
+        for candidate in ancestors(start) if start is not None else []:
+            if candidate == self._own:  # the node's own prefix, whose site is this node: nobody else to ask
+                return None
+            if is_under(candidate, self._own):  # derived from the node's own: delegated from here, or nowhere
+                route = await self._held_here(candidate, derived=candidate != start)
+                if route is not None:
+                    return route
+                continue
+            route = await self._site(candidate, budget, derived=candidate != start)
+            if route is not None:
+                return route
+        return None if self._parent is None else Route((self._parent,), None)
+
+    async def _held_here(self, prefix: str, *, derived: bool) -> Route | None:
+        record = await self._local.resolve(Query(Handle.for_prefix(prefix), self._naming))
+        return None if record is None else route_of(record, derived=derived)
+
+    async def _site(self, prefix: str, budget: int, *, derived: bool) -> Route | None:
+        held, route = self._routes.fresh(prefix)
+        if held:
+            return route if route is None or route.derived == derived else _derived(route, derived)
+        try:
+            found = await self._once(f"r:{prefix}", lambda: self._find_site(prefix, budget))
+        except UpstreamUnavailable:
+            held, route = self._routes.stale(prefix)
+            if not held:
+                raise
+            found = route
+        return found if found is None or found.derived == derived else _derived(found, derived)
+
+    async def _find_site(self, prefix: str, budget: int) -> Route | None:
+        """The route `0.NA/<prefix>` names: held here (a top-level node's allocations), else the parent's."""
+        route = await self._held_here(prefix, derived=False)
+        if route is None and self._parent is not None:
+            try:
+                record = await self._remote.resolve(
+                    self._parent, f"0.NA/{prefix}", hops=DEFAULT_BUDGET - budget + 1
+                )
+            except Referred as referred:
+                record = referred.site
+            if record is not None:
+                route = route_of(record, derived=False) or Route((self._parent,), None)
+        ttl = (
+            self._negative_ttl if route is None or route.site is None else min(route.site.ttl, self._max_ttl)
+        )
+        self._routes.keep(prefix, route, ttl)
+        return route
+
+    async def _once(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+        """`work`'s result, shared by everyone who asks for `key` while it runs."""
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = self._flights[key] = asyncio.ensure_future(work())
+            flight.add_done_callback(lambda done: self._landed(key, done))
+        result: T = await asyncio.shield(flight)
+        return result
+
+    def _landed(self, key: str, flight: asyncio.Future[Any]) -> None:
+        self._flights.pop(key, None)
+        if not flight.cancelled():
+            flight.exception()  # whoever waited has it; nobody else need be told it went unread
+
+
+def _derived(route: Route, derived: bool) -> Route:
+    return Route(route.servers, route.site, derived)
