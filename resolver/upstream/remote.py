@@ -1,4 +1,5 @@
-"""Asking another node: its Handle REST API, the interface every idnode and Handle.Net server has.
+"""Asking another node: over its Handle REST API (`http://`, `https://`: every idnode has one), or over the
+native protocol (`tcp://`, `udp://`: every Handle server has that, the national top-level node among them).
 
 Each server's health is kept (`Health`): after a failure, queries to it fail at once for a moment instead of
 each waiting its timeout. A query carries how many nodes it passed through (`RECURSION_HEADER`), so that
@@ -8,11 +9,14 @@ nodes misconfigured into a loop end it with an error rather than a storm.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 import orjson
+
+from sdk import SdkError
+from sdk.native.client import AsyncNativeClient
 
 from ..answer import Answer
 from ..health import Health
@@ -24,6 +28,8 @@ log = logging.getLogger("idnode.upstream")
 RECURSION_HEADER = "Idnode-Recursion-Count"
 SUCCESS, HANDLE_NOT_FOUND, RECURSION_TOO_HIGH = 1, 100, 6
 SERVICE_REFERRAL, PREFIX_REFERRAL = 302, 303
+BUSY = (2, 3, 7)  # error, too busy, in backup: the node cannot answer now
+NATIVE_SCHEMES = ("tcp://", "udp://")
 
 
 class Referred(Exception):
@@ -41,6 +47,8 @@ class Remote:
         self._client = httpx.AsyncClient(
             timeout=timeout, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
         )
+        self._timeout = timeout
+        self._native: dict[str, AsyncNativeClient] = {}  # one per server: its TCP connection kept open
         self._retry_after = retry_after
         self._health: dict[str, Health] = {}
         self.parent_health = None if parent is None else self.health_of(parent, name="parent")
@@ -56,6 +64,8 @@ class Remote:
         health = self.health_of(base)
         if not health.worth_trying:
             raise UpstreamUnavailable(f"the node at {base} did not answer just now")
+        if base.startswith(NATIVE_SCHEMES):
+            return await self._natively(base, handle, hops, health)
         url = f"{base}/api/handles/{quote(handle, safe='/')}"
         try:
             reply = await self._client.get(url, headers={RECURSION_HEADER: str(hops)})
@@ -64,8 +74,27 @@ class Remote:
             raise UpstreamUnavailable(f"the node at {base} did not answer ({type(exc).__name__})") from None
         return _answer(base, handle, reply, health)
 
+    async def _natively(self, base: str, handle: str, hops: int, health: Health) -> Answer | None:
+        client = self._native.get(base)
+        if client is None:
+            scheme, _, place = base.partition("://")
+            host, _, port = place.rpartition(":")
+            transport: Literal["tcp", "udp"] = "tcp" if scheme == "tcp" else "udp"
+            client = AsyncNativeClient(
+                host.strip("[]"), int(port), transport=transport, timeout=self._timeout, retries=1
+            )
+            self._native[base] = client
+        try:
+            code, values = await client.relay(handle, recursion=hops)
+        except (OSError, TimeoutError, SdkError) as exc:
+            health.failed(exc)
+            raise UpstreamUnavailable(f"the node at {base} did not answer ({type(exc).__name__})") from None
+        return _outcome(base, handle, code, {"responseCode": code, "values": values}, health)
+
     async def close(self) -> None:
         await self._client.aclose()
+        for client in self._native.values():
+            await client.aclose()
 
 
 def _answer(base: str, handle: str, reply: httpx.Response, health: Health) -> Answer | None:
@@ -75,7 +104,12 @@ def _answer(base: str, handle: str, reply: httpx.Response, health: Health) -> An
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         health.failed(ValueError(f"HTTP {reply.status_code} without a Handle answer"))
         raise UpstreamUnavailable(f"the node at {base} answered HTTP {reply.status_code}, not JSON") from None
-    if reply.status_code >= 500 and code != SUCCESS:
+    return _outcome(base, handle, code, body, health)
+
+
+def _outcome(base: str, handle: str, code: int, body: dict[str, Any], health: Health) -> Answer | None:
+    """What a node's answer means here, in the Handle System's codes whatever the transport."""
+    if code in BUSY:
         health.failed(ValueError(f"responseCode {code}"))
         raise UpstreamUnavailable(f"the node at {base} could not answer: {body.get('message', code)}")
     health.succeeded()

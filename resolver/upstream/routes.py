@@ -19,12 +19,12 @@ from sdk.native.wire import WireError
 from ..answer import Answer
 from ..pipeline import SITE_TYPES
 
-HTTP, HTTPS = 2, 3
+UDP, TCP, HTTP, HTTPS = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """The HTTP interfaces of the servers to ask, the site values they came from (what a referral names),
+    """The endpoints of the servers to ask, the site values they came from (what a referral names),
     and whether those are an ancestor prefix's (`derived`: the Handle System's prefix referral)."""
 
     servers: tuple[str, ...]
@@ -39,19 +39,26 @@ def _host(address: str) -> str:
         return address
 
 
-def http_interfaces(site: Site) -> list[str]:
-    """The base URLs of the site's servers that answer queries over HTTP(S)."""
+# The interface a server is asked on, best first: HTTP (the Handle REST API every idnode has), then the native
+# protocol's TCP (one connection kept open), then UDP.
+_PREFERENCE = (HTTP, HTTPS, TCP, UDP)
+_SCHEMES = {HTTP: "http", HTTPS: "https", TCP: "tcp", UDP: "udp"}
+
+
+def endpoints(site: Site) -> list[str]:
+    """One endpoint (`http://host:port`, `tcp://…`, `udp://…`) per server of the site that answers queries,
+    on its best interface."""
     found = []
     for server in site.servers:
-        for interface in server.interfaces:
-            if interface.protocol in (HTTP, HTTPS) and interface.kind & INTERFACE_QUERY:
-                scheme = "https" if interface.protocol == HTTPS else "http"
-                found.append(f"{scheme}://{_host(server.address)}:{interface.port}")
+        offered = {i.protocol: i.port for i in server.interfaces if i.kind & INTERFACE_QUERY}
+        best = next((protocol for protocol in _PREFERENCE if protocol in offered), None)
+        if best is not None:
+            found.append(f"{_SCHEMES[best]}://{_host(server.address)}:{offered[best]}")
     return found
 
 
 def route_of(record: Answer, *, derived: bool) -> Route | None:
-    """The route a prefix handle's record names; None when it names no site with an HTTP interface."""
+    """The route a prefix handle's record names; None when it names no site with a server to ask."""
     values: list[dict[str, Any]] = [v for v in record.values() if v.get("type") in SITE_TYPES]
     servers: list[str] = []
     for value in values:
@@ -59,7 +66,7 @@ def route_of(record: Answer, *, derived: bool) -> Route | None:
         if not isinstance(data, dict) or data.get("format") != "site":
             continue
         try:
-            servers += http_interfaces(Site.from_json(data.get("value")))
+            servers += endpoints(Site.from_json(data.get("value")))
         except WireError:
             continue  # a damaged site record names nothing to ask; another value may
     if not servers:

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from resolver.answer import Answer
+from resolver.upstream import Remote
 from sdk import RequestError
 from sdk.native.client import AsyncNativeClient
 from sdk.native.values import Site
@@ -242,3 +244,18 @@ def test_with_the_sibling_down_its_cached_answers_stand_in_and_the_rest_fail_fas
         tree.ezhou.start(tree.logs)
     # Once it is back, it answers again, by itself.
     _until(lambda: _get(tree.shiyan, "88.901/COIL-NEVER-ASKED").status_code == 404, "Ezhou answering again")
+
+
+def test_another_node_is_asked_over_the_native_protocol_too(tree: Tree) -> None:
+    async def ask(transport: str, handle: str) -> Answer | None:
+        remote = Remote(timeout=2, retry_after=1)
+        try:
+            return await remote.resolve(f"{transport}://127.0.0.1:{tree.ezhou.native_port}", handle, hops=1)
+        finally:
+            await remote.close()
+
+    for transport in ("tcp", "udp"):
+        answer = asyncio.run(ask(transport, COIL))
+        assert answer is not None
+        assert _urls(answer.values()) == ["https://ezhou.example/coil/1"]
+        assert asyncio.run(ask(transport, "88.901/NO-SUCH-COIL")) is None
