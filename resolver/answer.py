@@ -35,7 +35,7 @@ class Answer:
     it is served `stale` (from a cache past its freshness, while the database is down), the renderings made
     of it so far, and the `keeper` to tell of new ones (with the `key` it keeps the answer under)."""
 
-    __slots__ = ("keeper", "key", "public", "record", "renderings", "stale", "ttl")
+    __slots__ = ("keeper", "key", "public", "record", "renderings", "signed", "stale", "ttl")
 
     def __init__(
         self, record: bytes, ttl: int, public: bool, *, stale: bool = False, renderings: Renderings = ()
@@ -47,6 +47,9 @@ class Answer:
         self.renderings = renderings
         self.keeper: Keeper | None = None
         self.key = ""
+        # The origin node's signed Handle REST answer, for a query that asked for a signature and was
+        # resolved at another node: passed on as it came, so that the client checks the origin's signature.
+        self.signed: bytes | None = None
 
     @classmethod
     def from_stored(cls, stored: str | bytes) -> Answer:

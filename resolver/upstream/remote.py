@@ -59,20 +59,24 @@ class Remote:
             health = self._health[base] = Health(name, retry_after=self._retry_after)
         return health
 
-    async def resolve(self, base: str, handle: str, *, hops: int) -> Answer | None:
-        """`handle` as the node at `base` answers it to anyone (its public values); None: not there."""
+    async def resolve(self, base: str, handle: str, *, hops: int, signed: bool = False) -> Answer | None:
+        """`handle` as the node at `base` answers it to anyone (its public values); None: not there. With
+        `signed`, an HTTP node is asked for its signed answer, kept as it came (`Answer.signed`)."""
         health = self.health_of(base)
         if not health.worth_trying:
             raise UpstreamUnavailable(f"the node at {base} did not answer just now")
         if base.startswith(NATIVE_SCHEMES):
             return await self._natively(base, handle, hops, health)
-        url = f"{base}/api/handles/{quote(handle, safe='/')}"
+        url = f"{base}/api/handles/{quote(handle, safe='/')}" + ("?cert=true" if signed else "")
         try:
             reply = await self._client.get(url, headers={RECURSION_HEADER: str(hops)})
         except httpx.HTTPError as exc:
             health.failed(exc)
             raise UpstreamUnavailable(f"the node at {base} did not answer ({type(exc).__name__})") from None
-        return _answer(base, handle, reply, health)
+        answer = _answer(base, handle, reply, health)
+        if signed and answer is not None and reply.status_code == 200:
+            answer.signed = reply.content
+        return answer
 
     async def _natively(self, base: str, handle: str, hops: int, health: Health) -> Answer | None:
         client = self._native.get(base)

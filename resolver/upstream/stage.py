@@ -86,6 +86,8 @@ class UpstreamStage:
     # --- answers ---------------------------------------------------------------------------------------
 
     async def _answer(self, query: Query, route: Route) -> Answer | None:
+        if query.signature:  # the origin's signature is fresh each time, as this node's own would be
+            return await self._fetch(str(query.handle), route, query.budget, signed=True)
         key = query.key
         held, answer = self._answers.fresh(key)
         if held:
@@ -98,24 +100,28 @@ class UpstreamStage:
                 raise
             return None if answer is None else answer.as_stale()
 
-    async def _fetch(self, handle: str, route: Route, budget: int) -> Answer | None:
+    async def _fetch(self, handle: str, route: Route, budget: int, *, signed: bool = False) -> Answer | None:
         try:
-            answer = await self._ask(route.servers, handle, budget)
+            answer = await self._ask(route.servers, handle, budget, signed=signed)
         except Referred as referred:  # the node asked knows better: one hop further, if the budget allows
             onward = route_of(referred.site, derived=True)
             if onward is None or budget <= 1:
                 raise RecursionLimit(f"{handle}: referred on too many times", handle=handle) from None
-            answer = await self._ask(onward.servers, handle, budget - 1)
-        self._answers.keep(self._naming.key(Handle.parse(handle)), answer, self._ttl(answer))
+            answer = await self._ask(onward.servers, handle, budget - 1, signed=signed)
+        if not signed:
+            self._answers.keep(self._naming.key(Handle.parse(handle)), answer, self._ttl(answer))
         return answer
 
-    async def _ask(self, servers: tuple[str, ...], handle: str, budget: int) -> Answer | None:
+    async def _ask(
+        self, servers: tuple[str, ...], handle: str, budget: int, *, signed: bool = False
+    ) -> Answer | None:
         """The first server of the site that answers; the last failure when none does."""
         failure: UpstreamUnavailable | None = None
         for base in servers:
             try:
                 self.asked += 1
-                return await self._remote.resolve(base, handle, hops=DEFAULT_BUDGET - budget + 1)
+                hops = DEFAULT_BUDGET - budget + 1
+                return await self._remote.resolve(base, handle, hops=hops, signed=signed)
             except UpstreamUnavailable as exc:
                 failure = exc
         raise failure or UpstreamUnavailable(f"no server to ask for {handle}")

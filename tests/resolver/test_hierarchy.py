@@ -6,6 +6,8 @@ fast."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -259,3 +261,19 @@ def test_another_node_is_asked_over_the_native_protocol_too(tree: Tree) -> None:
         assert answer is not None
         assert _urls(answer.values()) == ["https://ezhou.example/coil/1"]
         assert asyncio.run(ask(transport, "88.901/NO-SUCH-COIL")) is None
+
+
+def _issuer(token: str) -> str:
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["iss"])
+
+
+def test_a_signed_answer_from_another_node_keeps_its_signature(tree: Tree) -> None:
+    here = _get(tree.shiyan, PART, cert="true").json()
+    there = _get(tree.shiyan, COIL, cert="true").json()
+    at_origin = _get(tree.ezhou, COIL, cert="true").json()
+
+    assert _urls(there["values"]) == ["https://ezhou.example/coil/1"]
+    assert _issuer(there["signature"]) == _issuer(at_origin["signature"])  # signed by Ezhou,
+    assert _issuer(there["signature"]) != _issuer(here["signature"])  # not by Shiyan

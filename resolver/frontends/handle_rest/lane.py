@@ -133,6 +133,8 @@ class HandleRestLane:
             log.exception("resolving %s failed", query.key)
             return _failed(ERROR, requested, "internal error", params)
         if params.cert:  # asked for by name only: the unsigned answers below pay nothing for it
+            if answer is not None and answer.signed is not None and not query.filtered:
+                return Reply(200, answer.signed, params)  # resolved elsewhere: the origin's signature
             return await signed_reply(requested, answer, query, params, context.signer)
         if answer is None:
             return Reply(404, render.not_found(requested, params), params)
