@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,9 @@ from .remote import Referred, Remote
 from .routes import Route, route_of
 
 T = TypeVar("T")
+
+# How often, at most, the route of a prefix whose node does not answer is looked up again (it may have moved).
+REROUTE_SECONDS = 5.0
 
 
 def ancestors(prefix: str) -> list[str]:
@@ -67,6 +71,7 @@ class UpstreamStage:
         self._answers: Memo[Answer | None] = Memo(max_entries=max_entries, stale_seconds=stale_seconds)
         self._routes: Memo[Route | None] = Memo(max_entries=max_entries // 10, stale_seconds=stale_seconds)
         self._flights: dict[str, asyncio.Future[Any]] = {}
+        self._looked_again: dict[str, float] = {}  # when each prefix's route was last looked for afresh
         self.asked = 0  # queries sent to other nodes, for the metrics
 
     async def resolve(self, query: Query) -> Answer | None:
@@ -81,7 +86,23 @@ class UpstreamStage:
             if route.site is None:  # only the parent is known to answer: nothing to refer to but it
                 raise NotHomed(handle=str(query.handle))
             raise Referral(str(query.handle), route.site, derived=route.derived)
-        return await self._answer(query, route)
+        try:
+            return await self._answer(query, route)
+        except UpstreamUnavailable:
+            moved = await self._rerouted(query.handle, query.budget, route)
+            if moved is None:
+                raise
+            return await self._answer(query, moved)
+
+    async def _rerouted(self, handle: Handle, budget: int, tried: Route) -> Route | None:
+        """The route found afresh after its servers failed, when it differs (the node moved: its new site
+        record is at the parent), else None."""
+        start, now = authority(handle) or "", time.monotonic()
+        if now - self._looked_again.get(start, -REROUTE_SECONDS) < REROUTE_SECONDS:
+            return None  # asked the parent just now: not again for every query while a node is down
+        self._looked_again[start] = now
+        route = await self._route(handle, budget, afresh=True)
+        return None if route is None or route.servers == tried.servers else route
 
     # --- answers ---------------------------------------------------------------------------------------
 
@@ -131,7 +152,7 @@ class UpstreamStage:
 
     # --- routes ----------------------------------------------------------------------------------------
 
-    async def _route(self, handle: Handle, budget: int) -> Route | None:
+    async def _route(self, handle: Handle, budget: int, *, afresh: bool = False) -> Route | None:
         """Where `handle` lives: the site of its prefix, or of the nearest prefix it derives from; the parent
         when none is known; None when nothing answers for it (a prefix of the node's own nobody holds)."""
         start = authority(handle)
@@ -143,7 +164,7 @@ class UpstreamStage:
                 if route is not None:
                     return route
                 continue
-            route = await self._site(candidate, budget, derived=candidate != start)
+            route = await self._site(candidate, budget, derived=candidate != start, afresh=afresh)
             if route is not None:
                 return route
         return None if self._parent is None else Route((self._parent,), None)
@@ -152,8 +173,10 @@ class UpstreamStage:
         record = await self._local.resolve(Query(Handle.for_prefix(prefix), self._naming))
         return None if record is None else route_of(record, derived=derived)
 
-    async def _site(self, prefix: str, budget: int, *, derived: bool) -> Route | None:
-        held, route = self._routes.fresh(prefix)
+    async def _site(self, prefix: str, budget: int, *, derived: bool, afresh: bool = False) -> Route | None:
+        """The route of `prefix` (as kept, unless `afresh`: asked again, the kept one standing in if that
+        fails)."""
+        held, route = (False, None) if afresh else self._routes.fresh(prefix)
         if held:
             return route if route is None or route.derived == derived else _derived(route, derived)
         try:

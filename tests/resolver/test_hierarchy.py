@@ -22,7 +22,7 @@ from resolver.upstream import Remote
 from sdk import RequestError
 from sdk.native.client import AsyncNativeClient
 from sdk.native.values import Site
-from tests.support import NodeProcess, cli
+from tests.support import NodeProcess, cli, free_port
 
 EZHOU_SECRET, SHIYAN_SECRET = "ezhou-at-the-top", "shiyan-at-the-top"
 COIL, PART = "88.901/COIL-0001", "88.902/PART-0001"
@@ -246,6 +246,19 @@ def test_with_the_sibling_down_its_cached_answers_stand_in_and_the_rest_fail_fas
         tree.ezhou.start(tree.logs)
     # Once it is back, it answers again, by itself.
     _until(lambda: _get(tree.shiyan, "88.901/COIL-NEVER-ASKED").status_code == 404, "Ezhou answering again")
+
+
+def test_a_node_starts_without_its_parent_and_homes_its_new_address_once_it_is_back(tree: Tree) -> None:
+    tree.top.stop()
+    tree.ezhou.stop()
+    tree.ezhou.port = free_port()  # Ezhou moves to another HTTP port,
+    tree.ezhou.start(tree.logs)  # and starts while its parent is down
+    tree.top.start(tree.logs)
+
+    _wait_homed(tree.top, "88.901", tree.ezhou.port)  # it kept trying
+    # Shiyan's route to Ezhou is the old one: when it fails, the parent is asked again.
+    _until(lambda: _get(tree.shiyan, "88.901/COIL-AFTER-MOVE").status_code == 404, "Shiyan finding Ezhou")
+    assert _urls(_get(tree.shiyan, COIL).json()["values"]) == ["https://ezhou.example/coil/1"]
 
 
 def test_another_node_is_asked_over_the_native_protocol_too(tree: Tree) -> None:
