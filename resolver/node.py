@@ -244,7 +244,9 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         upstream = _upstream(settings, services, stage)
         stack.push_async_callback(upstream.close)
         if upstream.remote.parent_health is not None:
-            metrics.health.append(upstream.remote.parent_health)
+            metrics.health.append(upstream.remote.parent_health)  # idnode_parent_up
+        metrics.gauges["upstream_queries"] = lambda: upstream.stage.asked  # asked of other nodes, so far
+        metrics.gauges["upstream_cached"] = lambda: upstream.stage.cached
         own = services.node.prefix
         pipeline = Pipeline(
             stage, services.node.naming, ready=l1_stage, own_prefix=own, upstream=upstream.stage

@@ -74,6 +74,11 @@ class UpstreamStage:
         self._looked_again: dict[str, float] = {}  # when each prefix's route was last looked for afresh
         self.asked = 0  # queries sent to other nodes, for the metrics
 
+    @property
+    def cached(self) -> int:
+        """Answers (and not-founds) of other nodes held."""
+        return len(self._answers)
+
     async def resolve(self, query: Query) -> Answer | None:
         if query.budget <= 0:
             raise RecursionLimit(

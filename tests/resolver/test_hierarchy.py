@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,6 +136,9 @@ def test_a_coil_of_ezhou_resolves_through_shiyan_and_through_the_top(tree: Tree)
         assert reply.status_code == 200
         assert reply.json()["handle"] == COIL
         assert _urls(reply.json()["values"]) == ["https://ezhou.example/coil/1"]
+    metrics = httpx.get(f"{tree.shiyan.url}/metrics").text
+    assert re.search(r'^idnode_parent_up\{pid="\d+"\} 1$', metrics, re.MULTILINE)
+    assert re.search(r'^idnode_upstream_queries\{pid="\d+"\} [1-9]', metrics, re.MULTILINE)
 
 
 def test_filters_apply_to_a_remote_answer(tree: Tree) -> None:
