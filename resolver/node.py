@@ -249,8 +249,9 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
         metrics.gauges["upstream_cached"] = lambda: upstream.stage.cached
         own = services.node.prefix
         pipeline = Pipeline(
-            stage, services.node.naming, ready=l1_stage, own_prefix=own, upstream=upstream.stage
-        )
+            stage, services.node.naming, ready=l1_stage, own_prefix=own, upstream=upstream.stage,
+            delegating=services.place.top_level,
+        )  # fmt: skip
         signer = await _signer(settings, services)
         throttle = _throttle(settings, link, metrics, redis, namespace, services.audit)
         writes = None
@@ -321,8 +322,8 @@ def _upstream(settings: Settings, services: Services, local: Stage) -> Upstream:
     )
     stage = UpstreamStage(
         local, services.node.naming, remote, own_prefix=services.node.prefix, parent=url,
-        recursion=settings.recursion, max_ttl=settings.cache_max_ttl, negative_ttl=settings.negative_ttl,
-        stale_seconds=settings.stale_seconds,
+        recursion=settings.recursion, delegating=services.place.top_level, max_ttl=settings.cache_max_ttl,
+        negative_ttl=settings.negative_ttl, stale_seconds=settings.stale_seconds,
     )  # fmt: skip
     return Upstream(stage, remote)
 

@@ -152,8 +152,8 @@ def home_of(handle: Handle) -> Handle | None:
 class Pipeline:
     """The node's resolution: its stages, first to last, and the rule of what it answers for.
 
-    A handle that is not found answers "not found" when its prefix is homed here, and `NotHomed` otherwise
-    (the upstream stage will ask the prefix's own node instead). Whether a prefix is homed is itself a
+    A handle that is not found answers "not found" when its prefix is homed here; otherwise the upstream
+    stage asks the prefix's own node (`NotHomed` without one). Whether a prefix is homed is itself a
     resolution of its prefix handle, so it is cached like any other answer."""
 
     def __init__(
@@ -164,12 +164,14 @@ class Pipeline:
         ready: Ready | None = None,
         own_prefix: str = "",
         upstream: Upstream | None = None,
+        delegating: bool = False,
     ) -> None:
         self._first = first
         self._naming = naming
         self._ready = ready
         self._own = Handle.for_prefix(own_prefix) if own_prefix else None
         self._upstream = upstream
+        self._delegating = delegating
 
     def ready(self, query: Query) -> Answer | None:
         """The answer to `query` if the in-process cache holds it fresh, without a coroutine or a task: a
@@ -223,6 +225,10 @@ class Pipeline:
         return answer is not None and not self._delegates(home, answer)
 
     def _delegates(self, home: Handle, answer: Answer) -> bool:
-        """Whether a prefix handle held here names another node's site: a top-level node holds those of the
-        node prefixes it allocated, where each secondary node homed its site (never its own)."""
-        return b'"HS_SITE' in answer.record and home != self._own and has_site(answer)
+        """Whether a prefix handle held here names another node's site: on a `delegating` (top-level) node,
+        those of the node prefixes it allocated, where each secondary node homed its site (never its own).
+        A secondary node delegates nothing: an HS_SITE an enterprise wrote into its own prefix handle sends
+        no query anywhere (else any enterprise could make the node fetch from any address)."""
+        if not self._delegating or home == self._own:
+            return False
+        return b'"HS_SITE' in answer.record and has_site(answer)

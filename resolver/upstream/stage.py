@@ -43,8 +43,9 @@ class UpstreamStage:
     kept by their TTL ("not found" for `negative_ttl`) and stand in, stale, while their node is down.
 
     `local` is the node's own pipeline below the upstream (caches and store), for the prefix handles this
-    node holds; `parent` the base URL of the parent's HTTP interface (None: a top-level node, which knows
-    only the prefixes it holds). Without `recursion`, every query is answered with a referral."""
+    node holds; on a `delegating` (top-level) node those name where the node prefixes it allocated live.
+    `parent` is the base URL of the parent's HTTP interface (None: a top-level node, which knows only the
+    prefixes it holds). Without `recursion`, every query is answered with a referral."""
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class UpstreamStage:
         own_prefix: str,
         parent: str | None,
         recursion: bool = True,
+        delegating: bool = False,
         max_ttl: float = 600,
         negative_ttl: float = 10,
         stale_seconds: float = 3600,
@@ -66,6 +68,7 @@ class UpstreamStage:
         self._own = own_prefix.upper()
         self._parent = parent
         self._recursion = recursion
+        self._delegating = delegating
         self._max_ttl = max_ttl
         self._negative_ttl = negative_ttl
         self._answers: Memo[Answer | None] = Memo(max_entries=max_entries, stale_seconds=stale_seconds)
@@ -175,6 +178,8 @@ class UpstreamStage:
         return None if self._parent is None else Route((self._parent,), None)
 
     async def _held_here(self, prefix: str, *, derived: bool) -> Route | None:
+        if not self._delegating:
+            return None
         record = await self._local.resolve(Query(Handle.for_prefix(prefix), self._naming))
         return None if record is None else route_of(record, derived=derived)
 

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -294,3 +295,25 @@ def test_a_signed_answer_from_another_node_keeps_its_signature(tree: Tree) -> No
     assert _urls(there["values"]) == ["https://ezhou.example/coil/1"]
     assert _issuer(there["signature"]) == _issuer(at_origin["signature"])  # signed by Ezhou,
     assert _issuer(there["signature"]) != _issuer(here["signature"])  # not by Shiyan
+
+
+def test_an_enterprise_cannot_send_the_node_to_an_address_of_its_choosing(tree: Tree) -> None:
+    trap = socket.create_server(("127.0.0.1", 0))
+    trap.settimeout(0.5)
+    port = trap.getsockname()[1]
+    interfaces = [{"query": True, "admin": True, "protocol": "HTTP", "port": port}]
+    site = {"servers": [{"serverId": 1, "address": "127.0.0.1", "interfaces": interfaces}]}
+    value = {"index": 1, "type": "HS_SITE", "data": {"format": "site", "value": site}}
+    written = httpx.put(
+        f"{tree.shiyan.url}/api/handles/0.NA/{SUPPLIER}?index=1",
+        json={"values": [value]},
+        auth=(f"300%3A0.NA/{SUPPLIER}", SUPPLIER_SECRET),
+    )
+    assert written.status_code in (200, 201), written.text
+
+    reply = _get(tree.shiyan, f"{SUPPLIER}/NO-SUCH-PART")
+
+    assert (reply.status_code, reply.json()["responseCode"]) == (404, 100)  # its prefix lives here
+    with pytest.raises(TimeoutError):
+        trap.accept()  # and nothing was asked of the address it wrote
+    trap.close()
