@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -122,7 +123,8 @@ class UpstreamStage:
         if held:
             return answer
         try:
-            return await self._once(f"a:{key}", lambda: self._fetch(str(query.handle), route, query.budget))
+            fetch = functools.partial(self._fetch, str(query.handle), route, query.budget)
+            return await self._once(f"a:{query.budget}:{key}", fetch)
         except UpstreamUnavailable:
             held, answer = self._answers.stale(key)
             if not held:
@@ -190,7 +192,7 @@ class UpstreamStage:
         if held:
             return route if route is None or route.derived == derived else _derived(route, derived)
         try:
-            found = await self._once(f"r:{prefix}", lambda: self._find_site(prefix, budget))
+            found = await self._once(f"r:{budget}:{prefix}", lambda: self._find_site(prefix, budget))
         except UpstreamUnavailable:
             held, route = self._routes.stale(prefix)
             if not held:
@@ -217,7 +219,8 @@ class UpstreamStage:
         return route
 
     async def _once(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
-        """`work`'s result, shared by everyone who asks for `key` while it runs."""
+        """`work`'s result, shared by everyone who asks for `key` while it runs. Keys name the budget: a query
+        that comes back to this node through a loop must not wait for itself."""
         flight = self._flights.get(key)
         if flight is None:
             flight = self._flights[key] = asyncio.ensure_future(work())

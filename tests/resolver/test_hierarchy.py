@@ -317,3 +317,21 @@ def test_an_enterprise_cannot_send_the_node_to_an_address_of_its_choosing(tree: 
     with pytest.raises(TimeoutError):
         trap.accept()  # and nothing was asked of the address it wrote
     trap.close()
+
+
+def test_nodes_misconfigured_into_a_loop_end_it_with_an_error(tree: Tree) -> None:
+    cli(["node", "add", "--prefix", "88.903", "--name", "Misrouted", "--secret", "s"], tree.top.env)
+    shiyan_site = [v for v in _get(tree.top, "0.NA/88.902").json()["values"] if v["type"] == "HS_SITE"]
+    # 88.903's site names Shiyan, which does not hold 88.903 and so asks where it lives: at Shiyan.
+    written = httpx.put(
+        f"{tree.top.url}/api/handles/0.NA/88.903?index=1",
+        json={"values": shiyan_site},
+        auth=("300%3A0.NA/88", "top-admin"),
+    )
+    assert written.status_code in (200, 201), written.text
+
+    started = time.monotonic()
+    reply = _get(tree.shiyan, "88.903/LOOP")
+
+    assert (reply.status_code, reply.json()["responseCode"]) == (508, 6)
+    assert time.monotonic() - started < 5
