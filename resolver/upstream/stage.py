@@ -72,7 +72,9 @@ class UpstreamStage:
         self._delegating = delegating
         self._max_ttl = max_ttl
         self._negative_ttl = negative_ttl
-        self._answers: Memo[Answer | None] = Memo(max_entries=max_entries, stale_seconds=stale_seconds)
+        self._answers: Memo[Answer | NotHomed | None] = Memo(
+            max_entries=max_entries, stale_seconds=stale_seconds
+        )
         self._routes: Memo[Route | None] = Memo(max_entries=max_entries // 10, stale_seconds=stale_seconds)
         self._flights: dict[str, asyncio.Future[Any]] = {}
         self._looked_again: dict[str, float] = {}  # when each prefix's route was last looked for afresh
@@ -117,28 +119,39 @@ class UpstreamStage:
 
     async def _answer(self, query: Query, route: Route) -> Answer | None:
         if query.signature:  # the origin's signature is fresh each time, as this node's own would be
-            return await self._fetch(str(query.handle), route, query.budget, signed=True)
+            signed = await self._fetch(str(query.handle), route, query.budget, signed=True)
+            if isinstance(signed, NotHomed):
+                raise NotHomed(signed.message, handle=str(query.handle))
+            return signed
         key = query.key
         held, answer = self._answers.fresh(key)
-        if held:
-            return answer
-        try:
-            fetch = functools.partial(self._fetch, str(query.handle), route, query.budget)
-            return await self._once(f"a:{query.budget}:{key}", fetch)
-        except UpstreamUnavailable:
-            held, answer = self._answers.stale(key)
-            if not held:
-                raise
-            return None if answer is None else answer.as_stale()
+        if not held:
+            try:
+                fetch = functools.partial(self._fetch, str(query.handle), route, query.budget)
+                answer = await self._once(f"a:{query.budget}:{key}", fetch)
+            except UpstreamUnavailable:
+                held, answer = self._answers.stale(key)
+                if not held:
+                    raise
+                answer = answer.as_stale() if isinstance(answer, Answer) else answer
+        if isinstance(answer, NotHomed):  # a new one: a kept exception raised again would grow its traceback
+            raise NotHomed(answer.message, handle=str(query.handle))
+        return answer
 
-    async def _fetch(self, handle: str, route: Route, budget: int, *, signed: bool = False) -> Answer | None:
+    async def _fetch(
+        self, handle: str, route: Route, budget: int, *, signed: bool = False
+    ) -> Answer | NotHomed | None:
+        """The node's answer, kept for its TTL; a node that answers for nothing of that prefix (NotHomed)
+        is kept as long as "not found", so that a flood of queries for it is not passed on."""
         try:
-            answer = await self._ask(route.servers, handle, budget, signed=signed)
+            answer: Answer | NotHomed | None = await self._ask(route.servers, handle, budget, signed=signed)
         except Referred as referred:  # the node asked knows better: one hop further, if the budget allows
             onward = route_of(referred.site, derived=True)
             if onward is None or budget <= 1:
                 raise RecursionLimit(f"{handle}: referred on too many times", handle=handle) from None
             answer = await self._ask(onward.servers, handle, budget - 1, signed=signed)
+        except NotHomed as refused:
+            answer = refused
         if not signed:
             self._answers.keep(self._naming.key(Handle.parse(handle)), answer, self._ttl(answer))
         return answer
@@ -157,8 +170,8 @@ class UpstreamStage:
                 failure = exc
         raise failure or UpstreamUnavailable(f"no server to ask for {handle}")
 
-    def _ttl(self, answer: Answer | None) -> float:
-        return self._negative_ttl if answer is None else min(answer.ttl, self._max_ttl)
+    def _ttl(self, answer: Answer | NotHomed | None) -> float:
+        return min(answer.ttl, self._max_ttl) if isinstance(answer, Answer) else self._negative_ttl
 
     # --- routes ----------------------------------------------------------------------------------------
 
