@@ -1,5 +1,5 @@
 """Asking another node: over its Handle REST API (`http://`, `https://`: every idnode has one), or over the
-native protocol (`tcp://`, `udp://`: every Handle server has that, the national top-level node among them).
+native protocol's TCP (`tcp://`: every Handle server has that, the national top-level node among them).
 
 Each server's health is kept (`Health`): after a failure, queries to it fail at once for a moment instead of
 each waiting its timeout. A query carries how many nodes it passed through (`RECURSION_HEADER`), so that
@@ -9,18 +9,16 @@ nodes misconfigured into a loop end it with an error rather than a storm.
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import orjson
 
-from sdk import SdkError
-from sdk.native.client import AsyncNativeClient
-
 from ..answer import Answer
 from ..health import Health
 from ..pipeline import NotHomed, RecursionLimit, UpstreamUnavailable
+from .native import FAILURES, NativeAsker
 
 log = logging.getLogger("idnode.upstream")
 
@@ -29,7 +27,7 @@ RECURSION_HEADER = "Idnode-Recursion-Count"
 SUCCESS, HANDLE_NOT_FOUND, RECURSION_TOO_HIGH = 1, 100, 6
 SERVICE_REFERRAL, PREFIX_REFERRAL = 302, 303
 BUSY = (2, 3, 7)  # error, too busy, in backup: the node cannot answer now
-NATIVE_SCHEMES = ("tcp://", "udp://")
+NATIVE_SCHEME = "tcp://"
 
 
 class Referred(Exception):
@@ -48,7 +46,7 @@ class Remote:
             timeout=timeout, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
         )
         self._timeout = timeout
-        self._native: dict[str, AsyncNativeClient] = {}  # one per server: its TCP connection kept open
+        self._native: dict[str, NativeAsker] = {}  # one per server, its connections kept open
         self._retry_after = retry_after
         self._health: dict[str, Health] = {}
         self.parent_health = None if parent is None else self.health_of(parent, name="parent")
@@ -65,7 +63,7 @@ class Remote:
         health = self.health_of(base)
         if not health.worth_trying:
             raise UpstreamUnavailable(f"the node at {base} did not answer just now")
-        if base.startswith(NATIVE_SCHEMES):
+        if base.startswith(NATIVE_SCHEME):
             return await self._natively(base, handle, hops, health)
         url = f"{base}/api/handles/{quote(handle, safe='/')}" + ("?cert=true" if signed else "")
         try:
@@ -79,26 +77,21 @@ class Remote:
         return answer
 
     async def _natively(self, base: str, handle: str, hops: int, health: Health) -> Answer | None:
-        client = self._native.get(base)
-        if client is None:
-            scheme, _, place = base.partition("://")
-            host, _, port = place.rpartition(":")
-            transport: Literal["tcp", "udp"] = "tcp" if scheme == "tcp" else "udp"
-            client = AsyncNativeClient(
-                host.strip("[]"), int(port), transport=transport, timeout=self._timeout, retries=1
-            )
-            self._native[base] = client
+        asker = self._native.get(base)
+        if asker is None:
+            host, _, port = base.removeprefix(NATIVE_SCHEME).rpartition(":")
+            asker = self._native[base] = NativeAsker(host.strip("[]"), int(port), timeout=self._timeout)
         try:
-            code, values = await client.relay(handle, recursion=hops)
-        except (OSError, TimeoutError, SdkError) as exc:
+            code, values = await asker.relay(handle, recursion=hops)
+        except FAILURES as exc:
             health.failed(exc)
             raise UpstreamUnavailable(f"the node at {base} did not answer ({type(exc).__name__})") from None
         return _outcome(base, handle, code, {"responseCode": code, "values": values}, health)
 
     async def close(self) -> None:
         await self._client.aclose()
-        for client in self._native.values():
-            await client.aclose()
+        for asker in self._native.values():
+            await asker.close()
 
 
 def _answer(base: str, handle: str, reply: httpx.Response, health: Health) -> Answer | None:

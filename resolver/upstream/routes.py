@@ -19,7 +19,7 @@ from sdk.native.wire import WireError
 from ..answer import Answer
 from ..pipeline import SITE_TYPES
 
-UDP, TCP, HTTP, HTTPS = 0, 1, 2, 3
+TCP, HTTP, HTTPS = 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +40,15 @@ def _host(address: str) -> str:
 
 
 # The interface a server is asked on, best first: HTTP (the Handle REST API every idnode has), then the native
-# protocol's TCP (one connection kept open), then UDP.
-_PREFERENCE = (HTTP, HTTPS, TCP, UDP)
-_SCHEMES = {HTTP: "http", HTTPS: "https", TCP: "tcp", UDP: "udp"}
+# protocol's TCP (connections kept open). A server on UDP alone is not asked: datagrams lost would each cost
+# a timeout, and every Handle server offers TCP beside UDP.
+_PREFERENCE = (HTTP, HTTPS, TCP)
+_SCHEMES = {HTTP: "http", HTTPS: "https", TCP: "tcp"}
 
 
 def endpoints(site: Site) -> list[str]:
-    """One endpoint (`http://host:port`, `tcp://…`, `udp://…`) per server of the site that answers queries,
-    on its best interface."""
+    """One endpoint (`http://host:port`, `tcp://…`) per server of the site that answers queries, on its best
+    interface."""
     found = []
     for server in site.servers:
         offered = {i.protocol: i.port for i in server.interfaces if i.kind & INTERFACE_QUERY}

@@ -40,7 +40,7 @@ from .codes import ENVELOPE_SIZE, EnvelopeFlag, OpCode, OpFlag, ResponseCode
 from .credential import signed_by
 from .keys import Credential, PrivateKey, SecretKey, identity, jwk_bytes
 from .message import Envelope, Message, digest, frame, negotiated, skip_digest
-from .values import JsonValue, Site, Value, from_json, to_json
+from .values import Site, Value, from_json, to_json
 from .wire import Reader, WireError
 
 # How long a request stays valid. The reference client gives every message twelve hours: a resolution is
@@ -156,20 +156,6 @@ class AsyncNativeClient:
         _raise_for(answer, handle)
         resolution = _decoded(bodies.read_resolution, answer)
         return Record.from_json(handle, [to_json(value) for value in resolution.values])
-
-    async def relay(
-        self, handle: str, *, recursion: int = 0, recursive: bool = True
-    ) -> tuple[int, list[dict[str, JsonValue]]]:
-        """A public resolution as a node passes it on: the response code, and the values in their JSON form
-        for a success or a referral (302, 303: the HS_SITE values of where to ask), none otherwise.
-        `recursion` is how many servers the query passed through before (the header's recursion count)."""
-        flags = OpFlag.PO | (OpFlag.REC if recursive else OpFlag.NONE)
-        body = bodies.ResolutionRequest(handle, (), ()).encode()
-        answer = await self._call(replace(self._request(OpCode.RESOLUTION, body, flags), recursion=recursion))
-        if answer.response_code not in _WITH_VALUES:
-            return answer.response_code, []
-        resolution = _decoded(bodies.read_resolution, answer)
-        return answer.response_code, [to_json(value) for value in resolution.values]
 
     async def site_info(self) -> Site:
         """The server's site information (GET_SITE_INFO): its servers, their interfaces and keys."""
@@ -466,10 +452,6 @@ def _after_digest(answer: Message) -> bytes:
     reader = Reader(answer.body)
     skip_digest(reader)
     return answer.body[reader.pos :]
-
-
-# The answers whose body is a handle and its values: a resolution, and the referrals to another service.
-_WITH_VALUES = (ResponseCode.SUCCESS, ResponseCode.SERVICE_REFERRAL, ResponseCode.PREFIX_REFERRAL)
 
 
 def _decoded(read: Callable[[Message], T], answer: Message) -> T:

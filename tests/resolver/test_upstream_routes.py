@@ -31,14 +31,12 @@ def test_each_server_is_asked_on_its_best_interface() -> None:
             (Interface(QUERY, TCP, 2641), Interface(QUERY, UDP, 2641), Interface(QUERY, HTTP, 8000)),
         ),
         ("10.0.0.2", (Interface(QUERY, UDP, 2641), Interface(QUERY, TCP, 2642))),
-        ("10.0.0.3", (Interface(QUERY, UDP, 2641),)),
+        ("10.0.0.3", (Interface(QUERY, UDP, 2641),)),  # datagrams only: not asked
         ("::1", (Interface(QUERY, HTTP, 8080),)),
         ("10.0.0.5", (Interface(INTERFACE_ADMIN, HTTP, 8000),)),  # administration only: not asked
     )
 
-    assert endpoints(site) == [
-        "http://10.0.0.1:8000", "tcp://10.0.0.2:2642", "udp://10.0.0.3:2641", "http://[::1]:8080",
-    ]  # fmt: skip
+    assert endpoints(site) == ["http://10.0.0.1:8000", "tcp://10.0.0.2:2642", "http://[::1]:8080"]
 
 
 def _record(*values: object) -> Answer:
