@@ -34,6 +34,8 @@ from .health import Health, RedisHealth
 from .invalidation import Invalidator, JournalFollower
 from .metrics import Metrics
 from .pipeline import Pipeline, Stage, StoreStage
+from .reporting import Reporter, ResolutionStats
+from .reporting.reporter import reporting
 from .settings import Settings
 from .signing import AnswerSigner
 from .throttle import AuthThrottle, Limits, RedisCounters, Sources
@@ -75,6 +77,8 @@ class Node:
     signer: AnswerSigner | None = None
     throttle: AuthThrottle | None = None
     writes: WriteProcesses | None = None  # SNMS batches written elsewhere (IDNODE_WRITE_PROCESSES)
+    stats: ResolutionStats | None = None  # resolutions counted for the reports to the parent
+    reporter: Reporter | None = None  # on a node with a parent
 
     @property
     def context(self) -> Context:
@@ -82,7 +86,8 @@ class Node:
         if self.pipeline is None or self.signer is None or self.throttle is None:
             raise NotReady("this node process does not resolve")
         return Context(
-            self.services, self.pipeline, self.database, self.metrics, self.signer, self.throttle, self.writes
+            self.services, self.pipeline, self.database, self.metrics, self.signer, self.throttle,
+            self.writes, self.stats or ResolutionStats(counting=False),
         )  # fmt: skip
 
 
@@ -241,9 +246,12 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
             writes = WriteProcesses(settings.write_processes)
             stack.push_async_callback(writes.close)
             await writes.start()
+        stats = ResolutionStats(counting=services.place.parent is not None)
+        reporting_cm = reporting(settings, services, stats, metrics, (database, redis))
+        reporter = await stack.enter_async_context(reporting_cm)
         yield Node(
             settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer, throttle,
-            writes,
+            writes, stats, reporter,
         )  # fmt: skip
 
 

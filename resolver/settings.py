@@ -200,6 +200,9 @@ class Settings:
     # Processes, at a lower CPU priority, that each serving process hands its SNMS batch writes to, so that
     # checking and storing thousands of records does not hold up its resolutions; 0: written in place.
     write_processes: int = 0
+    # Seconds between reporting rounds (resolver/reporting): each serving process stores its resolution
+    # counts, and on a secondary node one of them feeds the outbox and sends what is due to the parent.
+    report_interval: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,105 @@
+"""Sending the outbox to the parent: `POST {parent}/api/reports` as the administrator of the node's prefix
+handle there, in batches, oldest first; a failed batch is tried again later, each time later (exponential
+back-off with jitter), and is kept until the parent has taken it. The parent stores each report once, so a
+batch sent again after a timeout that hid its success does no harm."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+import orjson
+
+from registry.hierarchy import Parent, parent_principal
+from registry.reporting import Outbox, Queued
+
+from ..health import Health
+from . import formats
+
+FIRST_RETRY, LAST_RETRY = 2.0, 900.0  # seconds
+BATCH = 100
+
+
+def retry_delay(attempts: int, *, rng: Callable[[], float] = random.random) -> float:
+    """How long to wait after the `attempts`-th failure in a row: doubling from FIRST_RETRY up to LAST_RETRY,
+    each wait somewhere in its upper half so that many nodes failing together do not come back together."""
+    ceiling = min(FIRST_RETRY * 2.0 ** max(attempts - 1, 0), LAST_RETRY)
+    return ceiling * (0.5 + rng() / 2)
+
+
+class SendFailed(Exception):
+    """The parent did not take the reports."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """How many reports went, and why the rest did not (None: nothing left that was due)."""
+
+    sent: int
+    failure: str | None = None
+
+
+def _username(node_prefix: str) -> str:
+    # The Handle REST form of `300:0.NA/<prefix>` in a Basic user name: the colon percent-encoded.
+    return parent_principal(node_prefix).replace(":", "%3A", 1)
+
+
+class Sender:
+    def __init__(
+        self,
+        outbox: Outbox,
+        parent: Parent,
+        node_prefix: str,
+        *,
+        health: Health,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._outbox = outbox
+        self._url = f"{parent.url}/api/reports"
+        self._node_prefix = node_prefix
+        self._health = health
+        self._rng = rng
+        self._client = httpx.AsyncClient(
+            auth=httpx.BasicAuth(_username(node_prefix), parent.secret), timeout=timeout, transport=transport
+        )
+
+    async def send(self, *, everything: bool = False) -> Sent:
+        """Send the reports due (`everything`: due or waiting for their next attempt) until none is left or a
+        batch fails."""
+        sent = 0
+        while batch := await self._outbox.due(limit=BATCH, everything=everything):
+            ids = [q.id for q in batch]
+            try:
+                await self._post(batch)
+            except SendFailed as exc:
+                attempts = max(q.attempts for q in batch) + 1
+                await self._outbox.mark_failed(ids, retry_in=retry_delay(attempts, rng=self._rng))
+                self._health.failed(exc)
+                return Sent(sent, str(exc))
+            self._health.succeeded()
+            await self._outbox.mark_sent(ids)
+            sent += len(batch)
+        return Sent(sent)
+
+    async def _post(self, batch: Sequence[Queued]) -> None:
+        body = formats.batch(self._node_prefix, [(q.report_id, q.kind, q.body) for q in batch])
+        try:
+            answer = await self._client.post(
+                self._url, content=body, headers={"content-type": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            raise SendFailed(f"cannot reach the parent at {self._url}: {exc!r}") from None
+        if answer.status_code != 200:
+            raise SendFailed(f"the parent answered {answer.status_code}: {answer.text[:200]}")
+        try:
+            taken = orjson.loads(answer.content)
+            int(taken["accepted"]) + int(taken["duplicates"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise SendFailed(f"the parent's answer is not a report receipt: {answer.text[:200]}") from None
+
+    async def close(self) -> None:
+        await self._client.aclose()
