@@ -17,7 +17,7 @@ from fastapi import FastAPI, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .frontends import admin, handle_rest, native, openapi, snms, status
+from .frontends import admin, handle_rest, native, openapi, reports, snms, status
 from .frontends.context import Context
 from .frontends.edge import Edge
 from .frontends.handle_rest.auth import ReaderDep
@@ -67,6 +67,7 @@ def build_app(settings: Settings) -> ASGIApp:
     api.include_router(snms.snms_router())
     api.include_router(admin.router)
     api.include_router(status.router)
+    api.include_router(reports.router)
     lane = handle_rest.HandleRestLane(handle_rest.AuthenticationInfo(api), context)
     _document_get(api, lane)
 
@@ -74,7 +75,7 @@ def build_app(settings: Settings) -> ASGIApp:
         services = context().services
         return openapi.Site(services.node.prefix, tuple(await services.reads.prefixes()))
 
-    tables = [handle_rest.OPENAPI, admin.OPENAPI, snms.OPENAPI, status.OPENAPI]
+    tables = [handle_rest.OPENAPI, admin.OPENAPI, snms.OPENAPI, status.OPENAPI, reports.OPENAPI]
     openapi.install(api, tables, site, title=api.title)
     return Edge(
         lane,
