@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from time import perf_counter
 from urllib.parse import unquote_to_bytes
 
 from registry import Handle, InvalidHandle, RegistryError
@@ -114,6 +115,7 @@ class HandleRestLane:
             handle, context.naming, indexes=params.indexes, types=params.types, signature=params.cert,
             reader=reader,
         )  # fmt: skip
+        started = perf_counter()
         try:
             answer = await context.pipeline.resolve(query)
         except StoreUnavailable as exc:
@@ -123,6 +125,9 @@ class HandleRestLane:
         except Exception:  # a bug: still an answer in the dialect's terms, and a trace in the log
             log.exception("resolving %s failed", query.key)
             return _failed(ERROR, requested, "internal error", params)
+        context.stats.seen(
+            handle.prefix, context.throttle.source_of(scope), answer is not None, perf_counter() - started
+        )
         if params.cert:  # asked for by name only: the unsigned answers below pay nothing for it
             return await signed_reply(requested, answer, query, params, context.signer)
         if answer is None:
