@@ -32,8 +32,10 @@ from registry.keys import NodeKeys
 from registry.signing import public_key_from_file
 from registry.store.migrate import upgrade
 
+from .frontends import reports as received
 from .frontends.admin import operations as ops
 from .node import NotReady, open_writer
+from .reporting.reporter import flush
 from .settings import Settings, SettingsError
 
 # What the operator's commands may fail with, to be shown as one line rather than a traceback.
@@ -166,6 +168,21 @@ class Operator:
 
     async def audit(self, filters: Mapping[str, str | None]) -> Json:
         return await ops.audit(self._services, None, filters)
+
+    async def reports(self, *, node: str | None, kind: str | None, after: str | None = None) -> Json:
+        """A page of the reports a top-level node received, as GET /api/admin/reports answers it."""
+        received.top_level_only(self._services)
+        return await received.page(self._services, node=node, kind=kind, after=after, limit=None)
+
+    async def flush_reports(self) -> Json:
+        """A secondary node's reports due now, queued and sent to its parent (`reporting.reporter.flush`)."""
+        done = await flush(self._services)
+        return {
+            "queued": done.queued,
+            "sent": done.sent,
+            "remaining": done.remaining,
+            "failure": done.failure,
+        }
 
 
 def local_source() -> str:

@@ -30,7 +30,7 @@ MAX_PAGE = 1000
 router = APIRouter(tags=["Reports"])
 
 
-def _top_level(services: Services) -> None:
+def top_level_only(services: Services) -> None:
     if not services.place.top_level:
         raise HandleNotFound("this node is not a top-level node: it takes no reports")
 
@@ -47,7 +47,7 @@ async def _reporting_node(services: Services, principal: Principal, node: str) -
 @router.post("/api/reports", summary="Reports of a secondary node (each stored once)")
 async def receive(request: Request, context: ContextDep, principal: PrincipalDep) -> Response:
     services = context.services
-    _top_level(services)
+    top_level_only(services)
     node, reports = formats.parse_batch(await request.body())
     prefix = await _reporting_node(services, principal, node)
     accepted, duplicates = await Received(services.store).store(prefix, reports)
@@ -63,7 +63,7 @@ async def received(
     limit: Filter = None,
 ) -> Response:  # fmt: skip
     del admin
-    _top_level(context.services)
+    top_level_only(context.services)
     return JSONResponse(await page(context.services, node=node, kind=kind, after=after, limit=limit))
 
 

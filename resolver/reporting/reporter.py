@@ -16,10 +16,11 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from registry import Services
+from registry import InvalidInput, Services
 from registry.hierarchy import Parent
 from registry.reporting import Outbox, add_counts
 from registry.reporting.marks import take_lease
@@ -143,3 +144,32 @@ async def reporting(
         yield reporter
     finally:
         await reporter.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    queued: int
+    sent: int
+    remaining: int
+    failure: str | None
+
+
+async def flush(services: Services) -> Flushed:
+    """Everything due now into the outbox — the changes not reported yet, every enterprise and template, the
+    days ended and today so far — and the outbox to the parent, due or not (`idnode report flush`). The
+    resolution configuration is the serving processes' to report: they know where they listen."""
+    parent = services.place.parent
+    if parent is None:
+        raise InvalidInput(
+            "this node has no parent to report to (idnode init --parent URL --parent-secret …)"
+        )
+    outbox = Outbox(services.store)
+    feeder = Feeder(services, outbox)
+    queued = await feeder.changes() + await feeder.snapshot(templates=True)
+    queued += await feeder.daily() + await feeder.today()
+    sender = Sender(outbox, parent, services.node.prefix, health=Health("parent"))
+    try:
+        sent = await sender.send(everything=True)
+    finally:
+        await sender.close()
+    return Flushed(queued, sent.sent, await outbox.backlog(), sent.failure)
