@@ -1,0 +1,195 @@
+"""Reporting upward across real node processes: a top-level node 88 and its secondary node 88.901, each on a
+SQLite database of its own. What 88.901 reports arrives at 88, each report once: after `idnode report flush`,
+after flushing again, and when 88.901 was killed before its outbox drained while 88 was down."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import NodeProcess, cli
+
+TOP_SECRET, NODE_SECRET, ENTERPRISE_SECRET = "top-admin-secret", "ezhou-secret", "steel-secret"
+ENTERPRISE = "88.901.5"
+CREDIT_CODE = "91350100M000100Y43"
+ROUND = 1  # seconds between reporting rounds (IDNODE_REPORT_INTERVAL)
+
+
+@dataclass
+class Tree:
+    top: NodeProcess
+    secondary: NodeProcess
+    folder: Path
+
+    def stop(self) -> None:
+        self.secondary.stop()
+        self.top.stop()
+
+
+def grow(folder: Path) -> Tree:
+    """Node 88 (top-level) serving, with 88.901 allocated; 88.901 set up to report to it, serving."""
+    top_env = {"IDNODE_DATABASE_URL": f"sqlite:///{folder}/top.db"}
+    cli(["init", "--node-prefix", "88", "--role", "top-level", "--admin-secret", TOP_SECRET], top_env)
+    cli(["node", "add", "--prefix", "88.901", "--name", "Ezhou", "--secret", NODE_SECRET], top_env)
+    top = NodeProcess(top_env).start(folder)
+    env = {"IDNODE_DATABASE_URL": f"sqlite:///{folder}/ezhou.db", "IDNODE_REPORT_INTERVAL": str(ROUND)}
+    init = ["init", "--node-prefix", "88.901", "--admin-secret", "ezhou-admin"]
+    cli([*init, "--parent", top.url, "--parent-secret", NODE_SECRET], env)
+    return Tree(top, NodeProcess(env).start(folder), folder)
+
+
+def onboard(tree: Tree) -> None:
+    """An enterprise and its template at 88.901, on its database (as its operator does)."""
+    env = tree.secondary.env
+    args = ["enterprise", "add", "--prefix", ENTERPRISE, "--name", "鄂州冶金", "--credit-code", CREDIT_CODE]
+    cli([*args, "--industry", "C3120", "--contact", "ops@example.com", "--secret", ENTERPRISE_SECRET], env)
+    cli(["template", "load", "steel-coil", "--prefix", ENTERPRISE], env)
+
+
+def register_and_resolve(url: str, *, made: int, found: int, missed: int) -> None:
+    auth = (f"300:0.NA/{ENTERPRISE}", ENTERPRISE_SECRET)
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for n in range(made):
+            body = [{"index": 1, "type": "URL", "data": f"https://mes.example.com/{n}"}]
+            assert client.put(f"/api/handles/{ENTERPRISE}/COIL-{n}", json=body, auth=auth).status_code == 201
+        for n in range(found):
+            assert client.get(f"/api/handles/{ENTERPRISE}/COIL-{n % made}").status_code == 200
+        for n in range(missed):
+            assert client.get(f"/api/handles/{ENTERPRISE}/NONE-{n}").status_code == 404
+    time.sleep(2.5 * ROUND)  # the serving process stores its counts every round
+
+
+def flush(tree: Tree) -> str:
+    return cli(["report", "flush"], tree.secondary.env).stdout
+
+
+def received(tree: Tree, kind: str | None = None) -> list[dict[str, object]]:
+    args = ["report", "list", "--node", "88.901", "--json"] + (["--kind", kind] if kind else [])
+    return [json.loads(line) for line in cli(args, tree.top.env).stdout.splitlines()]
+
+
+def of(reports: list[dict[str, object]], kind: str, **fields: object) -> list[dict[str, object]]:
+    """The bodies of the reports of `kind` whose bodies have these fields."""
+    bodies = [r["body"] for r in reports if r["kind"] == kind]
+    return [b for b in bodies if isinstance(b, dict) and all(b.get(k) == v for k, v in fields.items())]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tree]:
+    grown = grow(tmp_path_factory.mktemp("tree"))
+    try:
+        onboard(grown)
+        register_and_resolve(grown.secondary.url, made=3, found=5, missed=2)
+        yield grown
+    finally:
+        grown.stop()
+
+
+def test_enterprise_template_and_statistics_arrive_once(tree: Tree) -> None:
+    flushed = flush(tree)
+    reports = received(tree)
+
+    assert "remaining" in flushed and flushed.rstrip().endswith("0 remaining")
+    [enterprise] = of(reports, "enterprises", creditCode=CREDIT_CODE)
+    assert enterprise["name"] == "鄂州冶金" and enterprise["state"] == 1
+    assert enterprise["prefixes"] == [{"prefix": ENTERPRISE, "routing": {"node": "88.901"}}]
+    [template] = of(reports, "templates", prefix=ENTERPRISE)
+    assert template["version"] == "1.0" and len(template["items"]) == 8  # type: ignore[arg-type]
+    [stats] = of(reports, "statistics", prefix=ENTERPRISE)
+    assert (stats["requests"], stats["answered"]) == (7, 5)
+    assert (stats["identifiersNew"], stats["identifiersTotal"]) == (3, 3)
+    assert stats["sources"] == [{"address": "127.0.0.1", "count": 7}]
+    [node] = of(reports, "statistics", prefix="88.901")
+    assert (node["prefixesNew"], node["prefixesTotal"]) == (1, 1)
+    [identifiers] = of(reports, "identifiers", prefix=ENTERPRISE)
+    assert sorted(o["operation"] for o in identifiers["operations"]) == [1, 1, 1]  # type: ignore[union-attr]
+    [monitoring] = of(reports, "monitoring")
+    assert monitoring["peakQps"] >= 1 and monitoring["latencyMaxMs"] >= monitoring["latencyMinMs"]  # type: ignore[operator]
+
+
+def test_flushing_again_sends_nothing_twice(tree: Tree) -> None:
+    before = received(tree)
+    flushed = flush(tree)
+
+    assert flushed.startswith("0 reports queued, 0 sent, 0 remaining")
+    assert received(tree) == before
+    assert len({r["reportId"] for r in before}) == len(before)
+
+
+def test_the_node_administrator_reads_them_over_http(tree: Tree) -> None:
+    auth = ("300:0.NA/88", TOP_SECRET)
+    url = f"{tree.top.url}/api/admin/reports"
+
+    enterprises = httpx.get(url, params={"node": "88.901", "kind": "enterprises"}, auth=auth, timeout=10)
+    stranger = httpx.get(url, auth=("300:0.NA/88.901", NODE_SECRET), timeout=10)
+    bad_kind = httpx.get(url, params={"kind": "gossip"}, auth=auth, timeout=10)
+
+    assert enterprises.status_code == 200
+    assert [r["body"]["creditCode"] for r in enterprises.json()["reports"]] == [CREDIT_CODE]
+    assert stranger.status_code == 403 and stranger.json()["responseCode"] == 400
+    assert bad_kind.status_code == 400 and "kind is one of" in bad_kind.json()["message"]
+
+
+def test_reports_are_taken_only_from_an_active_node_for_itself(tree: Tree) -> None:
+    url = f"{tree.top.url}/api/reports"
+    auth = ("300%3A0.NA/88.901", NODE_SECRET)
+    one = {"id": "event:x", "kind": "events", "body": {"id": "x"}}
+
+    elsewhere = httpx.post(url, json={"node": "88.902", "reports": [one]}, auth=auth, timeout=10)
+    garbled = httpx.post(url, content=b"{not json", auth=auth, timeout=10)
+    unknown = httpx.post(url, json={"node": "88.901", "reports": [one | {"kind": "x"}]}, auth=auth, timeout=10)
+    anonymous = httpx.post(url, json={"node": "88.901", "reports": [one]}, timeout=10)
+    at_secondary = httpx.post(f"{tree.secondary.url}/api/reports", json={}, auth=auth, timeout=10)
+
+    assert elsewhere.status_code == 403 and "may not report for node 88.902" in elsewhere.json()["message"]
+    assert garbled.status_code == 400 and garbled.json()["message"] == "the body is not JSON"
+    assert unknown.status_code == 400 and "kind is one of" in unknown.json()["message"]
+    assert anonymous.status_code == 401
+    assert at_secondary.status_code in (401, 404)
+
+
+def test_the_outbox_backlog_is_in_the_metrics(tree: Tree) -> None:
+    metrics = httpx.get(f"{tree.secondary.url}/metrics", timeout=10).text
+
+    assert any(line.startswith("idnode_report_outbox_backlog{") for line in metrics.splitlines())
+
+
+def test_reports_queued_before_a_crash_arrive_once_after_restarts(tmp_path: Path) -> None:
+    tree = grow(tmp_path)
+    try:
+        tree.top.stop()
+        onboard(tree)
+        register_and_resolve(tree.secondary.url, made=2, found=4, missed=0)
+        backlog = _backlog(tree.secondary.url)
+        tree.secondary.stop(signal.SIGKILL)
+        tree.top.start(tmp_path)
+        tree.secondary.start(tmp_path)
+        flush(tree)
+        flush(tree)
+        reports = received(tree)
+    finally:
+        tree.stop()
+
+    assert backlog > 0  # the parent was down: the reports waited in the outbox
+    assert len(of(reports, "enterprises", creditCode=CREDIT_CODE)) == 1
+    assert len(of(reports, "templates", prefix=ENTERPRISE)) == 1
+    [stats] = of(reports, "statistics", prefix=ENTERPRISE)
+    assert (stats["requests"], stats["answered"], stats["identifiersNew"]) == (4, 4, 2)
+    assert len({r["reportId"] for r in reports}) == len(reports)
+    events = of(reports, "events", type=1)
+    down = [e for e in events if not e["recovery"]]
+    assert down and all(e["reason"].startswith("the parent node unavailable") for e in down)  # type: ignore[union-attr]
+
+
+def _backlog(url: str) -> float:
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("idnode_report_outbox_backlog{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("no report_outbox_backlog in the metrics")
