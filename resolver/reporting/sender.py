@@ -6,6 +6,7 @@ batch sent again after a timeout that hid its success does no harm."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -57,27 +58,33 @@ class Sender:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
         rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._outbox = outbox
         self._url = f"{parent.url}/api/reports"
         self._node_prefix = node_prefix
         self._health = health
         self._rng = rng
+        self._clock = clock
+        self._paused_until = 0.0  # after a failure: no batch at all before then, however many are due
         self._client = httpx.AsyncClient(
             auth=httpx.BasicAuth(_username(node_prefix), parent.secret), timeout=timeout, transport=transport
         )
 
     async def send(self, *, everything: bool = False) -> Sent:
         """Send the reports due (`everything`: due or waiting for their next attempt) until none is left or a
-        batch fails."""
+        batch fails (a failure pauses sending until its next attempt, unless `everything`)."""
         sent = 0
+        if not everything and self._clock() < self._paused_until:
+            return Sent(0, "waiting to try the parent again")
         while batch := await self._outbox.due(limit=BATCH, everything=everything):
             ids = [q.id for q in batch]
             try:
                 await self._post(batch)
             except SendFailed as exc:
-                attempts = max(q.attempts for q in batch) + 1
-                await self._outbox.mark_failed(ids, retry_in=retry_delay(attempts, rng=self._rng))
+                delay = retry_delay(max(q.attempts for q in batch) + 1, rng=self._rng)
+                await self._outbox.mark_failed(ids, retry_in=delay)
+                self._paused_until = self._clock() + delay
                 self._health.failed(exc)
                 return Sent(sent, str(exc))
             self._health.succeeded()

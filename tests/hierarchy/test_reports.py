@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import NodeProcess, cli
+from tests.support import NodeProcess, cli, create_database, drop_database
 
 pytestmark = pytest.mark.slow
 
@@ -36,16 +36,19 @@ class Tree:
         self.top.stop()
 
 
-def grow(folder: Path) -> Tree:
-    """Node 88 (top-level) serving, with 88.901 allocated; 88.901 set up to report to it, serving."""
-    top_env = {"IDNODE_DATABASE_URL": f"sqlite:///{folder}/top.db"}
+def grow(folder: Path, databases: tuple[str, str] | None = None, *, workers: int = 1) -> Tree:
+    """Node 88 (top-level) serving, with 88.901 allocated; 88.901 set up to report to it, serving (with
+    `workers` processes). Each on a database of its own: SQLite files in `folder` unless `databases` names
+    them."""
+    top_url, url = databases or (f"sqlite:///{folder}/top.db", f"sqlite:///{folder}/ezhou.db")
+    top_env = {"IDNODE_DATABASE_URL": top_url}
     cli(["init", "--node-prefix", "88", "--role", "top-level", "--admin-secret", TOP_SECRET], top_env)
     cli(["node", "add", "--prefix", "88.901", "--name", "Ezhou", "--secret", NODE_SECRET], top_env)
     top = NodeProcess(top_env).start(folder)
-    env = {"IDNODE_DATABASE_URL": f"sqlite:///{folder}/ezhou.db", "IDNODE_REPORT_INTERVAL": str(ROUND)}
+    env = {"IDNODE_DATABASE_URL": url, "IDNODE_REPORT_INTERVAL": str(ROUND)}
     init = ["init", "--node-prefix", "88.901", "--admin-secret", "ezhou-admin"]
     cli([*init, "--parent", top.url, "--parent-secret", NODE_SECRET], env)
-    return Tree(top, NodeProcess(env).start(folder), folder)
+    return Tree(top, NodeProcess(env, workers=workers).start(folder), folder)
 
 
 def onboard(tree: Tree) -> None:
@@ -62,10 +65,11 @@ def register_and_resolve(url: str, *, made: int, found: int, missed: int) -> Non
         for n in range(made):
             body = [{"index": 1, "type": "URL", "data": f"https://mes.example.com/{n}"}]
             assert client.put(f"/api/handles/{ENTERPRISE}/COIL-{n}", json=body, auth=auth).status_code == 201
-        for n in range(found):
-            assert client.get(f"/api/handles/{ENTERPRISE}/COIL-{n % made}").status_code == 200
-        for n in range(missed):
-            assert client.get(f"/api/handles/{ENTERPRISE}/NONE-{n}").status_code == 404
+    # A connection each, so that the resolutions spread over the node's workers, whose counts add up.
+    for n in range(found):
+        assert httpx.get(f"{url}/api/handles/{ENTERPRISE}/COIL-{n % made}", timeout=10).status_code == 200
+    for n in range(missed):
+        assert httpx.get(f"{url}/api/handles/{ENTERPRISE}/NONE-{n}", timeout=10).status_code == 404
     time.sleep(2.5 * ROUND)  # the serving process stores its counts every round
 
 
@@ -84,18 +88,39 @@ def of(reports: list[dict[str, Any]], kind: str, **fields: object) -> list[dict[
     return [b for b in bodies if isinstance(b, dict) and all(b.get(k) == v for k, v in fields.items())]
 
 
+def admin_reports(tree: Tree, **params: str) -> list[dict[str, Any]]:
+    """GET /api/admin/reports at the top-level node, as its administrator."""
+    answer = httpx.get(
+        f"{tree.top.url}/api/admin/reports", params=params, auth=("300:0.NA/88", TOP_SECRET), timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["reports"]
+    return found
+
+
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tree]:
-    grown = grow(tmp_path_factory.mktemp("tree"))
+    grown = grow(tmp_path_factory.mktemp("tree"), workers=2)
     try:
         onboard(grown)
-        register_and_resolve(grown.secondary.url, made=3, found=5, missed=2)
         yield grown
     finally:
         grown.stop()
 
 
+def test_an_enterprise_and_a_template_are_reported_at_once(tree: Tree) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        kinds = sorted(r["kind"] for r in admin_reports(tree, node="88.901"))
+        if {"enterprises", "templates"} <= set(kinds):
+            break
+        time.sleep(0.2)
+
+    assert kinds == ["config", "enterprises", "templates"]  # sent by the running node, no flush needed
+
+
 def test_enterprise_template_and_statistics_arrive_once(tree: Tree) -> None:
+    register_and_resolve(tree.secondary.url, made=3, found=5, missed=2)
     flushed = flush(tree)
     reports = received(tree)
 
@@ -174,8 +199,24 @@ def test_the_outbox_backlog_is_in_the_metrics(tree: Tree) -> None:
     assert any(line.startswith("idnode_report_outbox_backlog{") for line in metrics.splitlines())
 
 
-def test_reports_queued_before_a_crash_arrive_once_after_restarts(tmp_path: Path) -> None:
-    tree = grow(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str] | None]:
+    """Where the two nodes keep their data: SQLite files (None), or a PostgreSQL database each."""
+    if request.param == "sqlite":
+        yield None
+        return
+    made = [create_database(), create_database()]
+    try:
+        yield made[0][1], made[1][1]
+    finally:
+        for name, _ in made:
+            drop_database(name)
+
+
+def test_reports_queued_before_a_crash_arrive_once_after_restarts(
+    tmp_path: Path, databases: tuple[str, str] | None
+) -> None:
+    tree = grow(tmp_path, databases)
     try:
         tree.top.stop()
         onboard(tree)
