@@ -21,6 +21,8 @@ from . import formats
 
 FIRST_RETRY, LAST_RETRY = 2.0, 900.0  # seconds
 BATCH = 100
+# At most this much JSON a POST (but always one report): well under what a node takes in a body (8 MiB).
+BATCH_BYTES = 4 * 1024 * 1024
 
 
 def retry_delay(attempts: int, *, rng: Callable[[], float] = random.random) -> float:
@@ -40,6 +42,18 @@ class Sent:
 
     sent: int
     failure: str | None = None
+
+
+def _bounded(due: Sequence[Queued]) -> list[Queued]:
+    """The first of `due` whose bodies fit in BATCH_BYTES (the first one whatever its size)."""
+    taken: list[Queued] = []
+    size = 0
+    for queued in due:
+        size += len(queued.body) + len(queued.report_id) + 40
+        if taken and size > BATCH_BYTES:
+            break
+        taken.append(queued)
+    return taken
 
 
 def _username(node_prefix: str) -> str:
@@ -77,7 +91,7 @@ class Sender:
         sent = 0
         if not everything and self._clock() < self._paused_until:
             return Sent(0, "waiting to try the parent again")
-        while batch := await self._outbox.due(limit=BATCH, everything=everything):
+        while batch := _bounded(await self._outbox.due(limit=BATCH, everything=everything)):
             ids = [q.id for q in batch]
             try:
                 await self._post(batch)

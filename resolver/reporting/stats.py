@@ -14,6 +14,11 @@ from registry.reporting import DayCounts, PrefixCounts
 
 from .formats import day_bounds, day_of
 
+# Distinct sources counted per prefix between two stores of the counts; more (a scan from many addresses)
+# are counted together under OTHER_SOURCES, so that memory stays bounded.
+MAX_SOURCES = 10_000
+OTHER_SOURCES = "other"
+
 
 class ResolutionStats:
     def __init__(self, *, counting: bool = True, clock: Callable[[], float] = time.time) -> None:
@@ -41,7 +46,10 @@ class ResolutionStats:
             counts.seconds_min = seconds
         if seconds > counts.seconds_max:
             counts.seconds_max = seconds
-        counts.sources[source] = counts.sources.get(source, 0) + 1
+        sources = counts.sources
+        if source not in sources and len(sources) >= MAX_SOURCES:
+            source = OTHER_SOURCES
+        sources[source] = sources.get(source, 0) + 1
         second = int(now)
         counted.seconds[second] = counted.seconds.get(second, 0) + 1
 

@@ -8,11 +8,12 @@ import pytest
 
 from registry import Services
 from registry.hierarchy import Parent
-from registry.reporting import Incoming, Outbox, Received, Report, add_counts, read_counts
+from registry.reporting import Incoming, Outbox, Queued, Received, Report, add_counts, read_counts
 from resolver.health import Health
 from resolver.reporting import ResolutionStats, formats
 from resolver.reporting.events import Events
-from resolver.reporting.sender import LAST_RETRY, Sender, retry_delay
+from resolver.reporting.sender import BATCH_BYTES, LAST_RETRY, Sender, _bounded, retry_delay
+from resolver.reporting.stats import MAX_SOURCES, OTHER_SOURCES
 
 PARENT = Parent("http://parent.example", "s3cret")
 
@@ -170,3 +171,24 @@ def test_an_outage_and_its_recovery_are_two_events_that_name_each_other() -> Non
 def test_a_bad_batch_is_refused_saying_why(body: bytes, message: str) -> None:
     with pytest.raises(formats.InvalidInput, match=message.replace("[", r"\[").replace("]", r"\]")):
         formats.parse_batch(body)
+
+
+def test_a_batch_stays_under_the_size_a_node_takes_but_holds_one_report_whatever_its_size() -> None:
+    big = "x" * (BATCH_BYTES // 3)
+    due = [Queued(n, "identifiers", f"identifiers:{n}", big, 0) for n in range(5)]
+    huge = [Queued(9, "identifiers", "identifiers:9", big * 4, 0), *due]
+
+    assert [q.id for q in _bounded(due)] == [0, 1]
+    assert [q.id for q in _bounded(huge)] == [9]
+
+
+def test_a_scan_from_many_addresses_is_counted_in_bounded_memory() -> None:
+    stats = ResolutionStats(clock=lambda: 1_764_900_000.0)
+    for n in range(MAX_SOURCES + 50):
+        stats.seen("88.999.1", f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}", False, 0.001)
+
+    [counts] = stats.take().prefixes.values()
+
+    assert len(counts.sources) == MAX_SOURCES + 1
+    assert counts.sources[OTHER_SOURCES] == 50
+    assert counts.requests == MAX_SOURCES + 50

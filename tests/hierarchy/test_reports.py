@@ -193,6 +193,18 @@ def test_reports_are_taken_only_from_an_active_node_for_itself(tree: Tree) -> No
     assert at_secondary.status_code in (401, 404)
 
 
+def test_an_enterprise_disabled_is_reported_at_once(tree: Tree) -> None:
+    cli(["enterprise", "disable", ENTERPRISE], tree.secondary.env)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        states = [r["body"]["state"] for r in admin_reports(tree, node="88.901", kind="enterprises")]
+        if len(states) == 2:
+            break
+        time.sleep(0.2)
+
+    assert states == [1, 0]
+
+
 def test_the_outbox_backlog_is_in_the_metrics(tree: Tree) -> None:
     metrics = httpx.get(f"{tree.secondary.url}/metrics", timeout=10).text
 
@@ -225,13 +237,13 @@ def test_reports_queued_before_a_crash_arrive_once_after_restarts(
         tree.secondary.stop(signal.SIGKILL)
         tree.top.start(tmp_path)
         tree.secondary.start(tmp_path)
-        flush(tree)
-        flush(tree)
+        flushed = flush(tree)
         reports = received(tree)
     finally:
         tree.stop()
 
     assert backlog > 0  # the parent was down: the reports waited in the outbox
+    assert flushed.rstrip().endswith(" 0 remaining")
     assert len(of(reports, "enterprises", creditCode=CREDIT_CODE)) == 1
     assert len(of(reports, "templates", prefix=ENTERPRISE)) == 1
     [stats] = of(reports, "statistics", prefix=ENTERPRISE)
