@@ -39,3 +39,11 @@ async def take_lease(store: Store, owner: str, *, now: float, seconds: float) ->
             update(node).where((node.c.key == _SENDER) & (node.c.value == held)).values(value=value)
         )
         return bool(swapped.rowcount)
+
+
+async def release_lease(store: Store, owner: str) -> None:
+    """Let the lease go, if `owner` holds it, so that another process may take it at once."""
+    async with store.writer.begin() as conn:
+        held = (await conn.execute(select(node.c.value).where(node.c.key == _SENDER))).scalar_one_or_none()
+        if held is not None and held.rpartition(" ")[0] == owner:
+            await conn.execute(update(node).where(node.c.key == _SENDER).values(value=f"{owner} 0"))

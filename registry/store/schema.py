@@ -228,9 +228,9 @@ child_nodes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-# Reports to the parent (`registry.reporting`), on a secondary node: each report once, by its `report_id` (what
-# it is about, `subject`, and a digest of its body), so a report made again is not queued again; kept after
-# `sent` so that it is not sent again either. `next_attempt` is when a failed one is tried again.
+# Reports to the parent (`registry.reporting`), on a secondary node: each report once, by its `report_id`
+# (what it is about, `subject`, and a digest of its body), so a report made again is not queued again; kept
+# after `sent` so that it is not sent again either. `next_attempt` is when a failed one is tried again.
 report_outbox = Table(
     "report_outbox",
     metadata,

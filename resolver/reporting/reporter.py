@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from registry import InvalidInput, Services
 from registry.hierarchy import Parent
 from registry.reporting import Outbox, add_counts
-from registry.reporting.marks import take_lease
+from registry.reporting.marks import release_lease, take_lease
 
 from ..health import Health
 from ..metrics import Metrics
@@ -108,11 +108,11 @@ class Reporter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(
-            SQLAlchemyError, OSError
-        ):  # the last counts and events, if the database answers
+        # The last counts and events, if the database answers; and the lease, for the next process to take.
+        with contextlib.suppress(SQLAlchemyError, OSError):
             await self._store_counts()
             await self.events.store(self.outbox)
+            await release_lease(self._services.store, self._owner)
         await self.sender.close()
 
 

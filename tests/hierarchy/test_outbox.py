@@ -9,6 +9,7 @@ import pytest
 from registry import Services
 from registry.hierarchy import Parent
 from registry.reporting import Incoming, Outbox, Queued, Received, Report, add_counts, read_counts
+from registry.reporting.marks import release_lease, take_lease
 from resolver.health import Health
 from resolver.reporting import ResolutionStats, formats
 from resolver.reporting.events import Events
@@ -192,3 +193,16 @@ def test_a_scan_from_many_addresses_is_counted_in_bounded_memory() -> None:
     assert len(counts.sources) == MAX_SOURCES + 1
     assert counts.sources[OTHER_SOURCES] == 50
     assert counts.requests == MAX_SOURCES + 50
+
+
+async def test_one_process_at_a_time_holds_the_sending_lease(services: Services) -> None:
+    store = services.store
+
+    first = await take_lease(store, "a", now=100.0, seconds=30)
+    second = await take_lease(store, "b", now=110.0, seconds=30)
+    renewed = await take_lease(store, "a", now=120.0, seconds=30)
+    after_expiry = await take_lease(store, "b", now=151.0, seconds=30)
+    await release_lease(store, "b")
+    after_release = await take_lease(store, "a", now=152.0, seconds=30)
+
+    assert (first, second, renewed, after_expiry, after_release) == (True, False, True, True, True)

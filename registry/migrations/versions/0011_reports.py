@@ -70,5 +70,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("resolution_seconds", "resolution_sources", "resolution_counts", "reports", "report_outbox"):
+    for table in (
+        "resolution_seconds",
+        "resolution_sources",
+        "resolution_counts",
+        "reports",
+        "report_outbox",
+    ):
         op.drop_table(table)
