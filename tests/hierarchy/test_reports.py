@@ -4,6 +4,7 @@ after flushing again, and when 88.901 was killed before its outbox drained while
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sdk.native.client import AsyncNativeClient
 from tests.support import NodeProcess, cli, create_database, drop_database
 
 pytestmark = pytest.mark.slow
@@ -59,7 +61,10 @@ def onboard(tree: Tree) -> None:
     cli(["template", "load", "steel-coil", "--prefix", ENTERPRISE], env)
 
 
-def register_and_resolve(url: str, *, made: int, found: int, missed: int) -> None:
+def register_and_resolve(node: NodeProcess, *, made: int, found: int, missed: int, native: int = 0) -> None:
+    """`made` identifiers registered; resolved `found` times over HTTP, `native` times over the native
+    protocol (after the first, from the cache: the native hot lane), and `missed` times not found."""
+    url = node.url
     auth = (f"300:0.NA/{ENTERPRISE}", ENTERPRISE_SECRET)
     with httpx.Client(base_url=url, timeout=10) as client:
         for n in range(made):
@@ -70,7 +75,14 @@ def register_and_resolve(url: str, *, made: int, found: int, missed: int) -> Non
         assert httpx.get(f"{url}/api/handles/{ENTERPRISE}/COIL-{n % made}", timeout=10).status_code == 200
     for n in range(missed):
         assert httpx.get(f"{url}/api/handles/{ENTERPRISE}/NONE-{n}", timeout=10).status_code == 404
+    asyncio.run(_resolve_natively(node.native_port, native))
     time.sleep(2.5 * ROUND)  # the serving process stores its counts every round
+
+
+async def _resolve_natively(port: int, times: int) -> None:
+    async with AsyncNativeClient("127.0.0.1", port) as client:
+        for _ in range(times):
+            assert (await client.resolve(f"{ENTERPRISE}/COIL-0")).values
 
 
 def flush(tree: Tree) -> str:
@@ -120,7 +132,7 @@ def test_an_enterprise_and_a_template_are_reported_at_once(tree: Tree) -> None:
 
 
 def test_enterprise_template_and_statistics_arrive_once(tree: Tree) -> None:
-    register_and_resolve(tree.secondary.url, made=3, found=5, missed=2)
+    register_and_resolve(tree.secondary, made=3, found=5, missed=2, native=4)
     flushed = flush(tree)
     reports = received(tree)
 
@@ -134,9 +146,9 @@ def test_enterprise_template_and_statistics_arrive_once(tree: Tree) -> None:
     assert template["version"] == "1.0"
     assert len(template["items"]) == 8
     [stats] = of(reports, "statistics", prefix=ENTERPRISE)
-    assert (stats["requests"], stats["answered"]) == (7, 5)
+    assert (stats["requests"], stats["answered"]) == (11, 9)
     assert (stats["identifiersNew"], stats["identifiersTotal"]) == (3, 3)
-    assert stats["sources"] == [{"address": "127.0.0.1", "count": 7}]
+    assert stats["sources"] == [{"address": "127.0.0.1", "count": 11}]
     [node] = of(reports, "statistics", prefix="88.901")
     assert (node["prefixesNew"], node["prefixesTotal"]) == (1, 1)
     [identifiers] = of(reports, "identifiers", prefix=ENTERPRISE)
@@ -232,7 +244,7 @@ def test_reports_queued_before_a_crash_arrive_once_after_restarts(
     try:
         tree.top.stop()
         onboard(tree)
-        register_and_resolve(tree.secondary.url, made=2, found=4, missed=0)
+        register_and_resolve(tree.secondary, made=2, found=4, missed=0)
         backlog = _backlog(tree.secondary.url)
         tree.secondary.stop(signal.SIGKILL)
         tree.top.start(tmp_path)
