@@ -24,6 +24,7 @@ from .frontends.handle_rest.auth import ReaderDep
 from .frontends.handle_rest.params import flag
 from .frontends.http import STALE_WARNING, ASGIApp, BodyRefused, JSONResponse, Scope
 from .node import Node, NotReady, open_node, safe_url, settle_interpreter
+from .reporting.timing import RegistrationTimer
 from .settings import Settings
 
 log = logging.getLogger("idnode")
@@ -68,7 +69,8 @@ def build_app(settings: Settings) -> ASGIApp:
     api.include_router(admin.router)
     api.include_router(status.router)
     api.include_router(reports.router)
-    lane = handle_rest.HandleRestLane(handle_rest.AuthenticationInfo(api), context)
+    timed = RegistrationTimer(api, lambda: context().stats)  # registrations timed for the reports upward
+    lane = handle_rest.HandleRestLane(handle_rest.AuthenticationInfo(timed), context)
     _document_get(api, lane)
 
     async def site() -> openapi.Site:

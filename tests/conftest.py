@@ -31,7 +31,7 @@ ADMIN_SECRET, ACME_SECRET, OTHER_SECRET = "node-admin-secret", "acme-secret", "o
 # Every table the migrations create but Alembic's own (0003 added a column, `handles.name`, not a table).
 TABLES = (
     "node, enterprises, prefixes, handles, journal, templates, users, audit, sessions, report_outbox,"
-    " reports, resolution_counts, resolution_sources, resolution_seconds"
+    " reports, resolution_counts, resolution_sources, resolution_seconds, registration_counts"
 )
 
 

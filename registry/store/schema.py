@@ -292,3 +292,16 @@ resolution_seconds = Table(
     Column("second", BigInteger, primary_key=True, autoincrement=False),  # seconds since the epoch
     Column("requests", BigInteger, nullable=False),
 )
+
+# Registrations (identifiers created or changed) timed by the serving processes, per day: how many, how many
+# were taken, how long they took (seconds), added like the resolution counts.
+registration_counts = Table(
+    "registration_counts",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("answered", BigInteger, nullable=False),
+    Column("seconds_min", Float, nullable=False),
+    Column("seconds_sum", Float, nullable=False),
+    Column("seconds_max", Float, nullable=False),
+)

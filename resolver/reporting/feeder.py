@@ -129,5 +129,6 @@ class Feeder:
             final=final, prefixesNew=new_prefixes, prefixesTotal=all_prefixes,
         ))  # fmt: skip
         peak = (counted.peak_second, counted.peak_requests)
-        reports.append(formats.monitoring(day, list(counted.prefixes.values()), peak, final=final))
+        timed = list(counted.prefixes.values())
+        reports.append(formats.monitoring(day, timed, peak, counted.registrations, final=final))
         return reports

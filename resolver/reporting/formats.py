@@ -32,7 +32,9 @@ node prefix (the whole node).
     prefixesTotal (新增/累计前缀数) · final
 `monitoring` — daily (so far, on flush); subject `monitoring:<day>`.
     day · latencyMinMs, latencyAvgMs, latencyMaxMs (解析时延) · peakQps, peakAt (峰值QPS及时间) ·
-    registrationLatencyMs ← null: not measured yet (注册时延) · final
+    registrations, registrationLatencyMinMs, registrationLatencyAvgMs, registrationLatencyMaxMs ← the
+    requests creating or changing identifiers (Handle REST PUT, SNMS create/update, one or a batch), timed
+    until their answer starts (注册时延) · final
 `events` — at once; subject `event:<id>`.
     id (事件ID) · relatedEvent ← the anomaly a recovery ends (关联事件) · time ← ISO 8601 (时间) · reason
     (原因) · type ← 1 network, 2 system, 3 attack, 4 other (类型) · recovery ← true for a recovery
@@ -138,21 +140,36 @@ def statistics(
     return Report(STATISTICS, f"stats:{day}:{prefix}", body)
 
 
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def _latency(name: str, counts: Sequence[PrefixCounts]) -> dict[str, float | None]:
+    """`<name>MinMs`, `AvgMs`, `MaxMs` of what `counts` timed (None for nothing timed)."""
+    timed = [c for c in counts if c.requests]
+    if not timed:
+        return {f"{name}MinMs": None, f"{name}AvgMs": None, f"{name}MaxMs": None}
+    average = sum(c.seconds_sum for c in timed) / sum(c.requests for c in timed)
+    return {
+        f"{name}MinMs": _ms(min(c.seconds_min for c in timed)),
+        f"{name}AvgMs": _ms(average),
+        f"{name}MaxMs": _ms(max(c.seconds_max for c in timed)),
+    }
+
+
 def monitoring(
-    day: str, counts: Sequence[PrefixCounts], peak: tuple[int | None, int], *, final: bool
+    day: str,
+    counts: Sequence[PrefixCounts],
+    peak: tuple[int | None, int],
+    registrations: PrefixCounts,
+    *,
+    final: bool,
 ) -> Report:
-    timed = sum(c.requests for c in counts)
-    least = min((c.seconds_min for c in counts if c.requests), default=None)
-    most = max((c.seconds_max for c in counts if c.requests), default=None)
+    """The day's resolution latency (over every prefix) and peak, and the registrations' latency."""
     second, qps = peak
-    body = {
-        "day": day, "final": final,
-        "latencyMinMs": None if least is None else round(least * 1000, 3),
-        "latencyAvgMs": round(sum(c.seconds_sum for c in counts) * 1000 / timed, 3) if timed else None,
-        "latencyMaxMs": None if most is None else round(most * 1000, 3),
-        "peakQps": qps, "peakAt": None if second is None else datetime.fromtimestamp(second, UTC).isoformat(),
-        "registrationLatencyMs": None,
-    }  # fmt: skip
+    at = None if second is None else datetime.fromtimestamp(second, UTC).isoformat()
+    body = {"day": day, "final": final, "peakQps": qps, "peakAt": at, "registrations": registrations.requests}
+    body |= _latency("latency", counts) | _latency("registrationLatency", [registrations])
     return Report(MONITORING, f"monitoring:{day}", body)
 
 

@@ -39,19 +39,23 @@ class ResolutionStats:
         counts = counted.prefixes.get((self._day, prefix))
         if counts is None:
             counts = counted.prefixes[(self._day, prefix)] = PrefixCounts()
-        counts.requests += 1
-        counts.answered += answered
-        counts.seconds_sum += seconds
-        if seconds < counts.seconds_min:
-            counts.seconds_min = seconds
-        if seconds > counts.seconds_max:
-            counts.seconds_max = seconds
+        _add(counts, answered, seconds)
         sources = counts.sources
         if source not in sources and len(sources) >= MAX_SOURCES:
             source = OTHER_SOURCES
         sources[source] = sources.get(source, 0) + 1
         second = int(now)
         counted.seconds[second] = counted.seconds.get(second, 0) + 1
+
+    def registered(self, taken: bool, seconds: float) -> None:
+        """A registration (a create or change of identifiers: one request, however many) took `seconds`."""
+        if not self.counting:
+            return
+        day = day_of(self._clock())
+        counts = self._counted.registrations.get(day)
+        if counts is None:
+            counts = self._counted.registrations[day] = PrefixCounts()
+        _add(counts, taken, seconds)
 
     def take(self) -> DayCounts:
         """What was counted since the last time, and counting afresh."""
@@ -61,13 +65,28 @@ class ResolutionStats:
     def give_back(self, taken: DayCounts) -> None:
         """Counts that could not be stored, to be stored with the next ones."""
         for key, counts in taken.prefixes.items():
-            mine = self._counted.prefixes.setdefault(key, PrefixCounts())
-            mine.requests += counts.requests
-            mine.answered += counts.answered
-            mine.seconds_sum += counts.seconds_sum
-            mine.seconds_min = min(mine.seconds_min, counts.seconds_min)
-            mine.seconds_max = max(mine.seconds_max, counts.seconds_max)
-            for source, n in counts.sources.items():
-                mine.sources[source] = mine.sources.get(source, 0) + n
+            _merge(self._counted.prefixes.setdefault(key, PrefixCounts()), counts)
         for second, n in taken.seconds.items():
             self._counted.seconds[second] = self._counted.seconds.get(second, 0) + n
+        for day, counts in taken.registrations.items():
+            _merge(self._counted.registrations.setdefault(day, PrefixCounts()), counts)
+
+
+def _merge(mine: PrefixCounts, counts: PrefixCounts) -> None:
+    mine.requests += counts.requests
+    mine.answered += counts.answered
+    mine.seconds_sum += counts.seconds_sum
+    mine.seconds_min = min(mine.seconds_min, counts.seconds_min)
+    mine.seconds_max = max(mine.seconds_max, counts.seconds_max)
+    for source, n in counts.sources.items():
+        mine.sources[source] = mine.sources.get(source, 0) + n
+
+
+def _add(counts: PrefixCounts, answered: bool, seconds: float) -> None:
+    counts.requests += 1
+    counts.answered += answered
+    counts.seconds_sum += seconds
+    if seconds < counts.seconds_min:
+        counts.seconds_min = seconds
+    if seconds > counts.seconds_max:
+        counts.seconds_max = seconds

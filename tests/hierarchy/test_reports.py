@@ -155,7 +155,9 @@ def test_enterprise_template_and_statistics_arrive_once(tree: Tree) -> None:
     assert sorted(o["operation"] for o in identifiers["operations"]) == [1, 1, 1]
     [monitoring] = of(reports, "monitoring")
     assert monitoring["peakQps"] >= 1
-    assert monitoring["latencyMaxMs"] >= monitoring["latencyMinMs"]
+    assert monitoring["latencyMaxMs"] >= monitoring["latencyAvgMs"] >= monitoring["latencyMinMs"] >= 0
+    assert monitoring["registrations"] == 3
+    assert monitoring["registrationLatencyMaxMs"] >= monitoring["registrationLatencyMinMs"] > 0
 
 
 def test_flushing_again_sends_nothing_twice(tree: Tree) -> None:

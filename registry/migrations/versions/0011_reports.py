@@ -1,4 +1,5 @@
-"""Reporting upward: a secondary node's outbox, a top-level node's received reports, resolution counts.
+"""Reporting upward: a secondary node's outbox, a top-level node's received reports, resolution and
+registration counts.
 
 Revision ID: 0011
 Revises: 0010
@@ -63,6 +64,15 @@ def upgrade() -> None:
         sa.Column("requests", sa.BigInteger, nullable=False),
     )
     op.create_table(
+        "registration_counts",
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("requests", sa.BigInteger, nullable=False),
+        sa.Column("answered", sa.BigInteger, nullable=False),
+        sa.Column("seconds_min", sa.Float, nullable=False),
+        sa.Column("seconds_sum", sa.Float, nullable=False),
+        sa.Column("seconds_max", sa.Float, nullable=False),
+    )
+    op.create_table(
         "resolution_seconds",
         sa.Column("second", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("requests", sa.BigInteger, nullable=False),
@@ -71,6 +81,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
+        "registration_counts",
         "resolution_seconds",
         "resolution_sources",
         "resolution_counts",
