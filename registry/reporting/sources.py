@@ -3,14 +3,18 @@ prefixes and templates, each identifier's operations of a day, and how many pref
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, func, not_, or_, select
 
 from ..store import journal as journal_rows
 from ..store.engine import Store
-from ..store.schema import journal, prefixes
+from ..store.schema import handles, journal, prefixes
+from ..visibility import public_values
 
 PREFIX_HANDLE, TEMPLATE, ENTERPRISE, USER = "0.NA/", "template:", "enterprise:", "user:"
 
@@ -88,3 +92,16 @@ async def prefix_counts(store: Store, start: datetime, end: datetime) -> tuple[i
             await conn.execute(select(func.count()).select_from(prefixes).where(enterprise & made))
         ).scalar_one()
     return int(new), int(total)
+
+
+async def public_records(store: Store, keys: Sequence[str]) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """The records of `keys` that exist: each one's handle as it was written and its public values (what
+    anyone may read is all a report upward tells)."""
+    found: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+    async with store.reader.connect() as conn:
+        for at in range(0, len(keys), 1000):
+            wanted = list(keys[at : at + 1000])
+            stmt = select(handles.c.handle, handles.c.name, handles.c.values_json)
+            for key, name, values in await conn.execute(stmt.where(handles.c.handle.in_(wanted))):
+                found[key] = (name or key, public_values(orjson.loads(values)))
+    return found

@@ -13,7 +13,13 @@ from registry.handle import is_under
 from registry.reporting import Outbox, PrefixCounts, Report, read_counts
 from registry.reporting.counts import forget_seconds
 from registry.reporting.marks import read_mark, write_mark
-from registry.reporting.sources import identifier_operations, newest_change, prefix_counts, registry_changes
+from registry.reporting.sources import (
+    identifier_operations,
+    newest_change,
+    prefix_counts,
+    public_records,
+    registry_changes,
+)
 
 from . import formats
 
@@ -99,6 +105,17 @@ class Feeder:
         """Today's identifiers, statistics and monitoring so far."""
         return await self._outbox.enqueue(await self.day(formats.day_of(self._clock()), final=False))
 
+    async def _operations(self, changed: list[tuple[str, str, str]]) -> list[formats.Operation]:
+        """Each identifier's operation of the day, with its public values unless deleted (one made and then
+        deleted is nothing to tell; one changed then deleted, a delete)."""
+        ops = [(key, op) for key, first, last in changed if (op := formats.operation(first, last))]
+        kept = await public_records(self._store, [key for key, op in ops if op != formats.DELETE])
+        return [
+            (kept[key][0], op, kept[key][1]) if key in kept else (key, op, None)
+            for key, op in ops
+            if key in kept or op == formats.DELETE
+        ]
+
     async def day(self, day: str, *, final: bool) -> list[Report]:
         start, end = formats.day_bounds(day)
         counted = await read_counts(self._store, day, start=start, end=end)
@@ -110,13 +127,9 @@ class Feeder:
         )
         reports: list[Report] = []
         for prefix in sorted(p for p in known if p != node and is_under(p, node)):
-            ops = [
-                (h, op)
-                for h, first, last in changed.get(prefix, [])
-                if (op := formats.operation(first, last))
-            ]
+            ops = await self._operations(changed.get(prefix, []))
             reports += formats.identifiers(day, prefix, ops, final=final)
-            new = sum(1 for _, op in ops if op == formats.ADD)
+            new = sum(1 for _, op, _ in ops if op == formats.ADD)
             counts = counted.prefixes.get(prefix, PrefixCounts())
             reports.append(
                 formats.statistics(day, prefix, counts, new=new, total=totals.get(prefix, 0), final=final)

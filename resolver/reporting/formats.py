@@ -23,8 +23,9 @@ top-level node asks for).
 `templates` — at once when one is created or changed; subject `template:<prefix>/<version>`.
     the template as the SNMS API shows it: prefix, version, industryCategory…, items (数据模板)
 `identifiers` — daily (so far, on `idnode report flush`); subject `identifiers:<day>:<prefix>:<part>`.
-    day · prefix · operations ← [{handle, operation}], each identifier's changes of the day in the journal:
-    1 add (created), 2 delete (deleted), 3 modify (changed) (标识主数据及操作类型) · part · final
+    day · prefix · operations ← [{handle, operation, values}], each identifier's changes of the day in the
+    journal: 1 add (created), 2 delete (deleted), 3 modify (changed), with the record's public values now
+    (none for a delete) (标识主数据及操作类型) · part · final
 `statistics` — daily (so far, on flush); subject `stats:<day>:<prefix>`, one for each prefix and one for the
 node prefix (the whole node).
     day · prefix · identifiersNew, identifiersTotal (新增/累计标识注册量) · requests (解析请求量) · answered
@@ -60,7 +61,7 @@ ADD, DELETE, MODIFY = 1, 2, 3
 NETWORK, SYSTEM, ATTACK, OTHER = 1, 2, 3, 4
 CHINA = timezone(timedelta(hours=8))
 # Identifier operations per report: a day of a busy prefix is many reports of a size a POST carries well.
-OPERATIONS_PER_REPORT = 5_000
+OPERATIONS_PER_REPORT = 1_000
 MAX_BATCH = 500  # reports per POST
 
 
@@ -116,13 +117,17 @@ def operation(first: str, last: str) -> int | None:
     return DELETE if last == "delete" else MODIFY
 
 
-def identifiers(day: str, prefix: str, operations: Sequence[tuple[str, int]], *, final: bool) -> list[Report]:
+# An identifier's operation as the daily report carries it: the handle, 1/2/3, its public values (not for 2).
+Operation = tuple[str, int, list[dict[str, Any]] | None]
+
+
+def identifiers(day: str, prefix: str, operations: Sequence[Operation], *, final: bool) -> list[Report]:
     """The day's operations on the identifiers of `prefix`, in parts of `OPERATIONS_PER_REPORT`."""
     reports = []
     for part, at in enumerate(range(0, len(operations), OPERATIONS_PER_REPORT)):
         chunk = operations[at : at + OPERATIONS_PER_REPORT]
-        body = {"day": day, "prefix": prefix, "final": final, "part": part,
-                "operations": [{"handle": h, "operation": op} for h, op in chunk]}  # fmt: skip
+        listed = [{"handle": h, "operation": op} | ({} if v is None else {"values": v}) for h, op, v in chunk]
+        body = {"day": day, "prefix": prefix, "final": final, "part": part, "operations": listed}
         reports.append(Report(IDENTIFIERS, f"identifiers:{day}:{prefix}:{part}", body))
     return reports
 

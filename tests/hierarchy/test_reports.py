@@ -152,7 +152,11 @@ def test_enterprise_template_and_statistics_arrive_once(tree: Tree) -> None:
     [node] = of(reports, "statistics", prefix="88.901")
     assert (node["prefixesNew"], node["prefixesTotal"]) == (1, 1)
     [identifiers] = of(reports, "identifiers", prefix=ENTERPRISE)
-    assert sorted(o["operation"] for o in identifiers["operations"]) == [1, 1, 1]
+    operations = sorted(identifiers["operations"], key=lambda o: o["handle"])
+    assert [(o["handle"], o["operation"]) for o in operations] == [
+        (f"{ENTERPRISE}/COIL-{n}", 1) for n in range(3)
+    ]
+    assert [v["data"]["value"] for v in operations[2]["values"]] == ["https://mes.example.com/2"]
     [monitoring] = of(reports, "monitoring")
     assert monitoring["peakQps"] >= 1
     assert monitoring["latencyMaxMs"] >= monitoring["latencyAvgMs"] >= monitoring["latencyMinMs"] >= 0
