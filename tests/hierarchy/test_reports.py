@@ -252,6 +252,7 @@ def test_reports_queued_before_a_crash_arrive_once_after_restarts(
         onboard(tree)
         register_and_resolve(tree.secondary, made=2, found=4, missed=0)
         backlog = _backlog(tree.secondary.url)
+        refused = cli(["report", "flush"], tree.secondary.env, check=False)
         tree.secondary.stop(signal.SIGKILL)
         tree.top.start(tmp_path)
         tree.secondary.start(tmp_path)
@@ -261,6 +262,10 @@ def test_reports_queued_before_a_crash_arrive_once_after_restarts(
         tree.stop()
 
     assert backlog > 0  # the parent was down: the reports waited in the outbox
+    assert refused.returncode == 1
+    assert "cannot reach the parent" in refused.stderr
+    assert "the reports stay queued" in refused.stderr
+    assert " 0 sent, " in refused.stdout
     assert flushed.rstrip().endswith(" 0 remaining")
     assert len(of(reports, "enterprises", creditCode=CREDIT_CODE)) == 1
     assert len(of(reports, "templates", prefix=ENTERPRISE)) == 1
