@@ -119,7 +119,10 @@ async def read_counts(store: Store, day: str, *, start: int, end: int) -> Counte
     return Counted(found, second, most, registrations)
 
 
-async def forget_seconds(store: Store, *, before: int) -> None:
-    """Drop the per-second counts before `before` (a day reported needs them no more)."""
+async def forget_counts(store: Store, *, seconds_before: int, days_before: str) -> None:
+    """Drop the per-second counts before `seconds_before` (a day reported needs them no more), and the days'
+    counts before the day `days_before` (kept a while, for a report asked for again)."""
     async with store.writer.begin() as conn:
-        await conn.execute(delete(resolution_seconds).where(resolution_seconds.c.second < before))
+        await conn.execute(delete(resolution_seconds).where(resolution_seconds.c.second < seconds_before))
+        for table in (resolution_counts, resolution_sources, registration_counts):
+            await conn.execute(delete(table).where(table.c.day < days_before))

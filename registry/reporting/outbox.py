@@ -61,9 +61,9 @@ class Outbox:
         """Queue each report that says something new of its subject (an unsent older one of the subject is
         dropped for it); how many were queued.
 
-        A report's id is its subject and a digest of its body (and, when a subject comes back to what it was
-        before, how many reports of the subject there were): made once, when it is queued, and sent with it
-        however often it is sent, so that the parent stores it once."""
+        A report's id is its subject and a digest of its body (and, for a subject reported before, when it was
+        queued, so that a body told before, then changed, then told again is a new report): made once, when
+        it is queued, and sent with it however often it is sent, so that the parent stores it once."""
         now, queued = self._now(), 0
         async with self._store.writer.begin() as conn:
             for report in reports:
@@ -83,7 +83,9 @@ class Outbox:
         sent = [r for r in rows if r.sent is not None]
         if sent and _digest(sent[-1].report_id, report.subject) == digest:
             return 0  # what the parent was last told after all
-        report_id = f"{report.subject}:{digest}" + (f".{len(rows)}" if rows else "")
+        # Told before, something else since: an id unlike any before, should the body be one told before.
+        again = f".{int(now.timestamp() * 1_000_000)}" if rows else ""
+        report_id = f"{report.subject}:{digest}{again}"
         row = {"kind": report.kind, "subject": report.subject, "report_id": report_id, "body": report.text,
                "created": now, "attempts": 0, "next_attempt": now, "sent": None}  # fmt: skip
         await conn.execute(report_outbox.insert().values(**row))
@@ -109,6 +111,15 @@ class Outbox:
         async with self._store.writer.begin() as conn:
             stmt = update(report_outbox).where(report_outbox.c.id.in_(list(ids)))
             await conn.execute(stmt.values(attempts=report_outbox.c.attempts + 1, next_attempt=later))
+
+    async def prune(self, *, sent_before: datetime) -> int:
+        """Forget reports sent before `sent_before`, but the last one of each subject (what the parent was
+        last told of it, which a report made again is compared with). How many were forgotten."""
+        c = report_outbox.c
+        last = select(func.max(c.id)).group_by(c.subject).scalar_subquery()
+        old = c.sent.is_not(None) & (c.sent < sent_before) & c.id.not_in(last)
+        async with self._store.writer.begin() as conn:
+            return int((await conn.execute(delete(report_outbox).where(old))).rowcount or 0)
 
     async def backlog(self) -> int:
         """How many reports wait to be sent."""

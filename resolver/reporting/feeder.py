@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from registry import Services
 from registry.handle import is_under
 from registry.reporting import Outbox, PrefixCounts, Report, read_counts
-from registry.reporting.counts import forget_seconds
+from registry.reporting.counts import forget_counts
 from registry.reporting.marks import read_mark, write_mark
 from registry.reporting.sources import (
     identifier_operations,
@@ -24,6 +24,7 @@ from registry.reporting.sources import (
 from . import formats
 
 SEQ_MARK, DAY_MARK, HOUR_MARK = "report_journal_seq", "report_day_done", "report_snapshot_hour"
+KEEP_DAYS = 31  # the days' counts and the sent reports are kept this long
 
 
 def _instant(epoch: int) -> datetime:
@@ -95,11 +96,18 @@ class Feeder:
         day = yesterday if done is None else (date.fromisoformat(done) + timedelta(days=1)).isoformat()
         while done is not None and day <= yesterday:
             queued += await self._outbox.enqueue(await self.day(day, final=True))
-            await forget_seconds(self._store, before=formats.day_bounds(day)[1])
             day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
         if done != yesterday:
+            await self._forget(yesterday)
             await write_mark(self._store, DAY_MARK, yesterday)
         return queued
+
+    async def _forget(self, reported: str) -> None:
+        """Forget what the days up to `reported` need no more: their seconds; counts and sent reports older
+        than KEEP_DAYS."""
+        kept = (date.fromisoformat(reported) - timedelta(days=KEEP_DAYS)).isoformat()
+        await forget_counts(self._store, seconds_before=formats.day_bounds(reported)[1], days_before=kept)
+        await self._outbox.prune(sent_before=datetime.fromtimestamp(formats.day_bounds(kept)[0], UTC))
 
     async def today(self) -> int:
         """Today's identifiers, statistics and monitoring so far."""

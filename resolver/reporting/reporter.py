@@ -77,6 +77,8 @@ class Reporter:
                 await self.round()
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("reporting to the parent waits for the next round: %s", exc)
+            except Exception:  # a bug: logged, and the next round tried all the same
+                log.exception("a reporting round failed")
             await asyncio.sleep(self._interval)
 
     async def round(self) -> None:

@@ -3,18 +3,24 @@ once and stored once, retried later and later, sent again after a failure, count
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import httpx
+import orjson
 import pytest
 
-from registry import Services
+from registry import Handle, HandleValue, Principal, Services
 from registry.hierarchy import Parent
 from registry.reporting import Incoming, Outbox, Queued, Received, Report, add_counts, read_counts
 from registry.reporting.marks import release_lease, take_lease
 from resolver.health import Health
 from resolver.reporting import ResolutionStats, formats
 from resolver.reporting.events import Events
+from resolver.reporting.feeder import Feeder
 from resolver.reporting.sender import BATCH_BYTES, LAST_RETRY, Sender, _bounded, retry_delay
 from resolver.reporting.stats import MAX_SOURCES, OTHER_SOURCES
+from tests.conftest import ACME
 
 PARENT = Parent("http://parent.example", "s3cret")
 
@@ -41,12 +47,22 @@ async def test_a_subject_back_to_what_it_was_is_told_again_under_a_new_id(servic
     await outbox.enqueue([enterprise("Steel")])
     await outbox.mark_sent([q.id for q in await outbox.due()])
     await outbox.enqueue([enterprise("Steel Group")])
-    await outbox.mark_sent([q.id for q in await outbox.due()])
+    [group] = await outbox.due()
+    await outbox.mark_sent([group.id])
 
+    await outbox.prune(sent_before=datetime.now(UTC) + timedelta(days=1))  # all but the last, "Steel Group"
     await outbox.enqueue([enterprise("Steel")])
     [back] = await outbox.due()
+    await outbox.mark_sent([back.id])
+    await outbox.enqueue([enterprise("Steel Group")])  # and back once more
+    [latest] = await outbox.due()
 
-    assert back.report_id == f"{enterprise('Steel').subject}:{enterprise('Steel').digest}.2"
+    first_id = f"{enterprise('Steel').subject}:{enterprise('Steel').digest}"
+    assert back.report_id.startswith(f"{first_id}.")
+    assert latest.report_id != group.report_id
+    assert latest.report_id.startswith(
+        f"{enterprise('Steel Group').subject}:{enterprise('Steel Group').digest}."
+    )
 
 
 def test_retries_wait_twice_as_long_each_time_up_to_a_ceiling_with_jitter() -> None:
@@ -206,3 +222,34 @@ async def test_one_process_at_a_time_holds_the_sending_lease(services: Services)
     after_release = await take_lease(store, "a", now=152.0, seconds=30)
 
     assert (first, second, renewed, after_expiry, after_release) == (True, False, True, True, True)
+
+
+async def test_a_day_over_is_reported_once_final_and_its_seconds_forgotten(services: Services) -> None:
+    acme = Principal.parse(f"300:0.NA/{ACME}")
+    for n in range(3):
+        await services.records.put_record(
+            acme, Handle.parse(f"{ACME}/DAY-{n}"), [HandleValue.text(1, "URL", "x")]
+        )
+    now = time.time()
+    today = formats.day_of(now)
+    stats = ResolutionStats(clock=lambda: now)
+    stats.seen(ACME, "10.0.0.1", True, 0.001)
+    await add_counts(services.store, stats.take())
+    outbox = Outbox(services.store)
+
+    first = await Feeder(services, outbox, clock=lambda: now).daily()  # the days before are not news
+    tomorrow = Feeder(services, outbox, clock=lambda: now + 86_400)
+    queued = await tomorrow.daily()
+    again = await tomorrow.daily()
+    reports = {q.report_id.rpartition(":")[0]: orjson.loads(q.body) for q in await outbox.due()}
+    start, end = formats.day_bounds(today)
+    left = await read_counts(services.store, today, start=start, end=end)
+
+    assert (first, again) == (0, 0)
+    assert queued == len(reports) == 5  # identifiers and statistics of 88.999.1 and .2, the node, monitoring
+    stats_of_acme = reports[f"stats:{today}:{ACME}"]
+    assert stats_of_acme["final"] is True
+    assert (stats_of_acme["identifiersNew"], stats_of_acme["requests"]) == (3, 1)
+    assert len(reports[f"identifiers:{today}:{ACME}:0"]["operations"]) == 3
+    assert left.peak_second is None  # the seconds of a day reported are gone; its counts stay
+    assert left.prefixes[ACME].requests == 1
