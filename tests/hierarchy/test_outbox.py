@@ -50,7 +50,7 @@ async def test_a_subject_back_to_what_it_was_is_told_again_under_a_new_id(servic
     [group] = await outbox.due()
     await outbox.mark_sent([group.id])
 
-    await outbox.prune(sent_before=datetime.now(UTC) + timedelta(days=1))  # all but the last, "Steel Group"
+    pruned = await outbox.prune(sent_before=datetime.now(UTC) + timedelta(days=1))  # "Steel", not the last
     await outbox.enqueue([enterprise("Steel")])
     [back] = await outbox.due()
     await outbox.mark_sent([back.id])
@@ -59,6 +59,7 @@ async def test_a_subject_back_to_what_it_was_is_told_again_under_a_new_id(servic
 
     first_id = f"{enterprise('Steel').subject}:{enterprise('Steel').digest}"
     assert back.report_id.startswith(f"{first_id}.")
+    assert pruned == 1
     assert latest.report_id != group.report_id
     assert latest.report_id.startswith(
         f"{enterprise('Steel Group').subject}:{enterprise('Steel Group').digest}."
