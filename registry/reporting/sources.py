@@ -45,13 +45,19 @@ async def newest_change(store: Store) -> int:
 
 
 async def registry_changes(store: Store, after: int, *, limit: int = 10_000) -> Changed:
-    """The enterprises, prefixes and templates the journal says changed after `after`."""
+    """The enterprises, prefixes and templates the journal says changed after `after` (at most `limit`
+    changes of them: `newest` says where to go on from)."""
     async with store.reader.connect() as conn:
         newest = await journal_rows.latest(conn)
-        stmt = select(journal.c.handle).where((journal.c.seq > after) & (journal.c.seq <= newest))
-        rows = (await conn.execute(stmt.where(_of_the_registry()).limit(limit))).scalars().all()
+        stmt = select(journal.c.seq, journal.c.handle).where(
+            (journal.c.seq > after) & (journal.c.seq <= newest)
+        )
+        stmt = stmt.where(_of_the_registry()).order_by(journal.c.seq).limit(limit)
+        rows = (await conn.execute(stmt)).all()
+    if len(rows) == limit:
+        newest = rows[-1].seq
     found = Changed(set(), set(), set(), newest)
-    for handle in rows:
+    for _, handle in rows:
         if handle.upper().startswith(PREFIX_HANDLE):
             found.prefixes.add(handle[len(PREFIX_HANDLE) :].upper())
         elif handle.startswith(ENTERPRISE):

@@ -84,7 +84,9 @@ class Feeder:
         hour = datetime.fromtimestamp(self._clock(), formats.CHINA).strftime("%Y-%m-%dT%H")
         if await read_mark(self._store, HOUR_MARK) == hour:
             return 0
-        queued = await self.snapshot()
+        # Templates too: a change the journal told too late for `changes` (a PostgreSQL transaction that
+        # committed a lower number after a higher one was read) is caught up with here.
+        queued = await self.snapshot(templates=True)
         await write_mark(self._store, HOUR_MARK, hour)
         return queued
 

@@ -20,7 +20,8 @@ top-level node asks for).
     name (企业名称) · creditCode (统一社会信用代码) · industry ← GB/T 4754 code (所属行业) · contact
     (联系方式) · state ← 1 active, 0 disabled (状态) · prefixes ← [{prefix, routing: {node}}]: the enterprise
     prefixes and the node that answers for them (企业前缀及路由)
-`templates` — at once when one is created or changed; subject `template:<prefix>/<version>`.
+`templates` — at once when one is created or changed (and every hour each one, sent again only if it
+changed); subject `template:<prefix>/<version>`.
     the template as the SNMS API shows it: prefix, version, industryCategory…, items (数据模板)
 `identifiers` — daily (so far, on `idnode report flush`); subject `identifiers:<day>:<prefix>:<part>`.
     day · prefix · operations ← [{handle, operation, values}], each identifier's changes of the day in the
