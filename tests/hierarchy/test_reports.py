@@ -16,6 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from registry import Store
+from registry.reporting import read_counts
+from resolver.reporting import formats
 from sdk.native.client import AsyncNativeClient
 from tests.support import NodeProcess, cli, create_database, drop_database
 
@@ -76,7 +79,24 @@ def register_and_resolve(node: NodeProcess, *, made: int, found: int, missed: in
     for n in range(missed):
         assert httpx.get(f"{url}/api/handles/{ENTERPRISE}/NONE-{n}", timeout=10).status_code == 404
     asyncio.run(_resolve_natively(node.native_port, native))
-    time.sleep(2.5 * ROUND)  # the serving process stores its counts every round
+    asyncio.run(_counts_stored(node.env["IDNODE_DATABASE_URL"], found + missed + native))
+    time.sleep(1.5 * ROUND)  # a round more: the reporting process has tried its parent
+
+
+async def _counts_stored(url: str, requests: int) -> None:
+    """Until the serving processes have stored the day's `requests` resolutions of the enterprise (each
+    process every round)."""
+    store = Store.open(url, pool_size=1)
+    try:
+        for _ in range(100):
+            day = formats.day_of(time.time())
+            start, end = formats.day_bounds(day)
+            counted = (await read_counts(store, day, start=start, end=end)).prefixes.get(ENTERPRISE)
+            if counted is not None and counted.requests >= requests:
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await store.close()
 
 
 async def _resolve_natively(port: int, times: int) -> None:
