@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import click
 
-from . import audit, enterprise, export, importing, init, node, quickstart, resolve, serve, sign, template
+from . import (
+    audit,
+    enterprise,
+    export,
+    importing,
+    init,
+    node,
+    quickstart,
+    report,
+    resolve,
+    serve,
+    sign,
+    template,
+)
 from .common import run_command
 
 
@@ -31,6 +44,7 @@ idnode.add_command(importing.import_command)
 idnode.add_command(export.export)
 idnode.add_command(export.stats)
 idnode.add_command(audit.audit)
+idnode.add_command(report.report)
 idnode.add_command(serve.serve)
 idnode.add_command(quickstart.quickstart)
 

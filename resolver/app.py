@@ -17,13 +17,14 @@ from fastapi import FastAPI, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .frontends import admin, handle_rest, native, openapi, snms, status
+from .frontends import admin, handle_rest, native, openapi, reports, snms, status
 from .frontends.context import Context
 from .frontends.edge import Edge
 from .frontends.handle_rest.auth import ReaderDep
 from .frontends.handle_rest.params import flag
 from .frontends.http import STALE_WARNING, ASGIApp, BodyRefused, JSONResponse, Scope
 from .node import Node, NotReady, open_node, safe_url, settle_interpreter
+from .reporting.timing import RegistrationTimer
 from .settings import Settings
 from .upstream import Homing
 
@@ -72,14 +73,16 @@ def build_app(settings: Settings) -> ASGIApp:
     api.include_router(snms.snms_router())
     api.include_router(admin.router)
     api.include_router(status.router)
-    lane = handle_rest.HandleRestLane(handle_rest.AuthenticationInfo(api), context)
+    api.include_router(reports.router)
+    timed = RegistrationTimer(api, lambda: context().stats)  # registrations timed for the reports upward
+    lane = handle_rest.HandleRestLane(handle_rest.AuthenticationInfo(timed), context)
     _document_get(api, lane)
 
     async def site() -> openapi.Site:
         services = context().services
         return openapi.Site(services.node.prefix, tuple(await services.reads.prefixes()))
 
-    tables = [handle_rest.OPENAPI, admin.OPENAPI, snms.OPENAPI, status.OPENAPI]
+    tables = [handle_rest.OPENAPI, admin.OPENAPI, snms.OPENAPI, status.OPENAPI, reports.OPENAPI]
     openapi.install(api, tables, site, title=api.title)
     return Edge(
         lane,

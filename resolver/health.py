@@ -13,6 +13,10 @@ import logging
 import time
 from collections.abc import Callable
 
+# Told of each change of a dependency's state: the dependency, and the failure that took it down (None: up
+# again). Called on the spot, so it must only note the change (reporting queues an event).
+Listener = Callable[["Health", BaseException | None], None]
+
 log = logging.getLogger("idnode.health")
 
 
@@ -26,6 +30,7 @@ class Health:
         self._retry_after = retry_after
         self._clock = clock
         self._retry_at = 0.0
+        self.listeners: list[Listener] = []
 
     def failed(self, exc: BaseException) -> None:
         """A call to the dependency failed: it is down, and not worth trying for `retry_after` seconds."""
@@ -34,6 +39,8 @@ class Health:
         if self.up:
             log.warning("%s unavailable: %r", self.name, exc)
             self.up = False
+            for listener in self.listeners:
+                listener(self, exc)
 
     def succeeded(self) -> None:
         """A call to the dependency answered."""
@@ -41,6 +48,8 @@ class Health:
         if not self.up:
             log.info("%s answers again", self.name)
             self.up = True
+            for listener in self.listeners:
+                listener(self, None)
 
     @property
     def worth_trying(self) -> bool:

@@ -32,8 +32,10 @@ from registry.keys import NodeKeys
 from registry.signing import public_key_from_file
 from registry.store.migrate import upgrade
 
+from .frontends import reports as received
 from .frontends.admin import operations as ops
 from .node import NotReady, open_writer
+from .reporting.reporter import flush
 from .settings import Settings, SettingsError
 
 # What the operator's commands may fail with, to be shown as one line rather than a traceback.
@@ -93,9 +95,10 @@ async def node_prefix(settings: Settings) -> str:
 class Operator:
     """The node administrator's operations on the node's own database, answered as the API answers them."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, parent: Parent | None = None) -> None:
         self._services = services
         self._admin = services.node.admin
+        self._parent = parent  # a secondary node's, for its reports
 
     async def create_enterprise(self, body: Json) -> Json:
         return await ops.create_enterprise(self._services, self._admin, body)
@@ -167,6 +170,21 @@ class Operator:
     async def audit(self, filters: Mapping[str, str | None]) -> Json:
         return await ops.audit(self._services, None, filters)
 
+    async def reports(self, *, node: str | None, kind: str | None, after: str | None = None) -> Json:
+        """A page of the reports a top-level node received, as GET /api/admin/reports answers it."""
+        received.top_level_only(self._services)
+        return await received.page(self._services, node=node, kind=kind, after=after, limit=None)
+
+    async def flush_reports(self) -> Json:
+        """A secondary node's reports due now, queued and sent to its parent (`reporting.reporter.flush`)."""
+        done = await flush(self._services, self._parent)
+        return {
+            "queued": done.queued,
+            "sent": done.sent,
+            "remaining": done.remaining,
+            "failure": done.failure,
+        }
+
 
 def local_source() -> str:
     """Where the operator's commands come from, for the audit: this machine, and who ran them."""
@@ -181,4 +199,4 @@ async def operate(settings: Settings) -> AsyncIterator[Operator]:
     """The operator's access to the node whose database `settings` names."""
     source.set(local_source())
     async with open_writer(settings) as node:
-        yield Operator(node.services)
+        yield Operator(node.services, node.parent)

@@ -35,6 +35,8 @@ from .health import Health, RedisHealth
 from .invalidation import Invalidator, JournalFollower
 from .metrics import Metrics
 from .pipeline import Pipeline, Stage, StoreStage
+from .reporting import Reporter, ResolutionStats
+from .reporting.reporter import reporting
 from .settings import Settings
 from .signing import AnswerSigner
 from .throttle import AuthThrottle, Limits, RedisCounters, Sources
@@ -78,6 +80,8 @@ class Node:
     throttle: AuthThrottle | None = None
     writes: WriteProcesses | None = None  # SNMS batches written elsewhere (IDNODE_WRITE_PROCESSES)
     upstream: Upstream | None = None
+    stats: ResolutionStats | None = None  # resolutions counted for the reports to the parent
+    reporter: Reporter | None = None  # on a node with a parent
 
     @property
     def parent(self) -> Parent | None:
@@ -90,7 +94,8 @@ class Node:
         if self.pipeline is None or self.signer is None or self.throttle is None:
             raise NotReady("this node process does not resolve")
         return Context(
-            self.services, self.pipeline, self.database, self.metrics, self.signer, self.throttle, self.writes
+            self.services, self.pipeline, self.database, self.metrics, self.signer, self.throttle,
+            self.writes, self.stats or ResolutionStats(counting=False),
         )  # fmt: skip
 
 
@@ -259,9 +264,14 @@ async def open_node(settings: Settings, *, passwords: Passwords | None = None) -
             writes = WriteProcesses(settings.write_processes)
             stack.push_async_callback(writes.close)
             await writes.start()
+        parent = parent_of(settings, services)
+        stats = ResolutionStats(counting=parent is not None)
+        watched = (database, redis, upstream.remote.parent_health)
+        reporting_cm = reporting(settings, services, parent, stats, metrics, watched)
+        reporter = await stack.enter_async_context(reporting_cm)
         yield Node(
             settings, services, metrics, database, redis, coherence, invalidator, pipeline, signer, throttle,
-            writes, upstream,
+            writes, upstream, stats, reporter,
         )  # fmt: skip
 
 

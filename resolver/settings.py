@@ -218,6 +218,9 @@ class Settings:
     recursion: bool = True
     # How long one node waits for another's answer, per hop.
     upstream_timeout_ms: int = 2000
+    # Seconds between reporting rounds (resolver/reporting): each serving process stores its resolution
+    # counts, and on a secondary node one of them feeds the outbox and sends what is due to the parent.
+    report_interval: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -29,7 +29,10 @@ ACME = "88.999.1"  # the reserved test prefix: a commercial-vehicle parts suppli
 OTHER = "88.999.2"  # another enterprise, which must never write under ACME
 ADMIN_SECRET, ACME_SECRET, OTHER_SECRET = "node-admin-secret", "acme-secret", "other-secret"
 # Every table the migrations create but Alembic's own (0003 added a column, `handles.name`, not a table).
-TABLES = "node, enterprises, prefixes, handles, journal, templates, users, audit, sessions"
+TABLES = (
+    "node, enterprises, prefixes, handles, journal, templates, users, audit, sessions, report_outbox,"
+    " reports, resolution_counts, resolution_sources, resolution_seconds, registration_counts"
+)
 
 
 @functools.cache

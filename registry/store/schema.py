@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -225,4 +226,82 @@ child_nodes = Table(
     Column("name", String(200), nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Reports to the parent (`registry.reporting`), on a secondary node: each report once, by its `report_id`
+# (what it is about, `subject`, and a digest of its body), so a report made again is not queued again; kept
+# after `sent` so that it is not sent again either. `next_attempt` is when a failed one is tried again.
+report_outbox = Table(
+    "report_outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("report_id", String(320), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt", DateTime(timezone=True), nullable=False),
+    Column("sent", DateTime(timezone=True), nullable=True),
+    Index("ix_report_outbox_sent_next", "sent", "next_attempt"),
+    Index("ix_report_outbox_subject", "subject"),
+)
+
+# The reports a top-level node received from its secondary nodes: one row per node and report id, however
+# often the report was sent.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("node_prefix", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("report_id", String(320), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("received", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("node_prefix", "report_id", name="uq_reports_node_prefix"),
+    Index("ix_reports_node_kind", "node_prefix", "kind", "id"),
+)
+
+# Resolutions counted by the serving processes, added here every few seconds (each process its own counts):
+# per day (the reporting day, `resolver.reporting.formats.day_of`) and prefix; the sources asking; and the
+# resolutions of each second, whose busiest is the day's peak.
+resolution_counts = Table(
+    "resolution_counts",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("prefix", String(64), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("answered", BigInteger, nullable=False),
+    Column("seconds_min", Float, nullable=False),
+    Column("seconds_sum", Float, nullable=False),
+    Column("seconds_max", Float, nullable=False),
+)
+
+resolution_sources = Table(
+    "resolution_sources",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("prefix", String(64), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+)
+
+resolution_seconds = Table(
+    "resolution_seconds",
+    metadata,
+    Column("second", BigInteger, primary_key=True, autoincrement=False),  # seconds since the epoch
+    Column("requests", BigInteger, nullable=False),
+)
+
+# Registrations (identifiers created or changed) timed by the serving processes, per day: how many, how many
+# were taken, how long they took (seconds), added like the resolution counts.
+registration_counts = Table(
+    "registration_counts",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("answered", BigInteger, nullable=False),
+    Column("seconds_min", Float, nullable=False),
+    Column("seconds_sum", Float, nullable=False),
+    Column("seconds_max", Float, nullable=False),
 )

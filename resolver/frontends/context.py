@@ -4,7 +4,7 @@ the process's metrics, the node's signing key (for signed answers) and the authe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +17,7 @@ from ..health import Health
 from ..metrics import Metrics
 from ..pipeline import Pipeline
 from ..query import Query
+from ..reporting.stats import ResolutionStats
 from ..signing import AnswerSigner
 from ..throttle import AuthThrottle
 
@@ -33,6 +34,8 @@ class Context:
     signer: AnswerSigner
     throttle: AuthThrottle
     writes: WriteProcesses | None = None  # where SNMS batches are written; None: in this process
+    # Resolutions counted for the reports to the parent (counting nothing on a node without one).
+    stats: ResolutionStats = field(default_factory=lambda: ResolutionStats(counting=False))
 
     @property
     def naming(self) -> Naming:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from time import perf_counter
 from urllib.parse import unquote_to_bytes
 
 from registry import Handle, InvalidHandle, RegistryError
@@ -123,6 +124,7 @@ class HandleRestLane:
             handle, context.naming, indexes=params.indexes, types=params.types, signature=params.cert,
             reader=reader, recurse=params.follow, budget=budget_of(scope),
         )  # fmt: skip
+        started = perf_counter()
         try:
             answer = await context.pipeline.resolve(query)
         except StoreUnavailable as exc:
@@ -132,6 +134,9 @@ class HandleRestLane:
         except Exception:  # a bug: still an answer in the dialect's terms, and a trace in the log
             log.exception("resolving %s failed", query.key)
             return _failed(ERROR, requested, "internal error", params)
+        context.stats.seen(
+            handle.prefix, context.throttle.source_of(scope), answer is not None, perf_counter() - started
+        )
         if params.cert:  # asked for by name only: the unsigned answers below pay nothing for it
             if answer is not None and answer.signed is not None and not query.filtered:
                 return Reply(200, answer.signed, params)  # resolved elsewhere: the origin's signature

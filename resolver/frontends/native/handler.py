@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 
 from registry import Handle, InvalidHandle, RegistryError
 from registry.signing import RS256
@@ -140,10 +141,12 @@ class Responder:
         )  # fmt: skip
         answer = context.pipeline.ready(query)
         if answer is not None:
+            context.stats.seen(handle.prefix, request.source, True, 0.0)  # answered from memory at once
             return self._found(request, wanted.handle, answer, query)
         return self._resolve(request, wanted.handle, query, context)
 
     async def _resolve(self, request: Request, requested: str, query: Query, context: Context) -> bytes:
+        started = perf_counter()
         try:
             answer = await context.pipeline.resolve(query)
         except Referral as referral:
@@ -161,6 +164,7 @@ class Responder:
         except Exception:  # a bug: still an answer in the protocol's terms, and a trace in the log
             log.exception("resolving %s failed", query.key)
             return request.error(ResponseCode.ERROR, "internal error")
+        context.stats.seen(query.handle.prefix, request.source, answer is not None, perf_counter() - started)
         if answer is None:
             return request.error(ResponseCode.HANDLE_NOT_FOUND, "handle not found")
         found = self._found(request, requested, answer, query)

@@ -46,7 +46,7 @@ class HotLane:
         # Queries of handles asked for lately, by the handle's bytes: a parse costs more than a cache hit.
         self._queries: dict[bytes, Query] = {}
 
-    def answer(self, data: bytes) -> bytes | None:
+    def answer(self, data: bytes, source: str = "") -> bytes | None:
         if len(data) < _HEAD_SIZE + 16:
             return None
         (major, minor, flag, suggested_minor, session, request_id, _, length,
@@ -63,9 +63,11 @@ class HotLane:
         query = self._query(handle)
         if query is None:
             return None
-        answer = self._context().pipeline.ready(query)
+        context = self._context()
+        answer = context.pipeline.ready(query)
         if answer is None or not (answer.public or flags & _PO):  # values only some may read: see reading.py
             return None
+        context.stats.seen(query.handle.prefix, source, True, 0.0)  # answered from memory at once
         if flag & 0x03:  # the version the sender suggests, else its own
             major, minor = flag & 0x03, suggested_minor
         version = negotiated(major, minor)

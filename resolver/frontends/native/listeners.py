@@ -51,7 +51,7 @@ class UdpServer(asyncio.DatagramProtocol):
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        framed = self._lane.answer(data)
+        framed = self._lane.answer(data, str(addr[0]))
         if framed is not None:
             self._send(framed, addr)
             return
@@ -161,7 +161,7 @@ class TcpConnection(asyncio.Protocol):
             return False
         data = bytes(self._buffer[:end])
         del self._buffer[:end]
-        reply: Pending = self._lane.answer(data)
+        reply: Pending = self._lane.answer(data, self._peer)
         if reply is None:
             answering = self._responder.respond(envelope, data[ENVELOPE_SIZE:], self._peer, self._connection)
             if answering is not None and not isinstance(answering, bytes):

@@ -13,6 +13,7 @@ it (`registry.visibility`); the record's owners see the readers too.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from time import perf_counter
 from typing import Any, TypeVar
 
 import orjson
@@ -194,7 +195,11 @@ async def detail(request: Request, context: ContextDep, handle: str = Query(""))
     reader = await check_reader(request, context)
     target = Handle.parse(handle)
     query = context.query(target, reader=reader)
+    started = perf_counter()
     answer = await context.pipeline.resolve(query)
+    context.stats.seen(
+        target.prefix, context.throttle.source_of(request.scope), answer is not None, perf_counter() - started
+    )
     if answer is None:
         raise HandleNotFound(handle=str(target))
     around = orjson.dumps({"prefix": target.prefix, "handle": str(target)})[:-1]
