@@ -214,8 +214,11 @@ class UpstreamStage:
         return found if found is None or found.derived == derived else _derived(found, derived)
 
     async def _find_site(self, prefix: str, budget: int) -> Route | None:
-        """The route `0.NA/<prefix>` names: held here (a top-level node's allocations), else the parent's."""
+        """The route `0.NA/<prefix>` names: held here (a top-level node's allocations), else the parent's.
+        None when it names no site (an enterprise prefix, served by the site of the prefix it derives from:
+        the walk goes on up), kept as long as the record says; "no such prefix" as long as "not found"."""
         route = await self._held_here(prefix, derived=False)
+        ttl = self._negative_ttl
         if route is None and self._parent is not None:
             try:
                 record = await self._remote.resolve(
@@ -224,10 +227,10 @@ class UpstreamStage:
             except Referred as referred:
                 record = referred.site
             if record is not None:
-                route = route_of(record, derived=False) or Route((self._parent,), None)
-        ttl = (
-            self._negative_ttl if route is None or route.site is None else min(route.site.ttl, self._max_ttl)
-        )
+                route = route_of(record, derived=False)
+                ttl = min(record.ttl, self._max_ttl)
+        if route is not None and route.site is not None:
+            ttl = min(route.site.ttl, self._max_ttl)
         self._routes.keep(prefix, route, ttl)
         return route
 

@@ -29,6 +29,7 @@ from tests.support import NodeProcess, cli, free_port
 EZHOU_SECRET, SHIYAN_SECRET = "ezhou-at-the-top", "shiyan-at-the-top"
 COIL, PART = "88.901/COIL-0001", "88.902/PART-0001"
 SUPPLIER, SUPPLIER_SECRET, SUPPLIER_CODE = "88.902.1", "supplier-secret", "91420300MA49K2Q7NE"
+MILL, MILL_SECRET, MILL_CODE = "88.901.1", "mill-secret", "91420700MA4K8XQ3T3"
 
 
 @dataclass
@@ -98,12 +99,16 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tree]:
         cli(["init", "--node-prefix", prefix, *args], node.env)
     enterprise = ["--prefix", SUPPLIER, "--name", "Shiyan Axles", "--credit-code", SUPPLIER_CODE]
     cli(["enterprise", "add", *enterprise, "--secret", SUPPLIER_SECRET], shiyan.env)
+    mill = ["--prefix", MILL, "--name", "Ezhou Steel", "--credit-code", MILL_CODE, "--secret", MILL_SECRET]
+    cli(["enterprise", "add", *mill], ezhou.env)
     running = [node.start(folder) for node in (top, ezhou, shiyan)]
     try:
         _wait_homed(top, "88.901", ezhou.port)
         _wait_homed(top, "88.902", shiyan.port)
         _put(ezhou, COIL, "300:0.NA/88.901", "88.901-admin", "https://ezhou.example/coil/1")
         _put(shiyan, PART, "300:0.NA/88.902", "88.902-admin", "https://shiyan.example/part/1")
+        for n in range(3):
+            _put(ezhou, f"{MILL}/HEAT-{n}", f"300:0.NA/{MILL}", MILL_SECRET, f"https://mill.example/heat/{n}")
         yield Tree(top, ezhou, shiyan, folder)
     finally:
         for node in running:
@@ -140,6 +145,26 @@ def test_a_coil_of_ezhou_resolves_through_shiyan_and_through_the_top(tree: Tree)
     metrics = httpx.get(f"{tree.shiyan.url}/metrics").text
     assert re.search(r'^idnode_parent_up\{pid="\d+"\} 1$', metrics, re.MULTILINE)
     assert re.search(r'^idnode_upstream_queries\{pid="\d+"\} [1-9]', metrics, re.MULTILINE)
+
+
+def _upstream_queries(node: NodeProcess) -> int:
+    found = re.search(
+        r'^idnode_upstream_queries\{pid="\d+"\} (\d+)', httpx.get(f"{node.url}/metrics").text, re.M
+    )
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_an_enterprise_prefix_of_another_node_is_asked_there_directly(tree: Tree) -> None:
+    relayed = _upstream_queries(tree.top)
+
+    for n in range(3):
+        reply = _get(tree.shiyan, f"{MILL}/HEAT-{n}")
+        assert _urls(reply.json()["values"]) == [f"https://mill.example/heat/{n}"]
+
+    # The top-level node was asked where 88.901.1 lives (and asked Ezhou for its prefix handle), once; the
+    # heats themselves went from Shiyan to Ezhou.
+    assert _upstream_queries(tree.top) - relayed <= 1
 
 
 def test_filters_apply_to_a_remote_answer(tree: Tree) -> None:
