@@ -18,13 +18,16 @@ from pathlib import Path
 
 import httpx
 
+from registry import Passwords, Services, Store
 from resolver.cache.coherence import shared_slots_path
 from sdk.native.values import Site
 
-from .data import Record
+from .data import Record, records
 from .databases import scratch_database, settle
+from .node_setup import register_records
 from .seeding import seed
 from .services import ROOT, node_env, node_serving, redis_serving
+from .workload import VALUES
 
 TOP, ORIGIN, ASKING = "88", "88.901", "88.902"
 NAMES = {ORIGIN: "Ezhou", ASKING: "Shiyan"}
@@ -38,8 +41,9 @@ class Member:
 
     prefix: str
     url: str
-    handles: list[str]  # in registration order
+    handles: list[str]  # in registration order, under the enterprise `<prefix>.1`
     samples: list[Record]
+    direct: list[str]  # under the node's prefix itself (seeded at the origin only)
 
 
 def parent_secret(prefix: str) -> str:
@@ -76,14 +80,26 @@ def init_top(url: str) -> None:
         idnode(["node", "add", "--prefix", prefix, "--name", name, "--secret", parent_secret(prefix)], url)
 
 
-def seeded_member(url: str, prefix: str, parent: str, records: int) -> Member:
-    """A secondary node under the top-level node at `parent`, seeded with `records` records."""
+async def _seed_direct(url: str, prefix: str, count: int) -> list[str]:
+    """`count` records under the node's own prefix, registered by the node's administrator."""
+    store = Store.open(url)
+    try:
+        services = await Services.open(store, passwords=Passwords())
+        return await register_records(services, services.node.admin, records(count, prefix, values=VALUES))
+    finally:
+        await store.close()
+
+
+def seeded_member(url: str, prefix: str, parent: str, count: int, direct: int = 0) -> Member:
+    """A secondary node under the top-level node at `parent`, seeded with `count` records under its
+    enterprise and `direct` under its own prefix."""
     secret = ["--parent-secret", parent_secret(prefix), "--admin-secret", f"{prefix}-admin"]
     idnode(["init", "--node-prefix", prefix, "--parent", parent, *secret], url)
     samples: list[Record] = []
-    handles = asyncio.run(seed(url, records, samples=samples, prefix=f"{prefix}.1"))
+    handles = asyncio.run(seed(url, count, samples=samples, prefix=f"{prefix}.1"))
+    under_node = asyncio.run(_seed_direct(url, prefix, direct)) if direct else []
     settle(url)
-    return Member(prefix, url, handles, samples)
+    return Member(prefix, url, handles, samples, under_node)
 
 
 def _http_ports(values: list[dict[str, object]]) -> set[int]:

@@ -64,13 +64,28 @@ def watched(base: str, workers: int) -> Watched:
 
 
 @dataclass(frozen=True)
+class Tree:
+    """The three nodes serving: measurements through `asking` read them all."""
+
+    top: Watched
+    origin: Watched
+    asking: Watched
+
+    @property
+    def nodes(self) -> dict[str, Watched]:
+        return {"asking": self.asking, "origin": self.origin, "top": self.top}
+
+
+@dataclass(frozen=True)
 class Files:
     """What wrk asks for in each measurement."""
 
     local_hot: Workload  # 88.902's own handles, Zipf
     remote_hot: Workload  # 88.901's handles, the same ranks
-    probe: list[str]  # never-asked handles of 88.901, for the probe
-    first: list[str]  # never-asked handles of 88.901, measured
+    probe: list[str]  # never-asked handles of 88.901's enterprise, for the probe
+    first: list[str]  # never-asked handles of 88.901's enterprise, measured
+    direct_probe: list[str]  # handles under 88.901 itself, for the probe
+    direct_first: list[str]  # handles under 88.901 itself, measured
     folder: Path
 
 
@@ -91,9 +106,12 @@ def files(asking: Member, origin: Member, folder: Path) -> Files:
             f"{len(fresh):,} handles of {len(origin.handles):,} are never named by the Zipf samples: "
             f"first resolutions need {MIN_FIRST:,} (seed 10,000 records or more)"
         )
-    random.Random(SEED).shuffle(fresh)
-    cut = len(fresh) // 5
-    return Files(local, remote, fresh[:cut], fresh[cut:], folder)
+    rng = random.Random(SEED)
+    rng.shuffle(fresh)
+    direct = list(origin.direct)
+    rng.shuffle(direct)
+    cut, direct_cut = len(fresh) // 5, len(direct) // 5
+    return Files(local, remote, fresh[:cut], fresh[cut:], direct[:direct_cut], direct[direct_cut:], folder)
 
 
 def local_twin(handle: str) -> str:
@@ -165,10 +183,10 @@ def same_answers(asking: str, origin: str, handles: list[str]) -> list[str]:
 
 
 def cached_phase(
-    asking: Watched, origin: Watched, members: tuple[Member, Member], fs: Files, options: Options,
-    redis_url: str | None,
-) -> dict[str, Any]:  # fmt: skip
+    tree: Tree, members: tuple[Member, Member], fs: Files, options: Options, redis_url: str | None
+) -> dict[str, Any]:
     """Answers checked, 88.902's caches warmed; local hot, then cached remote, the same wrk command."""
+    asking, origin, nodes = tree.asking, tree.origin, tree.nodes
     asking_db, origin_db = members
     if problems := wrong_answers(asking.base, asking_db.samples + origin_db.samples):
         raise RuntimeError("wrong answers at 88.902 before any load: " + "; ".join(problems))
@@ -178,7 +196,6 @@ def cached_phase(
     passes = warm(asking.base, config, Run(load, fs.local_hot, fs.folder, asking_db.url), redis_url)
     remote_passes = warm_remote(asking, origin, fs.remote_hot.distinct)
     run_wrk(WrkLoad(1, load.connections, PROBE_S).command(asking.base, fs.remote_hot.paths, seed=99))
-    nodes = {"asking": asking, "origin": origin}
     print("wrk: local hot, 88.902's own handles", flush=True)
     local = measure(load.command(asking.base, fs.local_hot.paths), nodes)
     print("wrk: cached remote, 88.901's handles through 88.902", flush=True)
@@ -192,24 +209,25 @@ def cached_phase(
     }
 
 
-def first_phase(asking: Watched, origin: Watched, fs: Files, load: WrkLoad) -> dict[str, Any]:
-    """Never-asked handles of 88.901 through 88.902, each once: a probe on handles of its own sets how long
-    the measurement can last before the handles run out."""
-    nodes = {"asking": asking, "origin": origin}
-    print(f"wrk: first remote resolutions, {PROBE_S} s probe", flush=True)
-    probe = measure(
-        in_order(load, asking.base, paths_file(fs.probe, fs.folder, "first-probe"), PROBE_S), nodes
-    )
-    seconds = max(1, min(load.seconds, int(len(fs.first) / (max(probe["rps"], 1.0) * MARGIN))))
-    print(
-        f"wrk: first remote resolutions, {seconds} s over {len(fs.first):,} never-asked handles", flush=True
-    )
-    first = measure(in_order(load, asking.base, paths_file(fs.first, fs.folder, "first"), seconds), nodes)
+def first_phase(
+    tree: Tree, handles: tuple[list[str], list[str]], name: str, fs: Files, load: WrkLoad
+) -> dict[str, Any]:
+    """Never-asked handles of 88.901 through 88.902, each once: a probe on handles of its own (`handles`:
+    probe, measured) sets how long the measurement can last before they run out (a probe through its list
+    and round again overstates the rate: the measurement is then shorter than it could be, never longer)."""
+    asking, origin, nodes = tree.asking, tree.origin, tree.nodes
+    probe_list, first_list = handles
+    print(f"wrk: {name}, {PROBE_S} s probe", flush=True)
+    probe_file = paths_file(probe_list, fs.folder, f"{name}-probe")
+    probe = measure(in_order(load, asking.base, probe_file, PROBE_S), nodes)
+    seconds = max(1, min(load.seconds, int(len(first_list) / (max(probe["rps"], 1.0) * MARGIN))))
+    print(f"wrk: {name}, {seconds} s over {len(first_list):,} never-asked handles", flush=True)
+    first = measure(in_order(load, asking.base, paths_file(first_list, fs.folder, name), seconds), nodes)
     return {
-        "first_probe": probe,
-        "remote_first": first | {"handles": len(fs.first), "seconds": seconds},
+        f"{name}_probe": probe,
+        name: first | {"handles": len(first_list), "seconds": seconds},
         # The first of them were asked first: kept at 88.902 since, they show what the measurement got.
-        "first_wrong_answers": same_answers(asking.base, origin.base, fs.first[:CHECKED]),
+        f"{name}_wrong_answers": same_answers(asking.base, origin.base, first_list[:CHECKED]),
     }
 
 
@@ -231,23 +249,24 @@ def measure_tree(urls: dict[str, str], records: int, options: Options, folder: P
     workers, layers, load = options.workers, options.layers, options.wrk
     init_top(urls[TOP])
     with node(urls[TOP], "l1", 1, folder / "top.log", False) as (top, _):
+        top_node = watched(top, 1)
         print(f"seeding {records:,} records at each of {ORIGIN} and {ASKING} on {options.db}", flush=True)
         began = time.monotonic()
-        origin_db = seeded_member(urls[ORIGIN], ORIGIN, top, records)
+        origin_db = seeded_member(urls[ORIGIN], ORIGIN, top, records, direct=records // 2)
         asking_db = seeded_member(urls[ASKING], ASKING, top, records)
         found["seeding_s"] = round(time.monotonic() - began, 1)
         fs = files(asking_db, origin_db, folder)
         with node(urls[ORIGIN], layers, workers, folder / "origin.log", options.redis) as (origin_base, _):
             found["homed_s"] = {ORIGIN: wait_homed(top, ORIGIN, origin_base)}
             origin = watched(origin_base, workers)
-            with node(urls[ASKING], layers, workers, folder / "asking.log", options.redis) as (
-                asking_base,
-                redis_url,
-            ):
+            log = folder / "asking.log"
+            with node(urls[ASKING], layers, workers, log, options.redis) as (asking_base, redis_url):
                 found["homed_s"][ASKING] = wait_homed(top, ASKING, asking_base)
-                asking = watched(asking_base, workers)
-                found |= cached_phase(asking, origin, (asking_db, origin_db), fs, options, redis_url)
-                found |= first_phase(asking, origin, fs, load)
+                tree = Tree(top_node, origin, watched(asking_base, workers))
+                found |= cached_phase(tree, (asking_db, origin_db), fs, options, redis_url)
+                found |= first_phase(tree, (fs.probe, fs.first), "remote_first", fs, load)
+                direct = (fs.direct_probe, fs.direct_first)
+                found |= first_phase(tree, direct, "remote_first_direct", fs, load)
             twins = ([local_twin(h) for h in fs.probe], [local_twin(h) for h in fs.first])
             with node(urls[ASKING], "off", workers, folder / "asking-off.log", False) as (base, _):
                 found["local_cold"] = cold_phase(watched(base, workers), "asking", twins, fs, load)
@@ -263,17 +282,27 @@ def measure_tree(urls: dict[str, str], records: int, options: Options, folder: P
 
 # ---------------------------------------------------------------------------------------------- reporting
 
-MEASURED = {
-    "local_hot": "local hot (88.902's own, Zipf, warm)",
-    "remote_cached": "cached remote (88.901's, Zipf)",
-    "remote_first": "first remote (each once)",
-    "origin_cold": "origin cold (at 88.901, caches off)",
-    "local_cold": "local cold (88.902's own, caches off)",
+MEASURED = {  # and what `python -m benchmarks run` calls them
+    "local_hot": "local hot (88.902)",
+    "remote_cached": "cached remote (88.901.1)",
+    "remote_first": "first remote (88.901.1)",
+    "remote_first_direct": "first remote (88.901)",
+    "origin_cold": "origin cold (at 88.901)",
+    "local_cold": "local cold (88.902)",
 }
+FIRSTS = {"remote_first": "first remote", "remote_first_direct": "first remote under 88.901"}
 
 
 def _ratio(result: dict[str, Any], over: str, under: str) -> float:
     return round(float(result[over]["rps"]) / max(float(result[under]["rps"]), 1e-9), 3)
+
+
+def _relayed(found: dict[str, Any]) -> float:
+    """The share of 88.901's answers the top-level node read the handle for too: it relayed those (both
+    count the requests still in flight when wrk stopped, which wrk does not)."""
+    top = found["hits"]["top"]
+    relayed: float = (top["store_reads"] + top["l2_hits"]) / max(_origin_answers(found["hits"]["origin"]), 1)
+    return round(relayed, 3)
 
 
 def conclusions(result: dict[str, Any]) -> None:
@@ -282,8 +311,10 @@ def conclusions(result: dict[str, Any]) -> None:
     result["ratios"] = {
         "cached remote / local hot": _ratio(result, "remote_cached", "local_hot"),
         "first remote / origin cold": _ratio(result, "remote_first", "origin_cold"),
+        "first remote under 88.901 / origin cold": _ratio(result, "remote_first_direct", "origin_cold"),
         "first remote / local cold": _ratio(result, "remote_first", "local_cold"),
     }
+    result["relayed_by_top"] = {label: _relayed(result[name]) for name, label in FIRSTS.items()}
     result["errors"] = sum(result[name]["errors"] for name in MEASURED)
     result["failures"] = []
     result["per_request"] = {
@@ -294,24 +325,29 @@ def conclusions(result: dict[str, Any]) -> None:
     result["bottleneck"] = "wrk"
     result["bottleneck_reason"] = (
         f"three nodes flat out under wrk, no locust; in the first remote resolutions 88.902 used "
-        f"{first['cores']['asking']:.2f} cores, 88.901 {first['cores']['origin']:.2f}, the machine "
-        f"{first['machine_busy_cores']:.2f}"
+        f"{first['cores']['asking']:.2f} cores, 88.901 {first['cores']['origin']:.2f}, 88 "
+        f"{first['cores']['top']:.2f}, the machine {first['machine_busy_cores']:.2f}"
     )
+
+
+def _first_shortfalls(result: dict[str, Any], name: str, label: str) -> list[str]:
+    found = [f"{label}: wrong answer: {line}" for line in result[f"{name}_wrong_answers"]]
+    first = result[name]
+    if (asked := _origin_answers(first["hits"]["origin"])) < 0.99 * first["requests"]:
+        found.append(f"{label}: 88.901 answered only {asked:,} of {first['requests']:,} requests")
+    if first["requests"] > first["handles"]:
+        found.append(f"{label}: the {first['handles']:,} never-asked handles ran out")
+    return found
 
 
 def shortfalls(result: dict[str, Any]) -> list[str]:
     """What the counters say the run did not measure what it claims to; and wrong answers."""
-    found = [f"wrong answer: {line}" for line in result["first_wrong_answers"]]
+    found = [line for name, label in FIRSTS.items() for line in _first_shortfalls(result, name, label)]
     if result["errors"]:
         found.append(f"wrk: {result['errors']} errors or non-2xx answers")
     cached = result["remote_cached"]
     if (asked := _origin_answers(cached["hits"]["origin"])) > 0.01 * cached["requests"]:
         found.append(f"cached remote: 88.901 answered {asked:,} of {cached['requests']:,} requests")
-    first = result["remote_first"]
-    if (asked := _origin_answers(first["hits"]["origin"])) < 0.99 * first["requests"]:
-        found.append(f"first remote: 88.901 answered only {asked:,} of {first['requests']:,} requests")
-    if first["requests"] > first["handles"]:
-        found.append(f"first remote: the {first['handles']:,} never-asked handles ran out")
     for name, who in (("local_cold", "asking"), ("origin_cold", "origin")):
         hits = result[name]["hits"][who]
         if hits["l1_hits"] or hits["store_reads"] < 0.8 * result[name]["requests"]:
@@ -334,11 +370,12 @@ COLUMNS = [
     "local hot GET/s (p99)",
     "cached remote GET/s (p99)",
     "cached / local hot",
-    "first remote GET/s (p50; p99)",
+    "first remote GET/s (p50; p99), relayed by 88",
+    "first remote under 88.901 GET/s (p50; p99), relayed by 88",
     "origin cold GET/s (p99)",
     "local cold GET/s (p99)",
-    "first / origin cold",
-    "CPU cores 88.902 / 88.901 / machine, first remote",
+    "first / origin cold; under 88.901",
+    "CPU cores 88.902 / 88.901 / 88 / machine, first remote",
     "errors",
     "results",
 ]
@@ -346,14 +383,18 @@ INTRO = """\
 ## Resolution across nodes (`run resolve_remote`)
 
 Three nodes on loopback, each its own process and database: the top-level node `88`, the origin `88.901` and
-the asking node `88.902`, both seeded with the same records (each under an enterprise of its own), measured
-with wrk (`-t1 -c32`) through `88.902`. Local hot: resolve_hot's Zipf GETs of 88.902's own handles, caches
-warm. Cached remote: the same Zipf GETs of 88.901's handles once each has been asked at 88.902 (its upstream
-stage keeps the answers by their TTL; 88.901 answers none during the measurement). First remote: GETs of
-88.901's handles never asked before, each once: every one goes to 88.901, and costs one HTTP round trip from
-88.902 to 88.901 per handle (misses of one instant are not batched across nodes): that round trip is what it
-measures. Origin cold: the same paths straight at 88.901 with caches off; local cold: the same suffixes at
-88.902 with caches off. All on one 2-core machine: the three nodes and wrk share it.
+the asking node `88.902`, both seeded with the same records (the same suffixes and values), each under an
+enterprise of its own (`88.901.1`, `88.902.1`), measured with wrk (`-t1 -c32`) through 88.902. Local hot:
+resolve_hot's Zipf GETs of 88.902's own handles, caches warm. Cached remote: the same Zipf GETs of 88.901.1's
+handles once each has been asked at 88.902 (its upstream stage keeps the answers by their TTL; 88.901
+answers none during the measurement). First remote: GETs of 88.901.1's handles never asked before, each once,
+so that each goes to 88.901: one HTTP request from 88.902 per handle (the misses of one instant are not
+batched across nodes), which is what the figure measures, with a second one from 88 to 88.901 where 88
+relays it ("relayed by 88": the share 88 answered too; 88.902 routes a prefix through its parent when the
+prefix handle, 0.NA/88.901.1 here, names no site of its own). First remote under 88.901: the same for
+handles under the node prefix itself (88.901/…), whose site 88.902 learns from 88. Origin cold: the first
+remote paths straight at 88.901, started again with caches off; local cold: the same suffixes at 88.902,
+started again with caches off. The three nodes and wrk share the machine (its cores: the last CPU column).
 
 """
 
@@ -362,19 +403,26 @@ def _rate(found: dict[str, Any]) -> str:
     return f"{found['rps']:,.0f} ({found['p99_ms']:,.1f} ms)"
 
 
+def _first(found: dict[str, Any]) -> str:
+    return f"{found['rps']:,.0f} ({found['p50_ms']:,.1f}; {found['p99_ms']:,.1f} ms), {_relayed(found):.0%}"
+
+
 def row(result: dict[str, Any], file: Path) -> str:
     first, ratios = result["remote_first"], result["ratios"]
+    cores = first["cores"]
     cells = [
         result["started"][:16].replace("T", " "),
         "`" + result["command"].removeprefix("python -m benchmarks ") + "`",
         _rate(result["local_hot"]),
         _rate(result["remote_cached"]),
         f"{ratios['cached remote / local hot']:.2f}",
-        f"{first['rps']:,.0f} ({first['p50_ms']:,.1f}; {first['p99_ms']:,.1f} ms)",
+        _first(first),
+        _first(result["remote_first_direct"]),
         _rate(result["origin_cold"]),
         _rate(result["local_cold"]),
-        f"{ratios['first remote / origin cold']:.2f}",
-        f"{first['cores']['asking']:.2f} / {first['cores']['origin']:.2f} / "
+        f"{ratios['first remote / origin cold']:.3f}; "
+        f"{ratios['first remote under 88.901 / origin cold']:.3f}",
+        f"{cores['asking']:.2f} / {cores['origin']:.2f} / {cores['top']:.2f} / "
         f"{first['machine_busy_cores']:.2f}",
         str(result["errors"]),
         f"[{file.name}](results/{file.name})",

@@ -213,6 +213,11 @@ def test_resolve_remote_measures_another_nodes_handles_first_and_cached_against_
     assert 0 < first["requests"] <= first["handles"]
     assert origin_first["store_reads"] >= first["requests"]
     assert origin_cached["l1_hits"] + origin_cached["store_reads"] <= 0.01 * cached["requests"]
+    direct = result["remote_first_direct"]  # under 88.901 itself: asked of 88.901 directly, 88 not at all
+    assert 0 < direct["requests"] <= direct["handles"]
+    assert direct["hits"]["origin"]["store_reads"] >= direct["requests"]
+    assert direct["hits"]["top"]["store_reads"] == 0
+    assert result["relayed_by_top"]["first remote under 88.901"] == 0
     assert cached["hits"]["asking"]["l1_hits"] >= cached["requests"]  # the handle and its prefix's
     for name, node in (("local_cold", "asking"), ("origin_cold", "origin")):
         assert result[name]["hits"][node]["l1_hits"] == 0
