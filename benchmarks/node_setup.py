@@ -1,4 +1,5 @@
-"""A benchmark node's database: migrated, node 88.999 and the enterprise 88.999.1 that registers."""
+"""A benchmark node's database: migrated, node 88.999 and the enterprise 88.999.1 that registers (for
+resolve_remote, another node and its enterprise)."""
 
 from __future__ import annotations
 
