@@ -6,6 +6,7 @@ python -m benchmarks run SCENARIO [--duration S] [--users N] [--workers W] [--db
 python -m benchmarks scaling SCENARIO [--users 10,25,50,100,200] [--duration S] [...]
 python -m benchmarks run resolve_native [--workers W] [--duration S] [--db ...] [--redis ...]   (no locust)
 python -m benchmarks run soak [--duration S] [--workers W] [--db ...] [--redis ...]   (10 minutes by default)
+python -m benchmarks run resolve_remote [--records N] [--workers W] [--duration S] [--db ...] [--redis ...]
 """
 
 from __future__ import annotations
@@ -98,6 +99,16 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
             print(f"{scenario.name} runs wrk on PostgreSQL: --db postgres, no locust", file=sys.stderr)
             return 2
         path = run_scale(scenario, _options(args, seconds), min(seconds, WRK_SECONDS), args.output)
+    elif scenario.remote:
+        from .resolve_remote import run_remote
+
+        if args.users or args.locust_processes != LOCUST_PROCESSES or args.write_processes:
+            print(
+                f"{scenario.name} runs wrk only: no --users, --locust-processes, --write-processes",
+                file=sys.stderr,
+            )
+            return 2
+        path = run_remote(scenario, _options(args, seconds), min(seconds, WRK_SECONDS), args.output)
     elif scenario.soak:
         from .soak import run_soak
 
@@ -122,6 +133,7 @@ def _run(scenario: Scenario, args: argparse.Namespace) -> int:
         *("get_p99_alone_ms", "get_p99_day_ms", "get_p99_ratio", "coils_per_s", "rates"),
         *("hot_rps_small", "hot_rps_large", "hot_ratio", "cold_rps_small", "cold_rps_large", "cold_ratio"),
         *("rss_warm_mb", "rss_end_mb", "rss_growth", "tasks_early_max", "tasks_late_max"),
+        *("local_hot_rps", "remote_cached_rps", "remote_first_rps", "origin_cold_rps", "local_cold_rps"),
     )
     print(json.dumps({name: result[name] for name in figures if name in result}))
     for name, row in result["per_request"].items():
@@ -143,7 +155,7 @@ def _scaling(scenario: Scenario, args: argparse.Namespace) -> int:
     from .plot import scaling_png
     from .runs import results_png, run_scaling
 
-    if scenario.native:
+    if scenario.native or scenario.remote:
         print(f"{scenario.name} has no scaling run: it runs no locust users", file=sys.stderr)
         return 2
 
@@ -179,6 +191,7 @@ def main() -> int:
     if args.command == "list":
         for scenario in SCENARIOS.values():
             load = "hdlload and wrk" if scenario.native else f"{scenario.users} users"
+            load = "wrk, three nodes" if scenario.remote else load
             print(f"{scenario.name:<17} {scenario.summary} ({load}, {scenario.seconds} s)")
         return 0
     scenario = SCENARIOS[args.scenario]

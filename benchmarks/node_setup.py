@@ -1,4 +1,5 @@
-"""A benchmark node's database: migrated, node 88.999 and the enterprise 88.999.1 that registers."""
+"""A benchmark node's database: migrated, node 88.999 and the enterprise 88.999.1 that registers (for
+resolve_remote, another node and its enterprise)."""
 
 from __future__ import annotations
 
@@ -35,17 +36,18 @@ def migrate(url: str) -> None:
 
 
 @asynccontextmanager
-async def bench_services(url: str) -> AsyncIterator[tuple[Services, Principal]]:
+async def bench_services(url: str, prefix: str = PREFIX) -> AsyncIterator[tuple[Services, Principal]]:
     """The services of the node on `url`, once the node (with the default case rule) and its enterprise
-    are set up, and that enterprise's administrator."""
+    `prefix` are set up, and that enterprise's administrator. The node's prefix is the one `prefix` derives
+    from (`NODE_PREFIX` for `PREFIX`); a database `idnode init` set up for that node is used as it is."""
     store = Store.open(url)
     try:
         passwords = Passwords()
-        await init_node(store, NODE_PREFIX, ADMIN_SECRET, passwords=passwords, naming=Naming())
+        await init_node(store, prefix.rpartition(".")[0], ADMIN_SECRET, passwords=passwords, naming=Naming())
         services = await Services.open(store, passwords=passwords)
         details = EnterpriseInput("Bench Parts", "91420700MA4K8XQ3T3")
-        await services.enterprises.add(services.node.admin, details, prefix=PREFIX, secret=SECRET)
-        yield services, Principal.parse(f"300:0.NA/{PREFIX}")
+        await services.enterprises.add(services.node.admin, details, prefix=prefix, secret=SECRET)
+        yield services, Principal.parse(f"300:0.NA/{prefix}")
     finally:
         await store.close()
 

@@ -33,25 +33,30 @@ class Seeded:
     samples: list[Record]  # a few of the records, to check the node's answers against
 
 
-def _sampled(count: int, into: list[Record]) -> Iterator[Record]:
+def _sampled(count: int, into: list[Record], prefix: str = PREFIX) -> Iterator[Record]:
     """data.records() as seeded, keeping the first, second, middle and last in `into` on the way."""
     keep = {0, 1, count // 2, count - 1}
-    for n, record in enumerate(records(count, PREFIX, values=VALUES)):
+    for n, record in enumerate(records(count, prefix, values=VALUES)):
         if n in keep:
             into.append(record)
         yield record
 
 
 async def seed(
-    url: str, count: int, template: bool = False, samples: list[Record] | None = None
+    url: str,
+    count: int,
+    template: bool = False,
+    samples: list[Record] | None = None,
+    *,
+    prefix: str = PREFIX,
 ) -> list[str]:
-    """`count` records of 5 to 8 values under the bench enterprise (after the steel-coil template, when
-    `template`); their handles. A few of the records are added to `samples`, when given."""
-    async with bench_services(url) as (services, principal):
+    """`count` records of 5 to 8 values under the bench enterprise `prefix` (after the steel-coil template,
+    when `template`); their handles. A few of the records are added to `samples`, when given."""
+    async with bench_services(url, prefix) as (services, principal):
         if template:
             await load_steel_coil(services)
         kept = samples if samples is not None else []
-        return await register_records(services, principal, _sampled(count, kept))
+        return await register_records(services, principal, _sampled(count, kept, prefix))
 
 
 def _cache_file(count: int, template: bool) -> Path:

@@ -36,6 +36,7 @@ class Scenario:
     paced: bool = False  # readers alone, then beside writers, each class at its rate (benchmarks/day.py)
     scale: bool = False  # wrk at 10^5 and 10^7 identifiers on PostgreSQL, no locust (benchmarks/scale.py)
     soak: bool = False  # the mix's peak, then 80 % of it for long, memory sampled (benchmarks/soak.py)
+    remote: bool = False  # three nodes, another's handles asked through one (benchmarks/resolve_remote.py)
 
 
 SCENARIOS = {
@@ -90,6 +91,12 @@ SCENARIOS = {
             " and event loop tasks sampled",
             "SupplyChainMix", 100_000, True, Requests.ZIPF, wrk=False, warm=True, users=106, seconds=600,
             soak=True,
+        ),
+        Scenario(
+            "resolve_remote",
+            "GETs of another node's handles, first (one round trip to it each) and cached, against the node's"
+            " own hot and cold GETs: three nodes, 100,000 identifiers each",
+            "", 100_000, False, Requests.NONE, wrk=True, warm=True, users=0, seconds=9, remote=True,
         ),
     ]
 }  # fmt: skip

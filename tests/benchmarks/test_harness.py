@@ -196,6 +196,45 @@ def test_scale_runs_on_postgresql_only(tmp_path: Path) -> None:
     assert "--db postgres" in done.stderr
 
 
+def test_resolve_remote_measures_another_nodes_handles_first_and_cached_against_the_local_path(
+    tmp_path: Path,
+) -> None:
+    # 20,000 records: the Zipf samples never name 5,774 of them, enough first resolutions for 2 s.
+    args = ("--records", "20000", "--duration", "2", "--output", str(tmp_path))
+    done = bench("run", "resolve_remote", *args)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [path] = (tmp_path / "results").glob("resolve_remote-*.json")
+    result = json.loads(path.read_text())
+
+    assert (result["errors"], result["problems"], result["left_running"]) == (0, [], [])
+    first, cached = result["remote_first"], result["remote_cached"]
+    origin_first, origin_cached = first["hits"]["origin"], cached["hits"]["origin"]
+    # Each first resolution is 88.901's (a store read there: never asked before); the cached ones are not.
+    assert 0 < first["requests"] <= first["handles"]
+    assert origin_first["store_reads"] >= first["requests"]
+    assert origin_cached["l1_hits"] + origin_cached["store_reads"] <= 0.01 * cached["requests"]
+    direct = result["remote_first_direct"]  # under 88.901 itself: asked of 88.901 directly, 88 not at all
+    assert 0 < direct["requests"] <= direct["handles"]
+    assert direct["hits"]["origin"]["store_reads"] >= direct["requests"]
+    assert direct["hits"]["top"]["store_reads"] == 0
+    assert result["relayed_by_top"]["first remote under 88.901"] == 0
+    assert cached["hits"]["asking"]["l1_hits"] >= cached["requests"]  # the handle and its prefix's
+    for name, node in (("local_cold", "asking"), ("origin_cold", "origin")):
+        assert result[name]["hits"][node]["l1_hits"] == 0
+        assert result[name]["hits"][node]["store_reads"] >= 0.8 * result[name]["requests"]
+    ratio = cached["rps"] / result["local_hot"]["rps"]
+    assert result["ratios"]["cached remote / local hot"] == pytest.approx(ratio, abs=0.001)
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert "## Resolution across nodes (`run resolve_remote`)" in table
+    assert "`run resolve_remote --db sqlite --records 20000 --workers 1 --redis off --duration 2`" in table
+
+
+def test_resolve_remote_runs_no_locust(tmp_path: Path) -> None:
+    done = bench("run", "resolve_remote", "--users", "5", "--output", str(tmp_path))
+    assert done.returncode == 2
+    assert "wrk only" in done.stderr
+
+
 def test_register_batch_creates_what_it_reports(tmp_path: Path) -> None:
     result = run("register_batch", tmp_path, "--duration", "3", "--users", "1")
     created = result["per_request"]["register_batch"]["requests"] * 1_000
