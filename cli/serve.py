@@ -36,6 +36,10 @@ def check_native_port(settings: Settings) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         with socket.socket(family, kind) as probe:
+            if kind == socket.SOCK_STREAM:
+                # A restart finds the TCP connections of the node before it in TIME_WAIT on the port (Handle
+                # clients keep theirs open): they hold nothing. A socket listening there still fails bind.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError as exc:

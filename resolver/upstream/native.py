@@ -1,6 +1,7 @@
 """Asking a Handle server over the native protocol's TCP, as a node passes a resolution on: public values
-only, the recursion count carried, one request at a time on a connection, a few connections kept open for
-the next (the codec is `sdk.native`'s, as the node's own front end uses it)."""
+only, the recursion count carried, one request at a time on a connection, the connections kept open for
+the next (up to `keep`: as many as the node asks at once, or each wave of queries would open them anew).
+The codec is `sdk.native`'s, as the node's own front end uses it."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 class NativeAsker:
     """One Handle server's TCP interface."""
 
-    def __init__(self, host: str, port: int, *, timeout: float, keep: int = 4) -> None:
+    def __init__(self, host: str, port: int, *, timeout: float, keep: int = 64) -> None:
         self._host, self._port = host, port
         self._timeout = timeout
         self._keep = keep

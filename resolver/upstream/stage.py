@@ -144,12 +144,14 @@ class UpstreamStage:
         """The node's answer, kept for its TTL; a node that answers for nothing of that prefix (NotHomed)
         is kept as long as "not found", so that a flood of queries for it is not passed on."""
         try:
-            answer: Answer | NotHomed | None = await self._ask(route.servers, handle, budget, signed=signed)
+            servers = route.signing or route.servers if signed else route.servers
+            answer: Answer | NotHomed | None = await self._ask(servers, handle, budget, signed=signed)
         except Referred as referred:  # the node asked knows better: one hop further, if the budget allows
             onward = route_of(referred.site, derived=True)
             if onward is None or budget <= 1:
                 raise RecursionLimit(f"{handle}: referred on too many times", handle=handle) from None
-            answer = await self._ask(onward.servers, handle, budget - 1, signed=signed)
+            servers = onward.signing or onward.servers if signed else onward.servers
+            answer = await self._ask(servers, handle, budget - 1, signed=signed)
         except NotHomed as refused:
             answer = refused
         if not signed:
@@ -251,4 +253,4 @@ class UpstreamStage:
 
 
 def _derived(route: Route, derived: bool) -> Route:
-    return Route(route.servers, route.site, derived)
+    return Route(route.servers, route.site, derived, route.signing)

@@ -365,15 +365,18 @@ def test_a_certified_answer_is_signed_with_the_key_the_site_names(
         key.verify(signature, head + tampered, padding.PKCS1v15(), hashes.SHA256())
 
 
+@pytest.mark.parametrize("kind", [socket.SOCK_DGRAM, socket.SOCK_STREAM])
 def test_a_node_will_not_share_a_native_port_another_process_holds(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, kind: socket.SocketKind
 ) -> None:
     folder = tmp_path_factory.mktemp("taken")
     env = {"IDNODE_DATABASE_URL": f"sqlite:///{folder}/idnode.db"}
     set_up_node(env)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+    with socket.socket(socket.AF_INET, kind) as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as another node's worker holds it
         holder.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            holder.listen()
         taken = holder.getsockname()[1]
         node = NodeProcess(env, native_port=taken)
         with pytest.raises(RuntimeError, match="did not become ready"):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from registry import Handle
 from resolver.answer import Answer
-from resolver.upstream.routes import endpoints, route_of
+from resolver.upstream.routes import SIGNING, endpoints, route_of
 from resolver.upstream.stage import ancestors, authority
 from sdk.native.values import INTERFACE_ADMIN, INTERFACE_QUERY, Interface, Server, Site
 
@@ -24,7 +24,7 @@ def _site(*servers: tuple[str, tuple[Interface, ...]]) -> Site:
     return Site(servers=tuple(Server(n, address, b"", i) for n, (address, i) in enumerate(servers, start=1)))
 
 
-def test_each_server_is_asked_on_its_best_interface() -> None:
+def test_each_server_is_asked_on_its_cheapest_interface() -> None:
     site = _site(
         (
             "10.0.0.1",
@@ -36,7 +36,8 @@ def test_each_server_is_asked_on_its_best_interface() -> None:
         ("10.0.0.5", (Interface(INTERFACE_ADMIN, HTTP, 8000),)),  # administration only: not asked
     )
 
-    assert endpoints(site) == ["http://10.0.0.1:8000", "tcp://10.0.0.2:2642", "http://[::1]:8080"]
+    assert endpoints(site) == ["tcp://10.0.0.1:2641", "tcp://10.0.0.2:2642", "http://[::1]:8080"]
+    assert endpoints(site, SIGNING) == ["http://10.0.0.1:8000", "http://[::1]:8080"]  # cert=true needs HTTP
 
 
 def _record(*values: object) -> Answer:
