@@ -1,8 +1,8 @@
 """What a scan that cannot be understood raises.
 
-    ScanError                 the text is none of the kinds a scanner delivers (or is broken)
-     ├── EnvelopeError        an ISO/IEC 15434 message that is truncated or malformed (with its position)
-     └── CheckDigitError      a GS1 key whose check digit is wrong (with the field it is in)
+ScanError                 the text is none of the kinds a scanner delivers (or is broken)
+ ├── EnvelopeError        an ISO/IEC 15434 message that is truncated or malformed (with its position)
+ └── CheckDigitError      a GS1 key whose check digit is wrong (with the field it is in)
 """
 
 from __future__ import annotations
