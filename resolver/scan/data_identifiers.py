@@ -1,5 +1,5 @@
 """ANSI MH10.8.2 (ISO/IEC 15418) data identifiers: the ones automotive and logistics labels carry (VDA 4994 /
-Odette GTL, AIAG B-10, IUID), by name, and for any other the name of its category (the letter)."""
+Odette GTL, AIAG B-10, ECIA EIGP 114, IUID), by name, and for any other the name of its category (the letter)."""
 
 from __future__ import annotations
 
@@ -13,50 +13,36 @@ NAMES: dict[str, str] = {
     "1B": "returnable container id",
     "D": "date (YYMMDD)",
     "6D": "date (YYYYMMDD)",
-    "9D": "date (YYWW)",
-    "10D": "date (YYWW)",
+    "9D": "date code (YYWW)",
+    "10D": "date code (YYWW)",
     "14D": "expiration date (YYYYMMDD)",
-    "15D": "best before date (YYYYMMDD)",
     "16D": "production date (YYYYMMDD)",
     "I": "vehicle identification number (VIN)",
     "J": "license plate",
     "1J": "license plate (lowest-level package)",
-    "2J": "license plate (package of packages)",
-    "3J": "license plate (EDI-linked)",
-    "4J": "license plate (package of packages, EDI-linked)",
     "5J": "license plate (mixed load)",
-    "6J": "license plate (master label, like items)",
+    "6J": "license plate (master label)",
     "K": "customer order number",
     "1K": "supplier order number",
-    "2K": "bill of lading number",
-    "11K": "invoice number",
-    "15K": "Kanban number",
-    "16K": "delivery note (despatch advice) number",
+    "10K": "invoice number",
+    "11K": "packing list number",
+    "14K": "order line item",
     "L": "storage location",
-    "20L": "dock / gate",
-    "21L": "unloading point",
+    "4L": "country of origin",
     "P": "part number (customer)",
     "1P": "part number (supplier)",
     "2P": "revision level",
-    "20P": "part number (first level, supplier)",
     "30P": "part number (current, supplier)",
     "Q": "quantity",
     "7Q": "quantity with unit of measure",
     "S": "serial number",
-    "1S": "additional serial number",
-    "3S": "package serial number",
-    "4S": "package id",
     "18S": "serial number (CAGE code + serial)",
     "25S": "unique item identifier (IAC + company + serial)",
     "T": "lot number (customer)",
     "1T": "batch / lot number (supplier)",
     "V": "supplier id (customer-assigned)",
-    "1V": "supplier id",
-    "3V": "party id (ISO 15459 issuing agency + company)",
     "12V": "manufacturer (DUNS)",
     "18V": "party id (ISO 15459 issuing agency + company)",
-    "W": "work order number",
-    "Z": "mutually defined",
 }
 
 CATEGORIES: dict[str, str] = {
@@ -78,7 +64,6 @@ CATEGORIES: dict[str, str] = {
     "V": "party",
     "W": "work in progress",
     "Y": "internal",
-    "Z": "mutually defined",
 }
 
 

@@ -3,8 +3,12 @@ AIAG B-10): `[)>` RS, one or more format envelopes (`05` GS1 application identif
 identifiers), each `FF` GS data GS data … RS, and EOT.
 
 The control characters are read as the bytes themselves or in the visible form the message's header uses (the
-RS after `[)>`): control pictures (`␞ ␝ ␄`), `<RS> <GS> <EOT>`, or caret notation (`^^ ^] ^D`), as scanners
-in keyboard mode and people pasting labels write them. Errors give the position in the text as given."""
+RS after `[)>`): control pictures (`␞ ␝ ␄`), `<RS> <GS> <EOT>`, `{RS} {GS} {EOT}`, or caret notation
+(`^^ ^] ^D`), as scanners in keyboard mode and people pasting labels write them. A data element may be empty
+but for its identifier (distributors' labels carry a bare `K` where the customer gave no order number).
+
+The trailer RS EOT is required: a message without it cannot be told from one the scanner cut short (`Q12`
+of a `Q120`), so it is refused as truncated. Errors give the position in the text as given."""
 
 from __future__ import annotations
 
@@ -19,13 +23,14 @@ HEADER = "[)>"
 RS, GS, EOT = "\x1e", "\x1d", "\x04"
 FORMATS = {"05": "GS1 application identifiers", "06": "ANSI MH10.8.2 data identifiers"}
 
-Notation = Literal["control", "pictures", "angle", "caret"]
+Notation = Literal["control", "pictures", "angle", "braces", "caret"]
 # Each notation's forms of RS, GS and EOT.
 _Fail = Callable[[str, int], EnvelopeError]
 _FORMS: dict[Notation, tuple[str, str, str]] = {
     "control": (RS, GS, EOT),
     "pictures": ("␞", "␝", "␄"),
     "angle": ("<RS>", "<GS>", "<EOT>"),
+    "braces": ("{RS}", "{GS}", "{EOT}"),
     "caret": ("^^", "^]", "^D"),
 }
 
@@ -117,8 +122,6 @@ def _elements(data: str, start: int, fail: _Fail) -> tuple[DataElement, ...]:
         if found is None:
             raise fail(f"data element {chunk[:12]!r} does not begin with a data identifier", at)
         identifier = found.group(0)
-        if len(chunk) == len(identifier):
-            raise fail(f"data identifier {identifier} has no data", at)
         elements.append(DataElement(identifier, chunk[len(identifier) :]))
         at += len(chunk) + 1
     return tuple(elements)
