@@ -117,6 +117,8 @@ def _url(text: str, node_prefix: str | None) -> Scanned:
             raise  # a check digit: it is a GS1 Digital Link URI, with a wrong key
         link_reason = exc.message
     try:
+        if not _DOTTED_PREFIX.match(unquote(path[1:])):
+            raise ScanError(f"the URL's path {path!r} does not begin with a handle's prefix (88.118.8/…)")
         return _node_url(unquote(path[1:]))
     except ScanError as exc:
         raise ScanError(

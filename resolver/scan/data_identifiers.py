@@ -1,5 +1,6 @@
-"""ANSI MH10.8.2 (ISO/IEC 15418) data identifiers: the ones automotive and logistics labels carry (VDA 4994 /
-Odette GTL, AIAG B-10, ECIA EIGP 114, IUID), by name, and for any other the name of its category (the letter)."""
+"""ANSI MH10.8.2 (ISO/IEC 15418) data identifiers: the ones automotive and logistics labels carry (VDA 4994
+/ Odette GTL, AIAG B-10, ECIA EIGP 114, IUID), by name, and for any other the name of its category (its
+letter)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ CATEGORIES: dict[str, str] = {
     "V": "party",
     "W": "work in progress",
     "Y": "internal",
+    "Z": "mutually defined",
 }
 
 
