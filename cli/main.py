@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import click
 
-from . import audit, enterprise, export, importing, init, node, quickstart, resolve, serve, sign, template
+from . import (
+    audit,
+    enterprise,
+    export,
+    importing,
+    init,
+    node,
+    quickstart,
+    resolve,
+    scan,
+    serve,
+    sign,
+    template,
+)
 from .common import run_command
 
 
@@ -26,6 +39,7 @@ idnode.add_command(node.node)
 idnode.add_command(template.template)
 idnode.add_command(resolve.resolve)
 idnode.add_command(resolve.register)
+idnode.add_command(scan.scan)
 idnode.add_command(sign.sign)
 idnode.add_command(importing.import_command)
 idnode.add_command(export.export)
