@@ -1,4 +1,4 @@
-"""`idnode scan`: a scanned label as the node understands it, and the records it leads to (through the SDK)."""
+"""`idnode scan`: a scanned label as the node understands it, and the records it leads to (via the SDK)."""
 
 from __future__ import annotations
 
