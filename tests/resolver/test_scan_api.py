@@ -3,11 +3,15 @@ names, and what it cannot understand refused clearly."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
+from resolver.frontends.handle_rest.scan import NO_LOOKUP_BY_KEYS
+from sdk import AsyncNodeClient, NodeClient, RequestError, ScanField, ScanResult
 from tests.conftest import ACME, ACME_SECRET
-from tests.resolver.conftest import ACME_USER
+from tests.resolver.conftest import ACME_USER, RunningNode
 
 PART = f"{ACME}/SCAN-PART-1"
 VDA_4994 = (
@@ -125,3 +129,30 @@ def test_a_body_of_another_form_is_400(http: httpx.Client, content: bytes, media
 
     assert answer.status_code == 400
     assert answer.json()["responseCode"] == 4
+
+
+def test_the_sdk_scans_with_both_clients(node: RunningNode, part: str) -> None:
+    with NodeClient(node.url) as client:
+        found = client.scan(f"https://node.example.com/{part}")
+        label = client.scan(VDA_4994)
+        with pytest.raises(RequestError) as refused:
+            client.scan("(01)09506000134353")
+
+    assert (found.kind, found.handles) == ("node_url", (part,))
+    assert found.records[0] is not None
+    assert found.records[0].get("serialNo") == "SCAN-PART-1"
+    assert label.field("1J") == "UN081466849000123457"
+    assert label.fields[0] == ScanField("di", "P", "part number (customer)", "4711-0815-A")
+    assert label.keys["licensePlate"] == "UN081466849000123457"
+    assert (label.records, label.note) == ((), NO_LOOKUP_BY_KEYS)
+    assert refused.value.code == 4
+    assert "check digit wrong in AI (01) GTIN" in str(refused.value)
+
+    async def scan_async() -> tuple[ScanResult, ScanResult]:
+        async with AsyncNodeClient(node.url) as client:
+            return await client.scan(part), await client.scan(f"{ACME}/NOT-THERE")
+
+    there, missing = asyncio.run(scan_async())
+    assert there.records[0] is not None
+    assert there.records[0].get("serialNo") == "SCAN-PART-1"
+    assert missing.records == (None,)
