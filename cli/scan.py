@@ -58,7 +58,7 @@ def scan(
     keys and the records it leads to. Exit code 0: understood; 1: a handle it names is not found; 2: not
     understood, usage or connection error."""
     if text == "-":
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
     with connection(node, user, secret, profile).client() as client:
         result = client.scan(text)
     click.echo(_as_table(result) if output == "table" else _as_json(result))
