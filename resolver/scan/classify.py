@@ -13,7 +13,7 @@ from registry import Handle, InvalidHandle
 
 from . import gs1, iso15434
 from .data_identifiers import name_of
-from .errors import ScanError
+from .errors import CheckDigitError, ScanError
 
 Kind = Literal["iso15434", "gs1", "gs1_digital_link", "node_url", "handle"]
 
@@ -85,10 +85,12 @@ def understand(text: str, node_prefix: str | None = None) -> Scanned:
     if text.startswith("(") or (text[:1].isdigit() and not _DOTTED_PREFIX.match(text)):
         try:
             return _scanned("gs1", _ai_fields(gs1.element_string(text)), node_prefix)
+        except CheckDigitError:
+            raise
         except ScanError as exc:
-            if not exc.message.startswith("GS1: ") or "/" not in text:
+            if "/" not in text:
                 raise
-            gs1_reason = exc.message
+            gs1_reason = exc.message  # perhaps a handle with an undotted prefix
     else:
         gs1_reason = "GS1: an element string begins with an application identifier's digits"
     try:
@@ -112,9 +114,9 @@ def _url(text: str, node_prefix: str | None) -> Scanned:
         return _node_url(unquote(path[len(_HANDLE_PATH) :]))
     try:
         return _scanned("gs1_digital_link", _ai_fields(gs1.digital_link(text)), node_prefix)
+    except CheckDigitError:
+        raise  # a GS1 Digital Link URI, with a wrong key
     except ScanError as exc:
-        if not exc.message.startswith("GS1 Digital Link: "):
-            raise  # a check digit: it is a GS1 Digital Link URI, with a wrong key
         link_reason = exc.message
     try:
         if not _DOTTED_PREFIX.match(unquote(path[1:])):
