@@ -41,6 +41,8 @@ _HANDLE_PATH = "/api/handles/"
 # What scanners append (a suffix of Enter or Tab) and people paste around; not the control characters of GS1
 # and ISO/IEC 15434, which `str.strip()` would take too.
 _AROUND = " \t\r\n"
+# The most a 2D symbol holds (a QR code: 7,089 digits; Data Matrix 3,116), with room for visible forms.
+MAX_TEXT = 8_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,8 @@ def understand(text: str, node_prefix: str | None = None) -> Scanned:
     """What `text`, as a scanner delivered it, is. A field whose value is a handle under `node_prefix` (a
     label carrying the 88.x identifier in a company-internal AI or a data identifier) leads to that handle.
     Raises `ScanError` saying what was tried."""
+    if len(text) > MAX_TEXT:
+        raise ScanError(f"a scanned text is at most {MAX_TEXT:,} characters, not {len(text):,}")
     text = text.strip(_AROUND)
     if not text:
         raise ScanError("nothing was scanned: the text is empty")

@@ -288,6 +288,7 @@ def test_a_handle_or_a_node_url_leads_to_the_handle(text: str, kind: str, handle
         ("https://example.com/", "neither a GS1 Digital Link URI"),
         ("https://example.com/about/us", "neither a GS1 Digital Link URI"),
         ("ftp://example.com/88.118.8/X", "not a URL"),
+        ("88.118.8/" + "X" * 8_000, "at most 8,000 characters"),
     ],
 )
 def test_what_is_not_understood_says_what_was_tried(text: str, said: str) -> None:

@@ -18,6 +18,7 @@ from registry import InvalidInput
 
 from ...pipeline import StoreUnavailable
 from ...scan import ScanError, Scanned, understand
+from ...scan.classify import MAX_TEXT
 from ..context import ContextDep
 from ..http import STALE_WARNING
 from ..openapi import Operation, json_response
@@ -30,13 +31,12 @@ JSON = "application/json"
 TEXT = "text/plain"
 NO_LOOKUP_BY_KEYS = "the keys are not looked up yet (alternate keys): no record is found by them"
 
+_TEXT: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT}
 BODY_SCHEMA: dict[str, Any] = {
     "required": True,
     "content": {
-        TEXT: {"schema": {"type": "string", "description": "the scanned text, control characters included"}},
-        JSON: {
-            "schema": {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}
-        },
+        TEXT: {"schema": {**_TEXT, "description": "the scanned text, control characters included"}},
+        JSON: {"schema": {"type": "object", "required": ["data"], "properties": {"data": _TEXT}}},
     },
 }
 
