@@ -14,6 +14,7 @@ from . import (
     quickstart,
     report,
     resolve,
+    scan,
     serve,
     sign,
     template,
@@ -39,6 +40,7 @@ idnode.add_command(node.node)
 idnode.add_command(template.template)
 idnode.add_command(resolve.resolve)
 idnode.add_command(resolve.register)
+idnode.add_command(scan.scan)
 idnode.add_command(sign.sign)
 idnode.add_command(importing.import_command)
 idnode.add_command(export.export)

@@ -36,7 +36,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._models import BatchResult, HandleValue, Record, WriteResult
+from ._models import BatchResult, HandleValue, Record, ScanField, ScanResult, WriteResult
 from ._retry import Retries
 from ._sync import NodeClient
 from ._trust import SigningKey, VerifiedRecord, sign_record
@@ -56,6 +56,8 @@ __all__ = [
     "Record",
     "RequestError",
     "Retries",
+    "ScanField",
+    "ScanResult",
     "SdkError",
     "ServiceUnavailable",
     "SignatureError",

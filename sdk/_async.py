@@ -13,7 +13,7 @@ import httpx
 from . import _writes as writes
 from ._core import Call, Op, Reply, Values, Write
 from ._errors import SdkError, TransportError
-from ._models import BatchResult, Record, WriteResult
+from ._models import BatchResult, Record, ScanResult, WriteResult
 from ._retry import Retries, busy
 from ._shell import Shell, reply_body, request_options
 from ._trust import SIGNATURE_INDEX, SigningKey, VerifiedRecord
@@ -120,6 +120,10 @@ class AsyncNodeClient(Shell):
 
     async def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
         return await self._run(self._core.resolve_many(list(handles)))
+
+    async def scan(self, text: str) -> ScanResult:
+        """What the node understands a scanned label as, and its records (as `NodeClient.scan`)."""
+        return await self._run(self._core.scan(text))
 
     async def handles(self, prefix: str, *, page_size: int = 1_000) -> AsyncIterator[str]:
         """Every handle under `prefix`, a page at a time (needs the prefix's administrator)."""

@@ -10,11 +10,11 @@ import base64
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from . import _errors as errors
-from ._models import LINK_INDEXES, TEMPLATE_INDEX, HandleValue, Record, WriteResult
+from ._models import LINK_INDEXES, TEMPLATE_INDEX, HandleValue, Record, ScanField, ScanResult, WriteResult
 from ._trust import NodeTrust, SigningKey, VerifiedRecord, sign_record
 
 T = TypeVar("T")
@@ -215,6 +215,24 @@ class Core:
             ]
         return found
 
+    def scan(self, text: str) -> Op[ScanResult]:
+        """What the node understands `text` (as a scanner delivered it) as, and the records it leads to."""
+        reply = yield Call("POST", "/api/scan", body={"data": text})
+        _raise_for(reply.status, reply.body)
+        body = reply.body
+        handles = tuple(body["handles"])
+        return ScanResult(
+            body["kind"],
+            tuple(_scan_field(found) for found in body["fields"]),
+            dict(body["keys"]),
+            handles,
+            tuple(
+                _record_of(h, 200 if r["responseCode"] != 100 else 404, r)
+                for h, r in zip(handles, body["records"], strict=True)
+            ),
+            body.get("note"),
+        )
+
     def handles_page(self, prefix: str, page: int, page_size: int) -> Op[tuple[int, list[str]]]:
         """One page (zero-based) of the handles under `prefix`, and how many there are in all."""
         params = (("prefix", prefix), ("page", str(page)), ("pageSize", str(page_size)))
@@ -402,6 +420,11 @@ def _item_result(item: Mapping[str, Any]) -> WriteResult:
     if item["code"] == 1:
         return WriteResult(item["handle"], "created")
     return WriteResult(item["handle"], "failed", str(item["msg"]))
+
+
+def _scan_field(found: Mapping[str, str]) -> ScanField:
+    scheme: Literal["ai", "di"] = "ai" if "ai" in found else "di"
+    return ScanField(scheme, found[scheme], found["name"], found["value"])
 
 
 def _record_of(handle: str, status: int, body: Any) -> Record | None:

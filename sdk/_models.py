@@ -130,3 +130,34 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class ScanField:
+    """One field of a scanned label: a GS1 application identifier (`scheme` "ai", `code` "01") or an ANSI
+    MH10.8.2 data identifier (`scheme` "di", `code` "1J"), its name and its value."""
+
+    scheme: Literal["ai", "di"]
+    code: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What the node understood a scanned label as: its `kind` (`iso15434`, `gs1`, `gs1_digital_link`,
+    `node_url`, `handle`), its `fields`, named, the `keys` they give (`gtin`, `lot`, `serial`, `sscc`,
+    `partNumber`, `licensePlate`, …), the `handles` it names and their `records` (None where a handle does not
+    exist). Keys are not looked up yet: a GS1 or ISO/IEC 15434 label leads to records only when a field holds
+    a handle of the node's (`note` says so)."""
+
+    kind: str
+    fields: tuple[ScanField, ...]
+    keys: Mapping[str, str]
+    handles: tuple[str, ...]
+    records: tuple[Record | None, ...]
+    note: str | None = None
+
+    def field(self, code: str) -> str | None:
+        """The value of the first field whose AI or data identifier is `code`."""
+        return next((f.value for f in self.fields if f.code == code), None)

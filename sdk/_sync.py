@@ -13,7 +13,7 @@ import httpx
 from . import _writes as writes
 from ._core import Call, Op, Reply, Values, Write
 from ._errors import SdkError, TransportError
-from ._models import BatchResult, Record, WriteResult
+from ._models import BatchResult, Record, ScanResult, WriteResult
 from ._retry import Retries, busy
 from ._shell import Shell, reply_body, request_options
 from ._trust import SIGNATURE_INDEX, SigningKey, VerifiedRecord
@@ -128,6 +128,12 @@ class NodeClient(Shell):
     def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
         """Records of `handles` in their order (None where a handle does not exist), 1,000 a call."""
         return self._run(self._core.resolve_many(list(handles)))
+
+    def scan(self, text: str) -> ScanResult:
+        """What the node understands `text` — what a scanner delivered: an ISO/IEC 15434 message, a GS1
+        element string or Digital Link URI, a node's URL, a handle — as, and the records it leads to.
+        `RequestError` (code 4) for a text it cannot understand or a wrong check digit."""
+        return self._run(self._core.scan(text))
 
     def handles(self, prefix: str, *, page_size: int = 1_000) -> Iterator[str]:
         """Every handle under `prefix`, a page at a time (needs the prefix's administrator)."""

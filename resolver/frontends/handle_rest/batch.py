@@ -10,10 +10,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from registry import InvalidHandle, InvalidInput, RegistryError
+from registry.visibility import Reader
 
 from ...pipeline import NotHomed, StoreUnavailable
 from ...query import Query
-from ..context import ContextDep
+from ..context import Context, ContextDep
 from ..http import STALE_WARNING
 from . import params, render
 from .auth import ReaderDep
@@ -56,6 +57,21 @@ def _handles(body: Any) -> list[str]:
 )
 async def resolve_batch(request: Request, context: ContextDep, reader: ReaderDep) -> Response:
     requested = _handles(await params.json_body(request))
+    try:
+        results, stale = await resolve_texts(context, reader, requested)
+    except StoreUnavailable as exc:
+        status, body = failure(SERVER_BUSY, message=str(exc))
+        return Response(body, status_code=status, media_type="application/json")
+    body = b'{"results":[' + b",".join(results) + b"]}"
+    headers = {"warning": STALE_WARNING} if stale else None
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def resolve_texts(
+    context: Context, reader: Reader | None, requested: list[str]
+) -> tuple[list[bytes], bool]:
+    """Each requested handle's answer as its GET gives it, in request order, and whether any is stale
+    (`StoreUnavailable` when the database cannot be read)."""
     naming = context.naming
     results: list[bytes] = []
     queries: list[Query | None] = []  # in request order; None where the answer is already in `results`
@@ -70,13 +86,7 @@ async def resolve_batch(request: Request, context: ContextDep, reader: ReaderDep
             queries.append(None)
             results.append(registry_failure(exc, text)[1])
     distinct = {query.key: query for query in queries if query is not None}
-    try:
-        answers = dict(
-            zip(distinct, await context.pipeline.resolve_many(list(distinct.values())), strict=True)
-        )
-    except StoreUnavailable as exc:
-        status, body = failure(SERVER_BUSY, message=str(exc))
-        return Response(body, status_code=status, media_type="application/json")
+    answers = dict(zip(distinct, await context.pipeline.resolve_many(list(distinct.values())), strict=True))
     stale = False
     for position, query in enumerate(queries):
         if query is None:
@@ -91,6 +101,4 @@ async def resolve_batch(request: Request, context: ContextDep, reader: ReaderDep
         else:
             results[position] = render.found(requested[position], answer, query, _NO_PARAMS)[1]
             stale = stale or answer.stale
-    body = b'{"results":[' + b",".join(results) + b"]}"
-    headers = {"warning": STALE_WARNING} if stale else None
-    return Response(body, media_type="application/json", headers=headers)
+    return results, stale
