@@ -1,5 +1,5 @@
-"""The Handle System JSON REST API: the lean GET lane, PUT/DELETE, listing, prefixes, batch resolution and
-sessions."""
+"""The Handle System JSON REST API: the lean GET lane, PUT/DELETE, listing, prefixes, batch resolution,
+sessions and trace queries."""
 
 from fastapi import APIRouter
 
@@ -9,14 +9,18 @@ from .batch import router as batch_router
 from .codes import PROTOCOL_ERROR, failure
 from .errors import install_error_handlers
 from .lane import HandleRestLane
-from .openapi import OPERATIONS as OPENAPI
+from .openapi import OPERATIONS
 from .sessions import router as sessions_router
+from .trace import OPERATIONS as TRACE_OPERATIONS
+from .trace import router as trace_router
 from .writes import router as writes_router
+
+OPENAPI = {**OPERATIONS, **TRACE_OPERATIONS}
 
 
 def router() -> APIRouter:
     combined = APIRouter()
-    for part in (writes_router, batch_router, sessions_router):
+    for part in (writes_router, batch_router, sessions_router, trace_router):
         combined.include_router(part)
     return combined
 
