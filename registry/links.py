@@ -65,7 +65,7 @@ def relation_of(type_: str) -> str | None:
 
 def normalise_relation(text: str) -> str:
     """A relation as a trace filter names it: `madeFrom` or `LINK.madeFrom`."""
-    relation = relation_of(text) or text
+    relation = text.removeprefix(LINK_PREFIX)
     if not relation or not relation.isprintable() or len(relation) > 255:
         raise InvalidValue(f"{text!r} is not a link type")
     return relation

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from registry import (
     update_many,
 )
 from registry.links import relation_of
+from registry.store.migrate import alembic_config
 from registry.store.schema import links
 from tests.conftest import node_services
 
@@ -253,3 +255,18 @@ async def _check_cycles(url: str, edges: Sequence[Edge]) -> None:
             assert not closes
             flow.add((origin, product))
         assert {(r[4], r[5]) for r in await rows(services)} == {(f"{P}N{a}", f"{P}N{b}") for a, b in flow}
+
+
+async def test_the_migration_makes_the_rows_of_links_stored_before(
+    services: Services, acme: Principal, database_url: str
+) -> None:
+    await put(services, acme, "HEAT-1")
+    await put(services, acme, "X-9")
+    await put(services, acme, "SLAB-1", link(2100, "madeFrom", "heat-1"), link(501, "LINK.partOf", "X-9"))
+    await services.records.put_values(acme, h("SLAB-1"), [HandleValue.text(2101, "madeFrom", "88.777.1/R")])
+    before = await rows(services)
+    assert len(before) == 3
+    config = alembic_config(database_url)
+    await asyncio.to_thread(command.downgrade, config, "0011")
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert await rows(services) == before
