@@ -6,6 +6,7 @@ import click
 
 from . import audit, enterprise, export, importing, init, node, quickstart, resolve, serve, sign, template
 from .common import run_command
+from .trace import trace
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +27,7 @@ idnode.add_command(node.node)
 idnode.add_command(template.template)
 idnode.add_command(resolve.resolve)
 idnode.add_command(resolve.register)
+idnode.add_command(trace)
 idnode.add_command(sign.sign)
 idnode.add_command(importing.import_command)
 idnode.add_command(export.export)

@@ -36,7 +36,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._models import BatchResult, HandleValue, Record, WriteResult
+from ._models import BatchResult, HandleValue, Record, Trace, TraceEdge, TraceNode, WriteResult
 from ._retry import Retries
 from ._sync import NodeClient
 from ._trust import SigningKey, VerifiedRecord, sign_record
@@ -60,6 +60,9 @@ __all__ = [
     "ServiceUnavailable",
     "SignatureError",
     "SigningKey",
+    "Trace",
+    "TraceEdge",
+    "TraceNode",
     "TransportError",
     "ValidationError",
     "VerifiedRecord",

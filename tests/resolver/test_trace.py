@@ -4,13 +4,16 @@ from the heat, with depth limits, type filters, visibility, and bad input refuse
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 
+from sdk import NodeClient, NotFoundError, RequestError, Trace, TraceEdge
 from tests.conftest import ACME, ACME_SECRET
 from tests.resolver.conftest import ACME_USER, RunningNode
+from tests.support import cli
 
 ACME_AUTH = (ACME_USER, ACME_SECRET)
 P = f"{ACME}/"
@@ -210,3 +213,43 @@ def test_the_openapi_document_describes_the_trace(http: httpx.Client) -> None:
     operation = document["paths"]["/api/trace/{handle}"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"handle", "direction", "depth", "type"}
     assert "200" in operation["responses"]
+
+
+def test_the_sdk_traces(node: RunningNode, chain: None) -> None:
+    with NodeClient(node.url) as client:
+        found = client.trace(P + "VIN-1", direction="up", depth=2, types=["installedIn", "LINK.madeFrom"])
+        assert isinstance(found, Trace)
+        assert {n.handle for n in found.nodes} == {
+            P + "VIN-1",
+            P + "PART-1",
+            P + "PART-2",
+            P + "COIL-1",
+            P + "COIL-2",
+        }
+        assert TraceEdge(P + "PART-1", P + "COIL-1", "madeFrom") in found.edges
+        part = found.node(P + "PART-1")
+        assert part is not None
+        assert part.values["no"] == "PART-1"
+        assert P + "PART-4" not in {n.handle for n in client.trace(P + "VIN-2", direction="up").nodes}
+        with pytest.raises(NotFoundError):
+            client.trace(P + "NOTHING")
+        with pytest.raises(RequestError, match="direction is up, down or both"):
+            client.trace(P + "VIN-1", direction="sideways")
+    with NodeClient(node.url, username=f"300:0.NA/{ACME}", secret=ACME_SECRET) as client:
+        owned = client.trace(P + "VIN-2", direction="up", authenticated=True)
+        assert P + "PART-4" in {n.handle for n in owned.nodes}
+
+
+def test_the_cli_traces(node: RunningNode, chain: None) -> None:
+    args = ["trace", P + "HEAT-1", "--direction", "down", "--depth", "1", "--node", node.url]
+    table = cli(args, node.env).stdout
+    assert f"{P}SLAB-1 --madeFrom--> {P}HEAT-1" in table
+    body = json.loads(cli([*args, "--output", "json"], node.env).stdout)
+    assert {n["handle"] for n in body["nodes"]} == {P + "HEAT-1", P + "SLAB-1", P + "SLAB-2"}
+    missing = cli(["trace", P + "NOTHING", "--node", node.url], node.env, check=False)
+    assert (missing.returncode, missing.stderr.strip()) == (1, f"{P}NOTHING: not found")
+    auth = ["--user", f"300:0.NA/{ACME}", "--secret", ACME_SECRET]
+    owned = cli(
+        ["trace", P + "VIN-2", "--direction", "up", "--output", "json", *auth, "--node", node.url], node.env
+    )
+    assert P + "PART-4" in {n["handle"] for n in json.loads(owned.stdout)["nodes"]}
