@@ -86,7 +86,7 @@ class Trace:
 
 
 def check_direction(text: str | None) -> Direction:
-    if text is None or text == "":
+    if text is None:
         return "both"
     if text not in DIRECTIONS:
         raise InvalidInput(f"direction is up, down or both, not {text!r}")
@@ -116,14 +116,17 @@ async def trace(
     (`madeFrom` or `LINK.madeFrom`). `HandleNotFound` when `root` is not stored here."""
     way = check_direction(direction)
     hops = check_depth(depth)
-    relations = sorted({normalise_relation(t) for t in types})
+    # A type no value can have (empty, unprintable, too long) matches nothing and is not sent to the database.
+    relations = sorted({r for r in map(normalise_relation, types) if r.isprintable() and 0 < len(r) <= 255})
     key = naming.key(root)
     cap = 4 * max_nodes
     async with store.reader.connect() as conn:
         root_row = await link_rows.named_records(conn, [key])
         if key not in root_row:
             raise HandleNotFound(handle=str(root))
-        steps = await link_rows.walk(conn, key, DIRECTIONS[way], depth=hops, types=relations, cap=cap)
+        steps = []
+        if relations or not types:
+            steps = await link_rows.walk(conn, key, DIRECTIONS[way], depth=hops, types=relations, cap=cap)
         keys = sorted({step.reached for step in steps} - {key})
         stored = {**root_row, **await link_rows.named_records(conn, keys[: cap + 1])}
     full = any(sum(1 for s in steps if s.way == w) >= cap for w in DIRECTIONS[way])

@@ -53,6 +53,19 @@ async def add(conn: AsyncConnection, rows: Sequence[LinkRow]) -> None:
         await conn.execute(insert(links), [row.params() for row in rows])
 
 
+# Two transactions could each add one half of a cycle, neither seeing the other's half (PostgreSQL's READ
+# COMMITTED): writers of links take this lock, to the end of their transactions, before adding theirs, so the
+# later one's cycle check sees the earlier one's links. SQLite has one writer at a time anyway.
+_LINK_WRITERS = 0x11D0DE_17
+_SERIALISE = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+async def serialise(conn: AsyncConnection) -> None:
+    """Wait for other transactions adding links to end (PostgreSQL; nothing on SQLite)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_SERIALISE, {"key": _LINK_WRITERS})
+
+
 async def existing(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
     """Those of the records `keys` that exist."""
     found: set[str] = set()

@@ -9,7 +9,7 @@ from urllib.parse import unquote_to_bytes
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from registry import Handle, InvalidHandle, InvalidInput
+from registry import InvalidHandle, InvalidInput
 from registry.trace import DEFAULT_DEPTH, MAX_DEPTH, MAX_NODES, trace
 from registry.values import decimal
 
@@ -18,11 +18,14 @@ from ..http import JSONResponse, Scope
 from ..openapi import Operation, Schema, json_response
 from .auth import ReaderDep
 from .codes import SUCCESS
+from .lane import parse_requested
 from .openapi import failures, homed_handle
 
 PATH = "/api/trace/"
 _RAW_PATH = PATH.encode()
-MAX_TYPES = 16
+MAX_TYPES = 16  # what the document offers; more (comma-separated) are taken too
+# 1 to 50, with up to three digits (leading zeros), or empty for the default.
+_DEPTH_PATTERN = "^(?:0{0,2}[1-9]|0?[1-4][0-9]|0?50)?$"
 
 router = APIRouter(tags=["Handle REST"])
 
@@ -48,11 +51,8 @@ def depth_of(text: str | None) -> int | None:
 
 
 def types_of(texts: list[str] | None) -> list[str]:
-    """`type=madeFrom&type=installedIn`, or `type=madeFrom,installedIn`."""
-    found = [t.strip() for text in texts or () for t in text.split(",") if t.strip()]
-    if len(found) > MAX_TYPES:
-        raise InvalidInput(f"at most {MAX_TYPES} link types")
-    return found
+    """`type=madeFrom&type=installedIn`, or `type=madeFrom,installedIn` (a type no link has matches none)."""
+    return sorted({t.strip() for text in texts or () for t in text.split(",")} - {""})
 
 
 @router.get("/api/trace/{handle:handle}", summary="The genealogy of a handle: its links up and down")
@@ -66,7 +66,7 @@ async def trace_handle(
     type: Annotated[list[str] | None, Query(description="link types; repeatable")] = None,
 ) -> Response:
     del handle  # decoded strictly from the raw path instead
-    root = Handle.parse(requested(request.scope))
+    root = parse_requested(requested(request.scope))
     found = await trace(
         context.services.store,
         context.naming,
@@ -126,7 +126,7 @@ OPERATIONS: dict[str, Operation] = {
                 "what was made of it and where it went; both by default",
             },
             "depth": {
-                "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+                "schema": {"type": "string", "pattern": _DEPTH_PATTERN},
                 "description": f"at most this many links from the handle, 1 to {MAX_DEPTH}; "
                 f"{DEFAULT_DEPTH} by default",
             },
