@@ -270,3 +270,20 @@ async def test_the_migration_makes_the_rows_of_links_stored_before(
     await asyncio.to_thread(command.downgrade, config, "0011")
     await asyncio.to_thread(command.upgrade, config, "head")
     assert await rows(services) == before
+
+
+async def test_two_writers_cannot_each_add_half_of_a_cycle(services: Services, acme: Principal) -> None:
+    await put(services, acme, "A")
+    await put(services, acme, "B")
+    for attempt in range(5):
+        outcomes = await asyncio.gather(
+            services.records.put_values(acme, h("A"), [link(2100 + attempt, "madeFrom", "B")]),
+            services.records.put_values(acme, h("B"), [link(2100 + attempt, "madeFrom", "A")]),
+            return_exceptions=True,
+        )
+        refused = [o for o in outcomes if isinstance(o, InvalidValue)]
+        assert len(refused) == 1, outcomes
+        assert "cycle" in refused[0].message
+        # Undo the one that was written, for the next attempt.
+        written = "B" if outcomes[0] is refused[0] else "A"
+        await services.records.delete_values(acme, h(written), [2100 + attempt])
