@@ -22,7 +22,8 @@ On every write the links are checked, in the write's transaction:
 
 - the data is a handle (`InvalidValue` otherwise), not the source itself;
 - a target under the node's prefix must exist here (`InvalidValue`: "… does not exist"); a target whose
-  prefix is not homed here is accepted unchecked (the hierarchy's remote check comes later);
+  prefix is not homed here (another node's, or on a top-level node one of its secondary nodes') is accepted
+  unchecked: the hierarchy's remote check comes later;
 - no cycle: the new links must not make a record its own origin (one recursive query over the table; on
   PostgreSQL, transactions adding links take turns from there to their commit, so that two cannot each add
   one half of a cycle).
@@ -142,7 +143,8 @@ async def keep_linked(
     await link_rows.drop(conn, rewritten)
     if not planned:
         return refused
-    local = {row.target for p in planned.values() for row in p.rows if _homed(row.target_name, home)}
+    away = await link_rows.delegated(conn)
+    local = {row.target for p in planned.values() for row in p.rows if _homed(row.target_name, home, away)}
     found = await link_rows.existing(conn, sorted(local))
     for key, plan in list(planned.items()):
         missing = next((r for r in plan.rows if r.target in local and r.target not in found), None)
@@ -169,8 +171,11 @@ async def keep_linked(
     return refused
 
 
-def _homed(name: str, home: str) -> bool:
-    return is_under(Handle.parse(name).governing_prefix, home)
+def _homed(name: str, home: str, away: Sequence[str]) -> bool:
+    """Whether the records of handle `name` live here: under the node's prefix, and not under a prefix it
+    allocated to a secondary node (a top-level node's children)."""
+    prefix = Handle.parse(name).governing_prefix
+    return is_under(prefix, home) and not any(is_under(prefix, child) for child in away)
 
 
 async def keep_linked_or_raise(conn: AsyncConnection, naming: Naming, home: str, change: LinkChange) -> None:

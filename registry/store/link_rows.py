@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import TextClause
 
-from .schema import handles, links
+from .schema import child_nodes, handles, links
 
 # Keys a statement: well within SQLite's and asyncpg's limits on parameters.
 CHUNK = 500
@@ -64,6 +64,11 @@ async def serialise(conn: AsyncConnection) -> None:
     """Wait for other transactions adding links to end (PostgreSQL; nothing on SQLite)."""
     if conn.dialect.name == "postgresql":
         await conn.execute(_SERIALISE, {"key": _LINK_WRITERS})
+
+
+async def delegated(conn: AsyncConnection) -> list[str]:
+    """The node prefixes a top-level node allocated to secondary nodes (their records live there)."""
+    return list((await conn.execute(select(child_nodes.c.prefix))).scalars())
 
 
 async def existing(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:

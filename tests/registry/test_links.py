@@ -287,3 +287,13 @@ async def test_two_writers_cannot_each_add_half_of_a_cycle(services: Services, a
         # Undo the one that was written, for the next attempt.
         written = "B" if outcomes[0] is refused[0] else "A"
         await services.records.delete_values(acme, h(written), [2100 + attempt])
+
+
+async def test_a_target_at_a_secondary_node_of_this_one_is_accepted_unchecked(
+    services: Services, acme: Principal, node_admin: Principal
+) -> None:
+    await services.children.add(node_admin, "88.999.7", name="Ezhou node", secret="child-secret")
+    await put(services, acme, "PART-1", HandleValue.text(2100, "shippedIn", "88.999.7/SHIPMENT-1"))
+    assert {r[3] for r in await rows(services)} == {"88.999.7/SHIPMENT-1"}
+    with pytest.raises(InvalidValue, match="does not exist"):  # the node's own prefixes are checked still
+        await put(services, acme, "PART-2", HandleValue.text(2100, "shippedIn", "88.999.2/SHIPMENT-1"))
