@@ -15,7 +15,7 @@ from typing import TypeVar
 from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, InvalidInput, RegistryError
 from .handle import Handle
-from .links import LinkChange, holds_links, keep_linked
+from .links import LinkChange, LinkValues, keep_linked, link_values
 from .native_secrets import Change, holds_secret, keep_sealed
 from .principals import Principal
 from .store import journal, records
@@ -65,7 +65,7 @@ class _Pending:
     template: str | None = None
     encoded: str = ""
     held_secret: bool = False  # the stored record held an HS_SECKEY value
-    had_links: bool = False  # the stored record held link values
+    links_before: LinkValues = ()  # the stored record's link values
 
 
 @dataclass(slots=True)
@@ -93,12 +93,16 @@ class _Batch:
         """The records the batch wrote, for `keep_sealed`."""
         return [(p.key, p.values, p.held_secret) for p in self.pending if self.results[p.position].ok]
 
+    def relinks(self) -> bool:
+        """Whether the batch changes the links of a record."""
+        return any(p.links_before != link_values(p.values) for p in self.pending)
+
     def linked(self) -> list[LinkChange]:
-        """The records the batch wrote whose link rows may change, for `keep_linked`."""
+        """The records the batch wrote whose links change, for `keep_linked`."""
         return [
-            (p.key, p.handle, p.values, p.had_links)
+            (p.key, p.handle, p.values, p.links_before)
             for p in self.pending
-            if self.results[p.position].ok and (p.had_links or holds_links(p.values))
+            if self.results[p.position].ok and p.links_before != link_values(p.values)
         ]
 
     async def each(self, step: Callable[[_Pending], Awaitable[None]]) -> None:
@@ -168,7 +172,7 @@ async def register_many(
             else:
                 current = decode_values(stored)
                 pending.held_secret = holds_secret(current)
-                pending.had_links = holds_links(current)
+                pending.links_before = link_values(current)
                 await ctx.authz.check_change(pending.handle, current, pending.values)
             pending.template = await ctx.template_of(pending.handle, pending.values)
             pending.encoded = encode_values(pending.values, stamp).decode()
@@ -208,7 +212,7 @@ async def update_many(
                 raise HandleNotFound(handle=str(pending.handle))
             current = decode_values(stored)
             pending.held_secret = holds_secret(current)
-            pending.had_links = holds_links(current)
+            pending.links_before = link_values(current)
             fresh = [replace(value, timestamp=now) for value in pending.values]
             pending.values = merge_business(current, fresh)
             await ctx.authz.check_change(pending.handle, current, pending.values)
@@ -263,7 +267,7 @@ async def _write_linked(ctx: WriteContext, batch: _Batch, write: Callable[[], Aw
     refused fail alone: the rows go back to a savepoint and the rest are written again (whose links may then
     name a record no longer written, so until none is refused). A batch without links takes no savepoint."""
     while True:
-        if not any(p.had_links or holds_links(p.values) for p in batch.pending):
+        if not batch.relinks():
             await write()
             return
         try:

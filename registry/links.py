@@ -55,8 +55,10 @@ LINK_PREFIX = "LINK."
 # from an origin into its product.
 TOWARD_ORIGIN = frozenset({MADE_FROM})
 
-# (record key, its handle, its values as now stored, whether its stored values held links before this write)
-LinkChange = tuple[str, Handle, Sequence[HandleValue], bool]
+# A record's link values, (index, type, data) in index order: what its link rows are made of.
+LinkValues = tuple[tuple[int, str, str], ...]
+# (record key, its handle, its values as now stored, its link values before this write)
+LinkChange = tuple[str, Handle, Sequence[HandleValue], LinkValues]
 
 
 def relation_of(type_: str) -> str | None:
@@ -73,6 +75,17 @@ def normalise_relation(text: str) -> str:
 
 def holds_links(values: Iterable[HandleValue]) -> bool:
     return any(relation_of(value.type) is not None for value in values)
+
+
+def link_values(values: Iterable[HandleValue]) -> LinkValues:
+    """The link values among `values`, to tell whether a write changes a record's links."""
+    return tuple(
+        sorted(
+            (v.index, v.type, v.data.value if isinstance(v.data, StringData) else f"<{v.data.format}>")
+            for v in values
+            if relation_of(v.type) is not None
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +136,18 @@ class _Planned:
 async def keep_linked(
     conn: AsyncConnection, naming: Naming, home: str, changes: Iterable[LinkChange]
 ) -> dict[str, RegistryError]:
-    """Make the link rows of each written record those of its values as now stored, checking the new links
-    (their targets here exist; no cycle): the records refused, by key, with why. Rows are written before the
-    checks, so a caller given refusals must roll back (a single write: the transaction; a batch: its
-    savepoint, and write the rest again). `home` is the node's prefix: targets under it are checked."""
+    """Make the link rows of each written record whose links changed those of its values as now stored,
+    checking its links (their targets here exist; no cycle): the records refused, by key, with why. Rows are
+    written before the checks, so a caller given refusals must roll back (a single write: the transaction; a
+    batch: its savepoint, and write the rest again). `home` is the node's prefix: targets under it are
+    checked."""
     refused: dict[str, RegistryError] = {}
     planned: dict[str, _Planned] = {}
     rewritten: list[str] = []
-    for key, handle, values, had_links in changes:
-        if had_links:
+    for key, handle, values, before in changes:
+        if link_values(values) == before:
+            continue  # links as they were, checked when they were written: a target gone since is no matter
+        if before:
             rewritten.append(key)
         try:
             rows = links_of(handle, key, values, naming)

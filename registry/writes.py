@@ -10,7 +10,7 @@ from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, ValueExists, ValuesNotFound
 from .handle import Handle
 from .keys import NodeKeys
-from .links import holds_links, keep_linked_or_raise
+from .links import LinkValues, holds_links, keep_linked_or_raise, link_values
 from .native_secrets import holds_secret, keep_sealed
 from .passwords import Passwords
 from .prepare import prepare_values
@@ -57,7 +57,8 @@ class Records:
         async with self.writer.transaction(principal) as ctx:
             key = ctx.key(handle)
             existing = await records.read_for_update(ctx.conn, key)
-            created, held, linked = existing is None, False, False
+            created, held = existing is None, False
+            linked: LinkValues = ()
             if created:
                 await ctx.authz.check_create(handle)
                 template = await ctx.template_of(handle, prepared)
@@ -73,7 +74,7 @@ class Records:
                 await ctx.authz.check_change(handle, before, prepared)
                 template = await ctx.template_of(handle, prepared)
                 await records.replace(ctx.conn, key, encoded, ctx.now, template)
-                held, linked = holds_secret(before), holds_links(before)
+                held, linked = holds_secret(before), link_values(before)
             await _keep_linked(ctx, handle, prepared, linked)
             await keep_sealed(ctx.conn, [(key, prepared, held)])
             await ctx.record([(key, journal.CREATE if created else journal.UPDATE)])
@@ -168,11 +169,12 @@ async def _current(ctx: WriteContext, handle: Handle) -> list[HandleValue]:
 
 
 async def _keep_linked(
-    ctx: WriteContext, handle: Handle, values: Sequence[HandleValue], had_links: bool
+    ctx: WriteContext, handle: Handle, values: Sequence[HandleValue], before: LinkValues
 ) -> None:
-    """The record's link rows made those of `values` (checked: the write is refused otherwise)."""
-    if had_links or holds_links(values):
-        change = (ctx.key(handle), handle, values, had_links)
+    """The record's link rows made those of `values` (checked: the write is refused otherwise); `before`
+    its link values as they were."""
+    if before or holds_links(values):
+        change = (ctx.key(handle), handle, values, before)
         await keep_linked_or_raise(ctx.conn, ctx.naming, ctx.node_prefix, change)
 
 
@@ -184,6 +186,6 @@ async def _store_values(
     template = await ctx.template_of(handle, values)
     key = ctx.key(handle)
     await records.replace(ctx.conn, key, encode_values(values).decode(), ctx.now, template)
-    await _keep_linked(ctx, handle, values, holds_links(current))
+    await _keep_linked(ctx, handle, values, link_values(current))
     await keep_sealed(ctx.conn, [(key, values, holds_secret(current))])
     await ctx.record([(key, journal.UPDATE)])

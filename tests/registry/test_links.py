@@ -194,9 +194,12 @@ async def test_deleting_a_target_leaves_the_links_to_it(services: Services, acme
     await put(services, acme, "SLAB-1", link(2100, "madeFrom", "HEAT-1"))
     await services.records.delete(acme, h("HEAT-1"))
     assert {r[0] for r in await rows(services)} == {P + "SLAB-1"}
-    # Written again, the record's links are checked again: its target is gone.
+    # The record's other values can still change: its links, unchanged, are not checked again.
+    await put(services, acme, "SLAB-1", link(2100, "madeFrom", "HEAT-1"), HandleValue.text(2001, "w", "9"))
+    await services.records.replace_business_values(acme, h("SLAB-1"), [link(2100, "madeFrom", "HEAT-1")])
+    # A changed link is checked: its target is gone.
     with pytest.raises(InvalidValue, match="does not exist"):
-        await put(services, acme, "SLAB-1", link(2100, "madeFrom", "HEAT-1"))
+        await put(services, acme, "SLAB-1", link(2101, "madeFrom", "HEAT-1"))
 
 
 # -- cycles on random small graphs ----------------------------------------------------------------------

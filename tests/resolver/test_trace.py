@@ -171,8 +171,10 @@ def test_bad_parameters_are_refused(
 def test_an_unknown_or_invalid_root(http: httpx.Client, chain: None) -> None:
     response = http.get(f"/api/trace/{P}NOTHING")
     assert (response.status_code, response.json()) == (404, {"responseCode": 100, "handle": P + "NOTHING"})
-    response = http.get("/api/trace/no-slash")
+    response = http.get(f"/api/trace/{P}BAD%01")  # a control character
     assert (response.status_code, response.json()["responseCode"]) == (400, 102)
+    # As for GET, a name without a slash is a prefix, asked for as its prefix handle.
+    assert http.get(f"/api/trace/{ACME}").json()["handle"] == f"0.NA/{ACME}"
 
 
 def test_bad_links_are_refused_on_write_with_clear_errors(http: httpx.Client, chain: None) -> None:
