@@ -18,7 +18,7 @@ into its product (a part goes into the vehicle it is installed in, the shipment 
 assembly it is part of). A trace walks toward origins (`up`) or products (`down`) whichever way a link was
 declared.
 
-On every write the links are checked, in the write's transaction:
+On every write that changes a record's links they are checked, in the write's transaction:
 
 - the data is a handle (`InvalidValue` otherwise), not the source itself;
 - a target under the node's prefix must exist here (`InvalidValue`: "… does not exist"); a target whose
@@ -28,8 +28,9 @@ On every write the links are checked, in the write's transaction:
   PostgreSQL, transactions adding links take turns from there to their commit, so that two cannot each add
   one half of a cycle).
 
-A target deleted later leaves the links to it in place (they are values of other records): a trace shows it
-as a handle without values.
+A write that leaves a record's links as they were does not check them again, nor touch their rows. A target
+deleted later leaves the links to it in place (they are values of other records): a trace shows it as a
+handle without values.
 """
 
 from __future__ import annotations
