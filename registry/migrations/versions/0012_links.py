@@ -45,26 +45,34 @@ def upgrade() -> None:
     _backfill(op.get_bind())
 
 
+# Records holding a link value, a page at a time in key order (a registry of millions is not held in memory).
+_PAGE = 1_000
+_LINKED = sa.text(
+    "SELECT handle, prefix, values_json FROM handles WHERE handle > :after AND (values_json LIKE '%LINK.%'"
+    " OR values_json LIKE '%madeFrom%' OR values_json LIKE '%installedIn%' OR values_json LIKE '%shippedIn%')"
+    " ORDER BY handle LIMIT :page"
+)
+_LINKS = sa.table(
+    "links",
+    *(sa.column(name) for name in ("source", "idx", "relation", "target", "target_name", "prefix")),
+    sa.column("origin"),
+    sa.column("product"),
+)
+
+
 def _backfill(conn: sa.Connection) -> None:
     from registry.links import backfill_rows  # the one rule of what a link is
 
     case = conn.execute(sa.text("SELECT value FROM node WHERE key = 'case'")).scalar_one_or_none()
-    stored = conn.execute(
-        sa.text(
-            "SELECT handle, prefix, values_json FROM handles WHERE values_json LIKE '%LINK.%'"
-            " OR values_json LIKE '%madeFrom%' OR values_json LIKE '%installedIn%'"
-            " OR values_json LIKE '%shippedIn%'"
-        )
-    )
-    rows = backfill_rows(stored, case_sensitive=case == "sensitive")
-    table = sa.table(
-        "links",
-        *(sa.column(name) for name in ("source", "idx", "relation", "target", "target_name", "prefix")),
-        sa.column("origin"),
-        sa.column("product"),
-    )
-    for start in range(0, len(rows), 500):
-        conn.execute(sa.insert(table), rows[start : start + 500])
+    after = ""
+    while True:
+        page = conn.execute(_LINKED, {"after": after, "page": _PAGE}).all()
+        if not page:
+            return
+        rows = backfill_rows(page, case_sensitive=case == "sensitive")
+        if rows:
+            conn.execute(sa.insert(_LINKS), rows)
+        after = page[-1][0]
 
 
 def downgrade() -> None:
