@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from .codec import decode_values, encode_values
-from .errors import HandleExists, HandleNotFound, InvalidInput, RegistryError
+from .errors import HandleExists, HandleNotFound, InvalidInput, InvalidValue, RegistryError
 from .handle import Handle
-from .links import LinkChange, LinkValues, keep_linked, link_values
+from .links import LinkChange, LinkValues, keep_linked, link_values, targets_of
 from .native_secrets import Change, holds_secret, keep_sealed
 from .principals import Principal
 from .store import journal, records
@@ -265,7 +265,8 @@ class _LinksRefused(Exception):
 async def _write_linked(ctx: WriteContext, batch: _Batch, write: Callable[[], Awaitable[None]]) -> None:
     """`write` the batch's rows, then keep their links in step (`links.keep_linked`). Records whose links are
     refused fail alone: the rows go back to a savepoint and the rest are written again (whose links may then
-    name a record no longer written, so until none is refused). A batch without links takes no savepoint."""
+    name a record no longer written: those fail with it, and it is done again until none is refused). A batch
+    that changes no links takes no savepoint."""
     while True:
         if not batch.relinks():
             await write()
@@ -278,10 +279,32 @@ async def _write_linked(ctx: WriteContext, batch: _Batch, write: Callable[[], Aw
                     raise _LinksRefused(refused)
             return
         except _LinksRefused as exc:
+            refused = _with_dependents(ctx, batch, exc.refused)
             for pending in batch.pending:
-                if pending.key in exc.refused:
-                    batch.fail(pending, exc.refused[pending.key])
-            batch.pending = [p for p in batch.pending if p.key not in exc.refused]
+                if pending.key in refused:
+                    batch.fail(pending, refused[pending.key])
+            batch.pending = [p for p in batch.pending if p.key not in refused]
+
+
+def _with_dependents(
+    ctx: WriteContext, batch: _Batch, refused: dict[str, RegistryError]
+) -> dict[str, RegistryError]:
+    """`refused`, and the items that link to a record the batch was creating and now will not (and to those,
+    and so on): they fail at once, not one more round each."""
+    refused = dict(refused)
+    gone = {p.key: p.handle for p in batch.pending if p.key in refused and batch.results[p.position].created}
+    while gone:
+        found = {}
+        for pending in batch.pending:
+            if pending.key in refused:
+                continue
+            target = next((t for t in targets_of(pending.values, ctx.naming) if t in gone), None)
+            if target is not None:
+                why = f"it links to {gone[target]}, which this batch does not create: its links are refused"
+                refused[pending.key] = InvalidValue(why, handle=str(pending.handle))
+                found[pending.key] = pending.handle
+        gone = found
+    return refused
 
 
 def _rows(ctx: WriteContext, batch: _Batch) -> list[dict[str, object]]:

@@ -89,6 +89,18 @@ def link_values(values: Iterable[HandleValue]) -> LinkValues:
     )
 
 
+def targets_of(values: Iterable[HandleValue], naming: Naming) -> set[str]:
+    """The keys of the handles the link values among `values` name (those that name none left out)."""
+    found = set()
+    for value in values:
+        if relation_of(value.type) is not None and isinstance(value.data, StringData):
+            try:
+                found.add(naming.key(Handle.parse(value.data.value)))
+            except InvalidHandle:
+                continue
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Ends:
     origin: str
