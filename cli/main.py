@@ -20,6 +20,7 @@ from . import (
     template,
 )
 from .common import run_command
+from .trace import trace
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +42,7 @@ idnode.add_command(template.template)
 idnode.add_command(resolve.resolve)
 idnode.add_command(resolve.register)
 idnode.add_command(scan.scan)
+idnode.add_command(trace)
 idnode.add_command(sign.sign)
 idnode.add_command(importing.import_command)
 idnode.add_command(export.export)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from .codec import decode_values, encode_values
-from .errors import HandleExists, HandleNotFound, InvalidInput, RegistryError
+from .errors import HandleExists, HandleNotFound, InvalidInput, InvalidValue, RegistryError
 from .handle import Handle
+from .links import LinkChange, LinkValues, keep_linked, link_values, targets_of
 from .native_secrets import Change, holds_secret, keep_sealed
 from .principals import Principal
 from .store import journal, records
@@ -64,6 +65,7 @@ class _Pending:
     template: str | None = None
     encoded: str = ""
     held_secret: bool = False  # the stored record held an HS_SECKEY value
+    links_before: LinkValues = ()  # the stored record's link values
 
 
 @dataclass(slots=True)
@@ -90,6 +92,18 @@ class _Batch:
     def written(self) -> list[Change]:
         """The records the batch wrote, for `keep_sealed`."""
         return [(p.key, p.values, p.held_secret) for p in self.pending if self.results[p.position].ok]
+
+    def relinks(self) -> bool:
+        """Whether the batch changes the links of a record."""
+        return any(p.links_before != link_values(p.values) for p in self.pending)
+
+    def linked(self) -> list[LinkChange]:
+        """The records the batch wrote whose links change, for `keep_linked`."""
+        return [
+            (p.key, p.handle, p.values, p.links_before)
+            for p in self.pending
+            if self.results[p.position].ok and p.links_before != link_values(p.values)
+        ]
 
     async def each(self, step: Callable[[_Pending], Awaitable[None]]) -> None:
         """Run `step` on every pending item; an item whose step raises fails alone and leaves the batch."""
@@ -158,17 +172,22 @@ async def register_many(
             else:
                 current = decode_values(stored)
                 pending.held_secret = holds_secret(current)
+                pending.links_before = link_values(current)
                 await ctx.authz.check_change(pending.handle, current, pending.values)
             pending.template = await ctx.template_of(pending.handle, pending.values)
             pending.encoded = encode_values(pending.values, stamp).decode()
 
         await batch.each(check)
-        if overwrite:
-            await records.upsert(ctx.conn, _rows(ctx, batch))
-            for pending in batch.pending:
-                batch.succeed(pending, created=pending.key not in existing)
-        else:
-            await _create_new(ctx, batch)
+
+        async def write() -> None:
+            if overwrite:
+                await records.upsert(ctx.conn, _rows(ctx, batch))
+                for pending in batch.pending:
+                    batch.succeed(pending, created=pending.key not in existing)
+            else:
+                await _create_new(ctx, batch)
+
+        await _write_linked(ctx, batch, write)
         await keep_sealed(ctx.conn, batch.written())
         await batch.journal(ctx)
     return batch.results
@@ -193,6 +212,7 @@ async def update_many(
                 raise HandleNotFound(handle=str(pending.handle))
             current = decode_values(stored)
             pending.held_secret = holds_secret(current)
+            pending.links_before = link_values(current)
             fresh = [replace(value, timestamp=now) for value in pending.values]
             pending.values = merge_business(current, fresh)
             await ctx.authz.check_change(pending.handle, current, pending.values)
@@ -200,9 +220,13 @@ async def update_many(
             pending.encoded = encode_values(pending.values).decode()
 
         await batch.each(check)
-        await records.upsert(ctx.conn, _rows(ctx, batch))
-        for pending in batch.pending:
-            batch.succeed(pending)
+
+        async def write() -> None:
+            await records.upsert(ctx.conn, _rows(ctx, batch))
+            for pending in batch.pending:
+                batch.succeed(pending)
+
+        await _write_linked(ctx, batch, write)
         await keep_sealed(ctx.conn, batch.written())
         await batch.journal(ctx, journal.UPDATE)
     return batch.results
@@ -228,6 +252,59 @@ async def delete_many(writes: Records, principal: Principal, handles: Iterable[s
             batch.succeed(pending)
         await batch.journal(ctx, journal.DELETE)
     return batch.results
+
+
+class _LinksRefused(Exception):
+    """Rolls a batch's savepoint back: some of its records' links are refused."""
+
+    def __init__(self, refused: dict[str, RegistryError]) -> None:
+        super().__init__("links refused")
+        self.refused = refused
+
+
+async def _write_linked(ctx: WriteContext, batch: _Batch, write: Callable[[], Awaitable[None]]) -> None:
+    """`write` the batch's rows, then keep their links in step (`links.keep_linked`). Records whose links are
+    refused fail alone: the rows go back to a savepoint and the rest are written again (whose links may then
+    name a record no longer written: those fail with it, and it is done again until none is refused). A batch
+    that changes no links takes no savepoint."""
+    while True:
+        if not batch.relinks():
+            await write()
+            return
+        try:
+            async with ctx.conn.begin_nested():
+                await write()
+                refused = await keep_linked(ctx.conn, ctx.naming, ctx.node_prefix, batch.linked())
+                if refused:
+                    raise _LinksRefused(refused)
+            return
+        except _LinksRefused as exc:
+            refused = _with_dependents(ctx, batch, exc.refused)
+            for pending in batch.pending:
+                if pending.key in refused:
+                    batch.fail(pending, refused[pending.key])
+            batch.pending = [p for p in batch.pending if p.key not in refused]
+
+
+def _with_dependents(
+    ctx: WriteContext, batch: _Batch, refused: dict[str, RegistryError]
+) -> dict[str, RegistryError]:
+    """`refused`, and the items that link to a record the batch was creating and now will not (and to those,
+    and so on): they fail at once, not one more round each."""
+    refused = dict(refused)
+    gone = {p.key: p.handle for p in batch.pending if p.key in refused and batch.results[p.position].created}
+    while gone:
+        found = {}
+        for pending in batch.pending:
+            if pending.key in refused:
+                continue
+            target = next((t for t in targets_of(pending.values, ctx.naming) if t in gone), None)
+            if target is not None:
+                why = f"it links to {gone[target]}, which this batch does not create: its links are refused"
+                refused[pending.key] = InvalidValue(why, handle=str(pending.handle))
+                found[pending.key] = pending.handle
+        gone = found
+    return refused
 
 
 def _rows(ctx: WriteContext, batch: _Batch) -> list[dict[str, object]]:

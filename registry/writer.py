@@ -35,6 +35,7 @@ class WriteContext:
     naming: Naming
     now: datetime
     stamp: str  # `now` as value timestamps carry it
+    node_prefix: str = ""  # the node's: link targets under it must exist (`links.py`)
     changed: list[str] = field(default_factory=list)
     journalled: list[tuple[str, str]] = field(default_factory=list)
     # Items of a batch that failed alone (the transaction goes on): the audit records them too.
@@ -106,7 +107,9 @@ class Writer:
                 now = self.now()
                 stamp = render_time(int(now.timestamp()))
                 authz = Authoriser(conn, self.node.prefix, self.node.naming, principal)
-                ctx = WriteContext(conn, authz, principal, self.node.naming, now, stamp)
+                ctx = WriteContext(
+                    conn, authz, principal, self.node.naming, now, stamp, node_prefix=self.node.prefix
+                )
                 yield ctx
                 rows = self.audit.write_rows(
                     ctx.journalled, ctx.refused, actor=str(principal), at=now, act=act

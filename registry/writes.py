@@ -10,6 +10,7 @@ from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, ValueExists, ValuesNotFound
 from .handle import Handle
 from .keys import NodeKeys
+from .links import LinkValues, holds_links, keep_linked_or_raise, link_values
 from .native_secrets import holds_secret, keep_sealed
 from .passwords import Passwords
 from .prepare import prepare_values
@@ -57,6 +58,7 @@ class Records:
             key = ctx.key(handle)
             existing = await records.read_for_update(ctx.conn, key)
             created, held = existing is None, False
+            linked: LinkValues = ()
             if created:
                 await ctx.authz.check_create(handle)
                 template = await ctx.template_of(handle, prepared)
@@ -72,7 +74,8 @@ class Records:
                 await ctx.authz.check_change(handle, before, prepared)
                 template = await ctx.template_of(handle, prepared)
                 await records.replace(ctx.conn, key, encoded, ctx.now, template)
-                held = holds_secret(before)
+                held, linked = holds_secret(before), link_values(before)
+            await _keep_linked(ctx, handle, prepared, linked)
             await keep_sealed(ctx.conn, [(key, prepared, held)])
             await ctx.record([(key, journal.CREATE if created else journal.UPDATE)])
         return created
@@ -165,6 +168,16 @@ async def _current(ctx: WriteContext, handle: Handle) -> list[HandleValue]:
     return decode_values(stored)
 
 
+async def _keep_linked(
+    ctx: WriteContext, handle: Handle, values: Sequence[HandleValue], before: LinkValues
+) -> None:
+    """The record's link rows made those of `values` (checked: the write is refused otherwise); `before`
+    its link values as they were."""
+    if before or holds_links(values):
+        change = (ctx.key(handle), handle, values, before)
+        await keep_linked_or_raise(ctx.conn, ctx.naming, ctx.node_prefix, change)
+
+
 async def _store_values(
     ctx: WriteContext, handle: Handle, current: Sequence[HandleValue], values: Sequence[HandleValue]
 ) -> None:
@@ -173,5 +186,6 @@ async def _store_values(
     template = await ctx.template_of(handle, values)
     key = ctx.key(handle)
     await records.replace(ctx.conn, key, encode_values(values).decode(), ctx.now, template)
+    await _keep_linked(ctx, handle, values, link_values(current))
     await keep_sealed(ctx.conn, [(key, values, holds_secret(current))])
     await ctx.record([(key, journal.UPDATE)])

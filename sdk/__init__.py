@@ -36,7 +36,17 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._models import BatchResult, HandleValue, Record, ScanField, ScanResult, WriteResult
+from ._models import (
+    BatchResult,
+    HandleValue,
+    Record,
+    ScanField,
+    ScanResult,
+    Trace,
+    TraceEdge,
+    TraceNode,
+    WriteResult,
+)
 from ._retry import Retries
 from ._sync import NodeClient
 from ._trust import SigningKey, VerifiedRecord, sign_record
@@ -62,6 +72,9 @@ __all__ = [
     "ServiceUnavailable",
     "SignatureError",
     "SigningKey",
+    "Trace",
+    "TraceEdge",
+    "TraceNode",
     "TransportError",
     "ValidationError",
     "VerifiedRecord",

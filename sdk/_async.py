@@ -13,7 +13,7 @@ import httpx
 from . import _writes as writes
 from ._core import Call, Op, Reply, Values, Write
 from ._errors import SdkError, TransportError
-from ._models import BatchResult, Record, ScanResult, WriteResult
+from ._models import BatchResult, Record, ScanResult, Trace, WriteResult
 from ._retry import Retries, busy
 from ._shell import Shell, reply_body, request_options
 from ._trust import SIGNATURE_INDEX, SigningKey, VerifiedRecord
@@ -117,6 +117,21 @@ class AsyncNodeClient(Shell):
         `index`, replacing the one there): do it after each write of the record, as a changed value no
         longer verifies."""
         return await self._run(self._core.sign(handle, key, index))
+
+    async def trace(
+        self,
+        handle: str,
+        *,
+        direction: str = "both",
+        depth: int | None = None,
+        types: Sequence[str] = (),
+        authenticated: bool = False,
+    ) -> Trace:
+        """The genealogy of `handle`: `up` toward its origins (what it was made from, what went into it),
+        `down` toward what was made from it and where it went, or `both`; at most `depth` links away (the
+        node's default 10, at most 50), only links of `types` when given (`madeFrom`, `LINK.partOf`…). As
+        anyone may see it, or with `authenticated` as the client's principal may."""
+        return await self._run(self._core.trace(handle, direction, depth, types, authenticated=authenticated))
 
     async def resolve_many(self, handles: Sequence[str]) -> list[Record | None]:
         return await self._run(self._core.resolve_many(list(handles)))

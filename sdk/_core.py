@@ -14,7 +14,16 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from . import _errors as errors
-from ._models import LINK_INDEXES, TEMPLATE_INDEX, HandleValue, Record, ScanField, ScanResult, WriteResult
+from ._models import (
+    LINK_INDEXES,
+    TEMPLATE_INDEX,
+    HandleValue,
+    Record,
+    ScanField,
+    ScanResult,
+    Trace,
+    WriteResult,
+)
 from ._trust import NodeTrust, SigningKey, VerifiedRecord, sign_record
 
 T = TypeVar("T")
@@ -164,6 +173,24 @@ class Core:
         params = tuple(("type", t) for t in types) + tuple(("index", str(i)) for i in indexes)
         reply = yield Call("GET", handle_path(handle), params)
         return _record_of(handle, reply.status, reply.body)
+
+    def trace(
+        self,
+        handle: str,
+        direction: str,
+        depth: int | None,
+        types: Sequence[str],
+        *,
+        authenticated: bool = False,
+    ) -> Op[Trace]:
+        """The genealogy of `handle` (`GET /api/trace/…`): anonymous, or as the client's principal."""
+        params = (("direction", direction),) + ((("depth", str(depth)),) if depth is not None else ())
+        call = Call(
+            "GET", "/api/trace/" + quote(handle, safe="/"), params + tuple(("type", t) for t in types)
+        )
+        reply = (yield from self._handle_rest(call)) if authenticated else (yield call)
+        _raise_for(reply.status, reply.body, handle)
+        return Trace.from_json(reply.body)
 
     def fetch_values(self, handle: str) -> Op[list[dict[str, Any]] | None]:
         """The public values of `handle` as Handle REST JSON (None: not found), for checking signatures."""

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 TEMPLATE_INDEX = 1001
 LINK_INDEXES = range(500, 1000)  # system range: links are not a data template's business
+# Link values the node knows by their type alone; `LINK.<relation>` is the SDK's spelling of any relation.
+LINK_TYPES = ("madeFrom", "installedIn", "shippedIn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +77,13 @@ class Record:
 
     @property
     def links(self) -> dict[str, list[str]]:
-        """Relation → the handles this record links to (values `LINK.<relation>`)."""
+        """Relation → the handles this record links to (values `LINK.<relation>`, and `madeFrom`,
+        `installedIn` and `shippedIn`, which are `LINK.madeFrom`… by another name)."""
         found: dict[str, list[str]] = {}
         for value in self.values:
-            if value.type.startswith("LINK.") and value.text:
-                found.setdefault(value.type[5:], []).append(value.text)
+            relation = value.type[5:] if value.type.startswith("LINK.") else value.type
+            if (value.type.startswith("LINK.") or value.type in LINK_TYPES) and relation and value.text:
+                found.setdefault(relation, []).append(value.text)
         return found
 
     def business(self) -> list[tuple[int, str, str]]:
@@ -161,3 +165,49 @@ class ScanResult:
     def field(self, code: str) -> str | None:
         """The value of the first field whose AI or data identifier is `code`."""
         return next((f.value for f in self.fields if f.code == code), None)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNode:
+    """A record a trace reached, `depth` links from its root: its main values the caller may read (type →
+    text); `stored` is false for a handle that is not stored on the node (another node's)."""
+
+    handle: str
+    depth: int
+    values: Mapping[str, str] = field(default_factory=dict)
+    stored: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEdge:
+    """A link as declared: the record `source` holds a value of type `type` naming `target`."""
+
+    source: str
+    target: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """The genealogy of `handle`: the records reached `direction` (up toward origins, down toward products,
+    or both) within `depth` links, and the links between them; `truncated` when the node cut it short."""
+
+    handle: str
+    direction: str
+    depth: int
+    nodes: tuple[TraceNode, ...]
+    edges: tuple[TraceEdge, ...]
+    truncated: bool = False
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Trace:
+        nodes = tuple(
+            TraceNode(n["handle"], int(n["depth"]), dict(n.get("values") or {}), bool(n.get("stored", True)))
+            for n in body["nodes"]
+        )
+        edges = tuple(TraceEdge(e["from"], e["to"], e["type"]) for e in body["edges"])
+        return cls(body["handle"], body["direction"], int(body["depth"]), nodes, edges, body["truncated"])
+
+    def node(self, handle: str) -> TraceNode | None:
+        """The node of `handle` as the trace names it, if it was reached."""
+        return next((n for n in self.nodes if n.handle == handle), None)

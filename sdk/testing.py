@@ -5,10 +5,11 @@
     node.add_template("88.118.8", "1.0", {"heatNo": 2000, "coilNo": 2002}, required=["heatNo"])
     client = NodeClient("http://node", username="300:0.NA/88.118.8", secret="secret", transport=node)
 
-It answers the calls the SDK makes (Handle REST resolve, batch resolve and value writes; SNMS login,
-identifiers, batches and templates) the way a node does, keeps records in `node.records`, lets a user write
-only under its own prefix, and can be made unreachable (`node.unreachable = True`) or busy for the next calls
-(`node.fail_next(3)`) to exercise retries and the outbox.
+It answers the calls the SDK makes (Handle REST resolve, batch resolve, value writes and traces — without the
+node's limits of size and visibility, and not checking links —; SNMS login, identifiers, batches and
+templates) the way a node does, keeps records in `node.records`, lets a user write only under its own prefix,
+and can be made unreachable (`node.unreachable = True`) or busy for the next calls (`node.fail_next(3)`) to
+exercise retries and the outbox.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 import orjson
 
 Values = list[dict[str, Any]]
+LINK_TYPES = ("madeFrom", "installedIn", "shippedIn")
 
 
 @dataclass
@@ -82,6 +84,8 @@ class FakeNode(httpx.BaseTransport, httpx.AsyncBaseTransport):
         path = unquote(request.url.path)
         if path.startswith("/api/handles/"):
             return self._handles(request, path[len("/api/handles/") :], body)
+        if path.startswith("/api/trace/") and request.method == "GET":
+            return self._trace(request, path[len("/api/trace/") :])
         route = {
             ("POST", "/api/resolve"): self._resolve_many,
             ("POST", "/identity/token"): self._login,
@@ -118,6 +122,60 @@ class FakeNode(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if request.method == "PUT":
             return self._put_values(request, name, handle, body)
         return _reply(405, {"responseCode": 5, "message": "not in the fake node"})
+
+    def _links(self) -> list[tuple[str, str, str, str, str]]:
+        """(origin, product, source, target, relation) of every link value the records hold."""
+        found = []
+        for source, values in self.records.items():
+            for v in values:
+                kind, data = v["type"], v["data"]["value"]
+                relation = kind[5:] if kind.startswith("LINK.") else kind if kind in LINK_TYPES else ""
+                if relation and isinstance(data, str):
+                    target = self._normal(data)
+                    ends = (target, source) if relation == "madeFrom" else (source, target)
+                    found.append((*ends, source, target, relation))
+        return found
+
+    def _trace(self, request: httpx.Request, handle: str) -> httpx.Response:
+        """A trace as the node answers it, without its limits of size and visibility."""
+        root = self._normal(handle)
+        if root not in self.records:
+            return _reply(404, {"responseCode": 100, "handle": handle})
+        params = request.url.params
+        direction, depth = params.get("direction", "both"), int(params.get("depth") or 10)
+        if direction not in ("up", "down", "both") or not 1 <= depth <= 50:
+            return _reply(400, {"responseCode": 4, "message": "direction is up, down or both; depth 1 to 50"})
+        types = {t.removeprefix("LINK.") for text in params.get_list("type") for t in text.split(",") if t}
+        links = [link for link in self._links() if not types or link[4] in types]
+        depths, edges = {root: 0}, {}
+        for way in ("up", "down") if direction == "both" else (direction,):
+            frontier = [root]
+            for level in range(1, depth + 1):
+                reached = []
+                for origin, product, source, target, relation in links:
+                    near, far = (product, origin) if way == "up" else (origin, product)
+                    if near in frontier:
+                        edges[(source, target, relation)] = {"from": source, "to": target, "type": relation}
+                        if far not in depths:
+                            depths[far] = level
+                            reached.append(far)
+                frontier = reached
+        nodes = []
+        for name, level in depths.items():
+            node: dict[str, Any] = {"handle": name, "depth": level, "values": {}}
+            if name in self.records:
+                node["values"] = {
+                    v["type"]: v["data"]["value"]
+                    for v in self.records[name]
+                    if v["index"] >= 2000
+                    and not v["type"].startswith("LINK.")
+                    and v["type"] not in LINK_TYPES
+                }
+            else:
+                node["stored"] = False
+            nodes.append(node)
+        body = {"responseCode": 1, "handle": handle, "direction": direction, "depth": depth}
+        return _reply(200, body | {"nodes": nodes, "edges": list(edges.values()), "truncated": False})
 
     def _basic_user(self, request: httpx.Request) -> str | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -305,3 +305,30 @@ registration_counts = Table(
     Column("seconds_sum", Float, nullable=False),
     Column("seconds_max", Float, nullable=False),
 )
+
+# Typed links between identifiers (`registry.links`), one row a link value, kept in step with the record by
+# every write in its transaction: `source` the key of the record holding the value (its rows go with it),
+# `idx` the value's index, `relation` the link's type (`madeFrom`, `installedIn`, `LINK.x` as `x`), `target`
+# the key of the handle its data names and `target_name` that handle as written (it may live on another
+# node). `origin` and `product` are the two ends as material flows (a heat is the origin of its slabs, a part
+# of the vehicle it is installed in), so that a trace walks one index whichever way the link was declared.
+links = Table(
+    "links",
+    metadata,
+    Column(
+        "source",
+        String(255),
+        ForeignKey("handles.handle", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("relation", String(255), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("target_name", String(255), nullable=False),
+    Column("prefix", String(64), nullable=False),
+    Column("origin", String(255), nullable=False),
+    Column("product", String(255), nullable=False),
+    Index("ix_links_target", "target"),
+    Index("ix_links_origin", "origin"),
+    Index("ix_links_product", "product"),
+)

@@ -1,5 +1,5 @@
 """The Handle System JSON REST API: the lean GET lane, PUT/DELETE, listing, prefixes, batch resolution,
-scanned labels and sessions."""
+scanned labels, sessions and trace queries."""
 
 from fastapi import APIRouter
 
@@ -13,14 +13,16 @@ from .openapi import OPERATIONS
 from .scan import OPERATIONS as SCAN_OPERATIONS
 from .scan import router as scan_router
 from .sessions import router as sessions_router
+from .trace import OPERATIONS as TRACE_OPERATIONS
+from .trace import router as trace_router
 from .writes import router as writes_router
 
-OPENAPI = {**OPERATIONS, **SCAN_OPERATIONS}
+OPENAPI = {**OPERATIONS, **SCAN_OPERATIONS, **TRACE_OPERATIONS}
 
 
 def router() -> APIRouter:
     combined = APIRouter()
-    for part in (writes_router, batch_router, scan_router, sessions_router):
+    for part in (writes_router, batch_router, scan_router, sessions_router, trace_router):
         combined.include_router(part)
     return combined
 
