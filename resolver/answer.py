@@ -35,7 +35,7 @@ class Answer:
     it is served `stale` (from a cache past its freshness, while the database is down), the renderings made
     of it so far, and the `keeper` to tell of new ones (with the `key` it keeps the answer under)."""
 
-    __slots__ = ("keeper", "key", "public", "record", "renderings", "signed", "stale", "ttl")
+    __slots__ = ("keeper", "key", "public", "record", "remote", "renderings", "signed", "stale", "ttl")
 
     def __init__(
         self, record: bytes, ttl: int, public: bool, *, stale: bool = False, renderings: Renderings = ()
@@ -50,6 +50,7 @@ class Answer:
         # The origin node's signed Handle REST answer, for a query that asked for a signature and was
         # resolved at another node: passed on as it came, so that the client checks the origin's signature.
         self.signed: bytes | None = None
+        self.remote = False  # another node's answer (the upstream's), whatever cache holds it now
 
     @classmethod
     def from_stored(cls, stored: str | bytes) -> Answer:
@@ -113,7 +114,9 @@ class Answer:
         return body
 
     def as_stale(self) -> Answer:
-        return Answer(self.record, self.ttl, self.public, stale=True, renderings=self.renderings)
+        answer = Answer(self.record, self.ttl, self.public, stale=True, renderings=self.renderings)
+        answer.remote = self.remote
+        return answer
 
     def __repr__(self) -> str:
         return f"Answer({self.record!r}, ttl={self.ttl}, public={self.public}, stale={self.stale})"

@@ -40,6 +40,10 @@ class Ready(Protocol):
         """The answer to `query` if it is at hand without waiting; None when only `resolve` can tell."""
         ...
 
+    def keep(self, query: Query, answer: Answer) -> None:
+        """Hold `answer` (another node's, fresh) for its TTL, so that it is at hand next time."""
+        ...
+
 
 class StoreStage:
     """The registry's database: indexed reads, the misses of one instant in one query, concurrent reads of
@@ -176,12 +180,19 @@ class Pipeline:
     def ready(self, query: Query) -> Answer | None:
         """The answer to `query` if the in-process cache holds it fresh, without a coroutine or a task: a
         datagram front end answers such a request in its receive callback. None: ask `resolve`."""
-        return None if self._ready is None else self._ready.ready(query)
+        if self._ready is None:
+            return None
+        answer = self._ready.ready(query)
+        if answer is not None and answer.remote and not query.recurse:
+            return None  # another node's: a query that asked for no recursion is referred there (`resolve`)
+        return answer
 
     async def resolve(self, query: Query) -> Answer | None:
         answer = await self._first.resolve(query)
         if answer is None and not await self._homed(query.handle):
             return await self._elsewhere(query)
+        if answer is not None and answer.remote and (query.signature or not query.recurse):
+            return await self._elsewhere(query)  # the origin signs its own answers; a referral is its site
         return answer
 
     async def resolve_many(self, queries: Sequence[Query]) -> list[Answer | Failure | None]:
@@ -212,10 +223,15 @@ class Pipeline:
         return answers
 
     async def _elsewhere(self, query: Query) -> Answer | None:
-        """The answer for a handle whose prefix is not homed here: the upstream's, when there is one."""
+        """The answer for a handle whose prefix is not homed here: the upstream's, when there is one. A fresh
+        one goes into the in-process cache beside the node's own, so that asked again it is answered on the
+        hot path (no local write can change it: its prefix is not homed here; its TTL ends it)."""
         if self._upstream is None:
             raise NotHomed(handle=str(query.handle))
-        return await self._upstream.resolve(query)
+        answer = await self._upstream.resolve(query)
+        if answer is not None and not answer.stale and not query.signature and self._ready is not None:
+            self._ready.keep(query, answer)
+        return answer
 
     async def _homed(self, handle: Handle) -> bool:
         home = home_of(handle)

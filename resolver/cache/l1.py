@@ -27,19 +27,22 @@ class Entry(NamedTuple):
     fresh_until: float
     stale_until: float
     token: int
+    remote: bool = False  # another node's answer (the upstream's), held for its TTL
 
     @classmethod
     def of(cls, answer: Answer | None, fresh_until: float, stale_until: float, token: int) -> Entry:
         if answer is None:
             return cls(None, 0, True, (), fresh_until, stale_until, token)
         fields = (answer.record, answer.ttl, answer.public, answer.renderings)
-        return cls(*fields, fresh_until, stale_until, token)
+        return cls(*fields, fresh_until, stale_until, token, answer.remote)
 
     @property
     def answer(self) -> Answer | None:
         if self.record is None:
             return None
-        return Answer(self.record, self.ttl, self.public, renderings=self.renderings)
+        answer = Answer(self.record, self.ttl, self.public, renderings=self.renderings)
+        answer.remote = self.remote
+        return answer
 
     @property
     def size(self) -> int:

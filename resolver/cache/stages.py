@@ -109,6 +109,9 @@ class L1Stage:
         self._metrics.l1_hits += 1
         return self._hit(query, entry)
 
+    def keep(self, query: Query, answer: Answer) -> None:
+        self._keep(query.key, answer, self._coherence.token(query.key), self._clock())
+
     async def resolve(self, query: Query) -> Answer | None:
         now = self._clock()
         entry = self._valid(query.key)

@@ -111,7 +111,9 @@ def _outcome(base: str, handle: str, code: int, body: dict[str, Any], health: He
         raise UpstreamUnavailable(f"the node at {base} could not answer: {body.get('message', code)}")
     health.succeeded()
     if code == SUCCESS and isinstance(body.get("values"), list):
-        return Answer.from_stored(orjson.dumps(body["values"]))
+        answer = Answer.from_stored(orjson.dumps(body["values"]))
+        answer.remote = True
+        return answer
     if code == HANDLE_NOT_FOUND:
         return None
     if code in (SERVICE_REFERRAL, PREFIX_REFERRAL) and isinstance(body.get("values"), list):

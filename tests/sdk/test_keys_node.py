@@ -67,7 +67,8 @@ def test_a_client_with_a_key_file_registers_updates_links_and_deletes(keyed: Key
         made = mes.register(f"{PREFIX}/KEYED-1", values)
         again = mes.register(f"{PREFIX}/KEYED-1", values)
         changed = mes.update(f"{PREFIX}/KEYED-1", [HandleValue(2001, "batchNo", "B7")])
-        linked = mes.link(f"{PREFIX}/KEYED-PARENT", f"{PREFIX}/KEYED-1")
+        mes.register(f"{PREFIX}/KEYED-PARENT", [HandleValue(1, "URL", "https://mes.example.com/p")])
+        linked = mes.link(f"{PREFIX}/KEYED-PARENT", f"{PREFIX}/KEYED-1")  # a link names a record that exists
         record = mes.resolve(f"{PREFIX}/KEYED-1")
         counted = mes.count(PREFIX)
         gone = mes.delete(f"{PREFIX}/KEYED-1")

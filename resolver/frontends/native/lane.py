@@ -32,6 +32,7 @@ _EMPTY_LISTS = bytes(8)  # no indexes, no types
 _NO_CREDENTIAL = bytes(4)
 _ECHOED = int(OpFlag.RD | OpFlag.KA | OpFlag.PO)
 _RD, _AT, _CT, _PO = int(OpFlag.RD), int(OpFlag.AT), int(OpFlag.CT), int(OpFlag.PO)
+_REC = int(OpFlag.REC)
 _SUGGESTED = (MAJOR & 0x03, MINOR)
 # Above the hot set of a chain's lines (the benchmark's Zipf sample names 27,000 handles); when full, the
 # older half goes, so a hot set a little larger than this does not thrash it.
@@ -66,6 +67,8 @@ class HotLane:
         context = self._context()
         answer = context.pipeline.ready(query)
         if answer is None or not (answer.public or flags & _PO):  # values only some may read: see reading.py
+            return None
+        if answer.remote and not flags & _REC:  # another node's, and no recursion asked for: a referral
             return None
         context.stats.seen(query.handle.prefix, source, True, 0.0)  # answered from memory at once
         if flag & 0x03:  # the version the sender suggests, else its own
