@@ -171,10 +171,11 @@ class ChildNodes:
 
     async def find(self, prefix: str) -> ChildNode:
         prefix = normalise_prefix(prefix)
-        for child in await self.all():
-            if child.prefix == prefix:
-                return child
-        raise HandleNotFound(f"no secondary node has the prefix {prefix}")
+        async with self._writer.store.reader.connect() as conn:
+            row = (await conn.execute(select(child_nodes).where(child_nodes.c.prefix == prefix))).first()
+        if row is None:
+            raise HandleNotFound(f"no secondary node has the prefix {prefix}")
+        return ChildNode(row.prefix, row.name, row.status, row.created_at)
 
     async def disable(self, principal: Principal, prefix: str) -> ChildNode:
         """Stop routing to the node and refuse its homing and reports: its site record and its secret are

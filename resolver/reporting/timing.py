@@ -26,7 +26,7 @@ class RegistrationTimer:
         self._stats = stats
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_registration(scope):
+        if scope["type"] != "http" or not is_registration(scope) or not self._stats().counting:
             await self._app(scope, receive, send)
             return
         started = perf_counter()

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from registry import Handle, Naming
@@ -204,16 +205,14 @@ class UpstreamStage:
         """The route of `prefix` (as kept, unless `afresh`: asked again, the kept one standing in if that
         fails)."""
         held, route = (False, None) if afresh else self._routes.fresh(prefix)
-        if held:
-            return route if route is None or route.derived == derived else _derived(route, derived)
-        try:
-            found = await self._once(f"r:{budget}:{prefix}", lambda: self._find_site(prefix, budget))
-        except UpstreamUnavailable:
-            held, route = self._routes.stale(prefix)
-            if not held:
-                raise
-            found = route
-        return found if found is None or found.derived == derived else _derived(found, derived)
+        if not held:
+            try:
+                route = await self._once(f"r:{budget}:{prefix}", lambda: self._find_site(prefix, budget))
+            except UpstreamUnavailable:
+                held, route = self._routes.stale(prefix)
+                if not held:
+                    raise
+        return None if route is None else replace(route, derived=derived)
 
     async def _find_site(self, prefix: str, budget: int) -> Route | None:
         """The route `0.NA/<prefix>` names: held here (a top-level node's allocations), else the parent's.
@@ -250,7 +249,3 @@ class UpstreamStage:
         self._flights.pop(key, None)
         if not flight.cancelled():
             flight.exception()  # whoever waited has it; nobody else need be told it went unread
-
-
-def _derived(route: Route, derived: bool) -> Route:
-    return Route(route.servers, route.site, derived, route.signing)

@@ -134,9 +134,11 @@ class HandleRestLane:
         except Exception:  # a bug: still an answer in the dialect's terms, and a trace in the log
             log.exception("resolving %s failed", query.key)
             return _failed(ERROR, requested, "internal error", params)
-        context.stats.seen(
-            handle.prefix, context.throttle.source_of(scope), answer is not None, perf_counter() - started
-        )
+        stats = context.stats
+        if stats.counting:  # a node without a parent counts nothing: not even the source is read
+            stats.seen(
+                handle.prefix, context.throttle.source_of(scope), answer is not None, perf_counter() - started
+            )
         if params.cert:  # asked for by name only: the unsigned answers below pay nothing for it
             if answer is not None and answer.signed is not None and not query.filtered:
                 return Reply(200, answer.signed, params)  # resolved elsewhere: the origin's signature

@@ -197,9 +197,10 @@ async def detail(request: Request, context: ContextDep, handle: str = Query(""))
     query = context.query(target, reader=reader)
     started = perf_counter()
     answer = await context.pipeline.resolve(query)
-    context.stats.seen(
-        target.prefix, context.throttle.source_of(request.scope), answer is not None, perf_counter() - started
-    )
+    stats = context.stats
+    if stats.counting:
+        source = context.throttle.source_of(request.scope)
+        stats.seen(target.prefix, source, answer is not None, perf_counter() - started)
     if answer is None:
         raise HandleNotFound(handle=str(target))
     around = orjson.dumps({"prefix": target.prefix, "handle": str(target)})[:-1]
