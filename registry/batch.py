@@ -15,7 +15,7 @@ from typing import TypeVar
 from .codec import decode_values, encode_values
 from .errors import HandleExists, HandleNotFound, InvalidInput, InvalidValue, RegistryError
 from .handle import Handle
-from .links import LinkChange, LinkValues, keep_linked, link_values, targets_of
+from .links import LinkChange, LinkValues, holds_links, keep_linked, link_values, targets_of
 from .native_secrets import Change, holds_secret, keep_sealed
 from .principals import Principal
 from .store import journal, records
@@ -94,8 +94,12 @@ class _Batch:
         return [(p.key, p.values, p.held_secret) for p in self.pending if self.results[p.position].ok]
 
     def relinks(self) -> bool:
-        """Whether the batch changes the links of a record."""
-        return any(p.links_before != link_values(p.values) for p in self.pending)
+        """Whether the batch changes the links of a record (a record that had and has none, the usual
+        case, is told at the cost of a look at its types)."""
+        return any(
+            (p.links_before or holds_links(p.values)) and p.links_before != link_values(p.values)
+            for p in self.pending
+        )
 
     def linked(self) -> list[LinkChange]:
         """The records the batch wrote whose links change, for `keep_linked`."""
