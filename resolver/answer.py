@@ -35,7 +35,13 @@ class Answer:
     it is served `stale` (from a cache past its freshness, while the database is down), the renderings made
     of it so far, and the `keeper` to tell of new ones (with the `key` it keeps the answer under)."""
 
-    __slots__ = ("keeper", "key", "public", "record", "remote", "renderings", "signed", "stale", "ttl")
+    __slots__ = ("keeper", "key", "public", "record", "renderings", "stale", "ttl")
+
+    # Another node's answer (`RemoteAnswer`, the upstream's), whatever cache holds it now; and the origin's
+    # signed rendering, when one was asked for. Class attributes here: a local answer, made for every hit,
+    # pays nothing for them.
+    remote = False
+    signed: bytes | None = None
 
     def __init__(
         self, record: bytes, ttl: int, public: bool, *, stale: bool = False, renderings: Renderings = ()
@@ -47,10 +53,6 @@ class Answer:
         self.renderings = renderings
         self.keeper: Keeper | None = None
         self.key = ""
-        # The origin node's signed Handle REST answer, for a query that asked for a signature and was
-        # resolved at another node: passed on as it came, so that the client checks the origin's signature.
-        self.signed: bytes | None = None
-        self.remote = False  # another node's answer (the upstream's), whatever cache holds it now
 
     @classmethod
     def from_stored(cls, stored: str | bytes) -> Answer:
@@ -114,12 +116,25 @@ class Answer:
         return body
 
     def as_stale(self) -> Answer:
-        answer = Answer(self.record, self.ttl, self.public, stale=True, renderings=self.renderings)
-        answer.remote = self.remote
-        return answer
+        return type(self)(self.record, self.ttl, self.public, stale=True, renderings=self.renderings)
 
     def __repr__(self) -> str:
         return f"Answer({self.record!r}, ttl={self.ttl}, public={self.public}, stale={self.stale})"
+
+
+class RemoteAnswer(Answer):
+    """An answer another node gave (the upstream stage's). `signed`: the origin node's signed Handle REST
+    answer, for a query that asked for a signature, passed on as it came so that the client checks the
+    origin's signature."""
+
+    __slots__ = ("signed",)
+    remote = True
+
+    def __init__(
+        self, record: bytes, ttl: int, public: bool, *, stale: bool = False, renderings: Renderings = ()
+    ) -> None:
+        super().__init__(record, ttl, public, stale=stale, renderings=renderings)
+        self.signed: bytes | None = None
 
 
 def _type_matches(value_type: str, wanted: Sequence[str]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import NamedTuple
 
-from resolver.answer import Answer, Renderings
+from resolver.answer import Answer, RemoteAnswer, Renderings
 
 ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its answer, roughly: key, tuple, numbers
 
@@ -40,9 +40,8 @@ class Entry(NamedTuple):
     def answer(self) -> Answer | None:
         if self.record is None:
             return None
-        answer = Answer(self.record, self.ttl, self.public, renderings=self.renderings)
-        answer.remote = self.remote
-        return answer
+        made = RemoteAnswer if self.remote else Answer
+        return made(self.record, self.ttl, self.public, renderings=self.renderings)
 
     @property
     def size(self) -> int:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from ..answer import Answer
+from ..answer import Answer, RemoteAnswer
 from ..health import Health
 from ..pipeline import NotHomed, RecursionLimit, UpstreamUnavailable
 from .native import FAILURES, NativeAsker
@@ -59,7 +59,7 @@ class Remote:
 
     async def resolve(self, base: str, handle: str, *, hops: int, signed: bool = False) -> Answer | None:
         """`handle` as the node at `base` answers it to anyone (its public values); None: not there. With
-        `signed`, an HTTP node is asked for its signed answer, kept as it came (`Answer.signed`)."""
+        `signed`, an HTTP node is asked for its signed answer, kept as it came (`RemoteAnswer.signed`)."""
         health = self.health_of(base)
         if not health.worth_trying:
             raise UpstreamUnavailable(f"the node at {base} did not answer just now")
@@ -72,7 +72,7 @@ class Remote:
             health.failed(exc)
             raise UpstreamUnavailable(f"the node at {base} did not answer ({type(exc).__name__})") from None
         answer = _answer(base, handle, reply, health)
-        if signed and answer is not None and reply.status_code == 200:
+        if signed and isinstance(answer, RemoteAnswer) and reply.status_code == 200:
             answer.signed = reply.content
         return answer
 
@@ -111,9 +111,7 @@ def _outcome(base: str, handle: str, code: int, body: dict[str, Any], health: He
         raise UpstreamUnavailable(f"the node at {base} could not answer: {body.get('message', code)}")
     health.succeeded()
     if code == SUCCESS and isinstance(body.get("values"), list):
-        answer = Answer.from_stored(orjson.dumps(body["values"]))
-        answer.remote = True
-        return answer
+        return RemoteAnswer.from_stored(orjson.dumps(body["values"]))
     if code == HANDLE_NOT_FOUND:
         return None
     if code in (SERVICE_REFERRAL, PREFIX_REFERRAL) and isinstance(body.get("values"), list):

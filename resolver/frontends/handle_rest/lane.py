@@ -122,7 +122,8 @@ class HandleRestLane:
         context = self._context()
         query = Query(
             handle, context.naming, indexes=params.indexes, types=params.types, signature=params.cert,
-            reader=reader, recurse=params.follow, budget=budget_of(scope),
+            reader=reader, recurse=params.follow,
+            budget=DEFAULT_BUDGET if RECURSION_COUNT not in scope else budget_of(scope),
         )  # fmt: skip
         started = perf_counter()
         try:
